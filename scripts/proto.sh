@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Regenerate hodei_api/ from protos/ with betterproto2 (async grpclib stubs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=hodei_api/gen
+rm -rf "$out"
+mkdir -p "$out"
+python -m grpc_tools.protoc -I protos \
+  --python_betterproto2_out="$out" \
+  --python_betterproto2_opt=client_generation=async,server_generation=async \
+  protos/hodei/v1/*.proto
