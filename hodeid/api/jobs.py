@@ -1,0 +1,33 @@
+"""JobService: submit, get, list, cancel."""
+
+from __future__ import annotations
+
+from hodei_api import v1
+from hodeid.api.errors import grpc_errors
+from hodeid.control.daemon import Daemon
+from hodeid.errors import InvalidRequest
+
+
+class JobService(v1.JobServiceBase):
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    async def submit_job(self, message: v1.SubmitJobRequest) -> v1.SubmitJobResponse:
+        with grpc_errors():
+            if message.spec is None:
+                raise InvalidRequest("SubmitJobRequest.spec is missing")
+            job, existing = await self.daemon.submit(message.spec)
+        return v1.SubmitJobResponse(job=job, existing=existing)
+
+    async def get_job(self, message: v1.GetJobRequest) -> v1.Job:
+        with grpc_errors():
+            return await self.daemon.get(message.id)
+
+    async def list_jobs(self, message: v1.ListJobsRequest) -> v1.ListJobsResponse:
+        with grpc_errors():
+            jobs, token = await self.daemon.page(list(message.states), message.limit, message.page_token)
+        return v1.ListJobsResponse(jobs=jobs, next_page_token=token)
+
+    async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
+        with grpc_errors():
+            return await self.daemon.cancel(message.id, message.reason)

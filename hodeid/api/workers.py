@@ -1,0 +1,26 @@
+"""WorkerService: the agents' Connect stream, and what operators ask about workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from hodei_api import v1
+from hodeid.api.errors import grpc_errors
+from hodeid.control.daemon import Daemon
+
+
+class WorkerService(v1.WorkerServiceBase):
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    async def connect(self, messages: AsyncIterator[v1.WorkerMessage]) -> AsyncIterator[v1.DaemonMessage]:
+        with grpc_errors():
+            async for message in self.daemon.sessions.serve(messages):
+                yield message
+
+    async def list_workers(self, message: v1.ListWorkersRequest) -> v1.ListWorkersResponse:
+        return v1.ListWorkersResponse(workers=self.daemon.workers())
+
+    async def drain_worker(self, message: v1.DrainWorkerRequest) -> v1.WorkerInfo:
+        with grpc_errors():
+            return self.daemon.drain(message.id, message.stay)

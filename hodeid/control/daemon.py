@@ -1,0 +1,154 @@
+"""The running system: stores, registry, scheduler, worker sessions and log hub wired
+together, and the operations the API calls."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import asyncpg
+
+from hodei_api import v1
+from hodeid.config import SchedulerSettings
+from hodeid.control.follow import Chunk, follow
+from hodeid.control.loghub import LogHub
+from hodeid.control.registry import Registry, Session
+from hodeid.control.scheduler import Scheduler
+from hodeid.control.sessions import WorkerSessions
+from hodeid.control.settle import Settler
+from hodeid.domain.validation import validate
+from hodeid.errors import Conflict, InvalidRequest, NotFound
+from hodeid.store.jobs import JobStore
+from hodeid.store.logs import LogStore
+from hodeid.store.workers import WorkerStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+
+
+class Daemon:
+    def __init__(self, pool: asyncpg.Pool, settings: SchedulerSettings) -> None:
+        self.id = uuid.uuid4().hex
+        self.jobs = JobStore(pool)
+        self.logs = LogStore(pool)
+        self.hub = LogHub()
+        self.registry = Registry()
+        self.settler = Settler(self.jobs, self.hub, self.registry)
+        self.scheduler = Scheduler(settings, self.jobs, self.registry, self.settler)
+        self.sessions = WorkerSessions(
+            settings, self.id, self.registry, self.scheduler, self.settler,
+            self.jobs, self.logs, WorkerStore(pool), self.hub,
+        )  # fmt: skip
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.scheduler.run(), name="scheduler")
+        self._task.add_done_callback(_die_with)
+
+    async def stop(self) -> None:
+        """Close every worker stream (workers reconnect to the next daemon) and stop."""
+        for session in list(self.registry.sessions.values()):
+            session.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def submit(self, spec: v1.JobSpec) -> tuple[v1.Job, bool]:
+        job, existing = await self.jobs.insert(validate(spec))
+        if not existing:
+            log.info("job %s submitted: %s", job.id, " ".join(job.spec.command if job.spec else []))
+            self.scheduler.wake()
+        return job, existing
+
+    async def get(self, job_id: str) -> v1.Job:
+        return await self.jobs.get(job_id)
+
+    async def page(self, states: list[v1.JobState], limit: int, page_token: str) -> tuple[list[v1.Job], str]:
+        if limit < 0:
+            raise InvalidRequest(f"limit must be positive, got {limit}")
+        limit = min(limit or DEFAULT_PAGE, MAX_PAGE)
+        found = await self.jobs.page(states, limit, _decode_cursor(page_token))
+        last = found[-1] if len(found) == limit else None
+        token = _encode_cursor(last.created_at, last.id) if last and last.created_at else ""
+        return found, token
+
+    async def cancel(self, job_id: str, reason: str) -> v1.Job:
+        reason = reason or "cancelled by request"
+        if await self.jobs.cancel_pending(job_id, reason) is not None:
+            self.hub.finish(job_id, v1.JobState.CANCELLED)
+            return await self.jobs.get(job_id)
+        job = await self.jobs.get(job_id)
+        session = self.registry.holder((job.id, job.attempt))
+        if job.state in (v1.JobState.ASSIGNED, v1.JobState.RUNNING) and session is not None:
+            grace = job.spec.kill_grace_seconds if job.spec else 0.0
+            session.send(v1.DaemonMessage(cancel=v1.CancelAttempt(job.id, job.attempt, grace, reason)))
+            return job
+        if job.state in (v1.JobState.ASSIGNED, v1.JobState.RUNNING):
+            raise Conflict(f"job {job_id} is on worker {job.worker_id}, which is disconnected; "
+                           "it is cancelled when the worker returns or settles when it is lost")  # fmt: skip
+        raise Conflict(f"job {job_id} already ended ({job.state.name}); nothing to cancel")
+
+    def stream_logs(self, job_id: str, after_seq: int, live: bool) -> AsyncIterator[Chunk]:
+        if after_seq < 0:
+            raise InvalidRequest(f"after_seq must be 0 or more, got {after_seq}")
+        return follow(self.jobs, self.logs, self.hub, job_id, after_seq, live)
+
+    def workers(self) -> list[v1.WorkerInfo]:
+        now = time.monotonic()
+        return [_info(s, now) for s in sorted(self.registry.live(), key=lambda s: s.worker_id)]
+
+    def drain(self, worker_id: str, stay: bool) -> v1.WorkerInfo:
+        session = self.registry.get(worker_id)
+        if session is None:
+            raise NotFound(f"worker {worker_id} is not connected (see hodei worker list)")
+        session.draining = True
+        session.send(v1.DaemonMessage(drain=v1.Drain(stay=stay)))
+        return _info(session, time.monotonic())
+
+
+def _info(session: Session, now: float) -> v1.WorkerInfo:
+    state = session.state(now)
+    return v1.WorkerInfo(
+        id=session.worker_id,
+        hostname=session.hello.hostname,
+        labels=dict(session.hello.labels),
+        live=not session.closed,
+        draining=session.draining,
+        slots_total=state.slots_total,
+        slots_used=state.slots_used,
+        resources_total=v1.Resources(cpu=state.cpu_total, memory_mb=state.memory_total),
+        resources_free=v1.Resources(
+            cpu=state.cpu_total - state.cpu_used, memory_mb=state.memory_total - state.memory_used
+        ),
+        heartbeat_age_seconds=state.heartbeat_age,
+        rtt_ms=session.rtt_ms,
+        connected_at=session.connected_at,
+        reconnects=session.reconnects,
+        version=session.hello.version,
+    )
+
+
+def _encode_cursor(created_at: datetime, job_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{job_id}".encode()).decode()
+
+
+def _decode_cursor(token: str) -> tuple[datetime, str] | None:
+    if not token:
+        return None
+    try:
+        created, job_id = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+        return datetime.fromisoformat(created), str(uuid.UUID(job_id))
+    except ValueError as exc:
+        raise InvalidRequest("page_token is not one this daemon issued; start without one") from exc
+
+
+def _die_with(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("the scheduler stopped", exc_info=task.exception())

@@ -1,0 +1,75 @@
+"""A follower's view of a job's log: history from storage, then live lines, in order,
+with no gap and no duplicate at the seam."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from hodei_api import v1
+from hodeid.control.loghub import LogHub, Subscription
+from hodeid.domain.states import is_terminal
+from hodeid.store.jobs import JobStore
+from hodeid.store.logs import LogStore
+
+PAGE = 5000
+# How often a follower re-checks the job in storage even without news (a safety net).
+RECHECK_SECONDS = 5.0
+
+Chunk = tuple[list[v1.LogLine], v1.JobState | None]
+
+
+async def _history(logs: LogStore, job_id: str, after_seq: int) -> AsyncIterator[list[v1.LogLine]]:
+    while True:
+        page = await logs.read(job_id, after_seq, PAGE)
+        if page:
+            yield page
+            after_seq = page[-1].seq
+        if len(page) < PAGE:
+            return
+
+
+async def follow(
+    jobs: JobStore, logs: LogStore, hub: LogHub, job_id: str, after_seq: int, live: bool
+) -> AsyncIterator[Chunk]:
+    """Yield (lines, None) chunks; with ``live``, end with ([], final state) once the job ends."""
+    await jobs.state(job_id)  # NotFound before anything else
+    sub = hub.subscribe(job_id) if live else None
+    try:
+        while True:
+            # The subscription exists before the history is read: a line stored after the
+            # read is in the queue, one stored before it is in the history.
+            async for page in _history(logs, job_id, after_seq):
+                yield page, None
+                after_seq = page[-1].seq
+            if sub is None:
+                return
+            state = await jobs.state(job_id)
+            if is_terminal(state):
+                async for page in _history(logs, job_id, after_seq):
+                    yield page, None
+                    after_seq = page[-1].seq
+                yield [], state
+                return
+            async for lines in _live(sub, after_seq):
+                yield lines, None
+                after_seq = lines[-1].seq
+    finally:
+        if sub is not None:
+            hub.unsubscribe(sub)
+
+
+async def _live(sub: Subscription, after_seq: int) -> AsyncIterator[list[v1.LogLine]]:
+    """Lines from the queue until it overflows, the job ends, or it is time to re-check."""
+    sub.overflowed = False
+    while not sub.overflowed:
+        try:
+            item = await asyncio.wait_for(sub.queue.get(), RECHECK_SECONDS)
+        except TimeoutError:
+            return
+        if isinstance(item, v1.JobState):
+            return
+        fresh = [line for line in item if line.seq > after_seq]
+        if fresh:
+            yield fresh
+            after_seq = fresh[-1].seq

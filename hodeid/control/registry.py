@@ -1,0 +1,105 @@
+"""The live session registry: the only source of truth for which workers are available.
+
+A worker is here from its Hello until its stream ends. A database row is a record, never
+availability; after a daemon restart the registry is empty until workers reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from hodei_api import v1
+from hodeid.domain.placement import JobNeeds, WorkerState
+
+Key = tuple[str, int]  # (job id, attempt)
+
+
+@dataclass
+class Session:
+    """One live worker stream."""
+
+    hello: v1.Hello
+    reconnects: int = 0
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    connected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    last_heard: float = field(default_factory=time.monotonic)
+    rtt_ms: float = 0.0
+    draining: bool = False
+    running: dict[Key, JobNeeds] = field(default_factory=dict)
+    outbox: asyncio.Queue[v1.DaemonMessage | None] = field(default_factory=asyncio.Queue)
+    closed: bool = False
+
+    @property
+    def worker_id(self) -> str:
+        return self.hello.worker_id
+
+    def send(self, message: v1.DaemonMessage) -> None:
+        if not self.closed:
+            self.outbox.put_nowait(message)
+
+    def close(self) -> None:
+        """End the stream: the serving loop sees None and returns."""
+        if not self.closed:
+            self.closed = True
+            self.outbox.put_nowait(None)
+
+    def heartbeat_age(self, now: float | None = None) -> float:
+        return (now if now is not None else time.monotonic()) - self.last_heard
+
+    def state(self, now: float | None = None) -> WorkerState:
+        resources = self.hello.resources or v1.Resources()
+        return WorkerState(
+            id=self.worker_id,
+            slots_total=self.hello.slots,
+            slots_used=len(self.running),
+            cpu_total=resources.cpu,
+            cpu_used=sum(n.cpu for n in self.running.values()),
+            memory_total=resources.memory_mb,
+            memory_used=sum(n.memory_mb for n in self.running.values()),
+            labels=dict(self.hello.labels),
+            live=not self.closed,
+            draining=self.draining,
+            heartbeat_age=self.heartbeat_age(now),
+        )
+
+
+class Registry:
+    """Live sessions by worker id, and when each lost one went away."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, Session] = {}
+        self.gone_since: dict[str, float] = {}
+        self.started = time.monotonic()
+
+    def add(self, session: Session) -> Session | None:
+        """Register ``session``; return the older session of the same worker, now replaced."""
+        old = self.sessions.get(session.worker_id)
+        self.sessions[session.worker_id] = session
+        self.gone_since.pop(session.worker_id, None)
+        return old
+
+    def remove(self, session: Session) -> None:
+        if self.sessions.get(session.worker_id) is session:
+            del self.sessions[session.worker_id]
+            self.gone_since[session.worker_id] = time.monotonic()
+
+    def get(self, worker_id: str) -> Session | None:
+        return self.sessions.get(worker_id)
+
+    def live(self) -> list[Session]:
+        return [s for s in self.sessions.values() if not s.closed]
+
+    def holder(self, key: Key) -> Session | None:
+        """The live session running attempt ``key``, if any."""
+        for session in self.sessions.values():
+            if key in session.running:
+                return session
+        return None
+
+    def absent_for(self, worker_id: str, now: float) -> float:
+        """Seconds since the worker's stream went away (or since this daemon started)."""
+        return now - self.gone_since.get(worker_id, self.started)

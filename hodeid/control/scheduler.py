@@ -1,0 +1,142 @@
+"""The controller loop: wakes on events (job submitted, worker connected, slot freed) or on
+a short timer, claims PENDING jobs for live workers' free slots and dispatches them; also
+returns unacknowledged dispatches and the attempts of lost workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from hodei_api import v1
+from hodeid.config import SchedulerSettings
+from hodeid.control.registry import Key, Registry
+from hodeid.control.settle import Settler
+from hodeid.domain import selectors
+from hodeid.domain.placement import Decision, JobNeeds, Policy, place_batch
+from hodeid.errors import Unavailable
+from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
+
+log = logging.getLogger(__name__)
+
+
+def needs_of(job: PendingJob) -> JobNeeds:
+    return JobNeeds(job.id, selectors.parse(job.selector), job.cpu, job.memory_mb)
+
+
+class Scheduler:
+    def __init__(
+        self, settings: SchedulerSettings, jobs: JobStore, registry: Registry, settler: Settler
+    ) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.registry = registry
+        self.settler = settler
+        self.policy = Policy(
+            strategy=settings.strategy,
+            heartbeat_stale_after=3 * settings.heartbeat_interval_seconds,
+        )
+        self.awaiting_ack: dict[Key, float] = {}
+        self._next_reap = 0.0
+        self.last_decisions: dict[str, Decision] = {}
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask for a scheduling pass now (events are the fast path; the timer the safety net)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.tick_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.expire_unacknowledged()
+                await self.reap_lost()
+                while await self.schedule_pass() == self.settings.claim_batch:
+                    pass
+            except Unavailable as exc:
+                # The database went away: keep the loop alive and retry on the next tick.
+                log.warning("scheduling pass failed: %s", exc)
+
+    async def schedule_pass(self) -> int:
+        """Claim and dispatch what fits now; return how many jobs were dispatched."""
+        now = time.monotonic()
+        sessions = [s for s in self.registry.live() if not s.draining]
+        states = [s.state(now) for s in sessions]
+        if not any(w.slots_used < w.slots_total for w in states):
+            return 0
+        needs: dict[str, JobNeeds] = {}
+
+        def placer(pending: list[PendingJob]) -> list[tuple[str, str]]:
+            for job in pending:
+                needs[job.id] = needs_of(job)
+            decisions = place_batch(list(needs.values()), states, [], self.policy)
+            self.last_decisions.update((d.job_id, d) for d in decisions)
+            return [(d.job_id, d.worker_id) for d in decisions if d.worker_id]
+
+        assignments = await self.jobs.claim(self.settings.claim_batch, placer)
+        deadline = time.monotonic() + self.settings.dispatch_timeout_seconds
+        for a in assignments:
+            key = (a.job.id, a.job.attempt)
+            session = self.registry.get(a.job.worker_id)
+            if session is None or session.closed:
+                # The stream died while we claimed: the attempt was never sent.
+                reason = f"worker {a.job.worker_id} went away before dispatch"
+                end = AttemptEnd(*key, v1.AttemptOutcome.NOT_ACKNOWLEDGED, reason=reason)
+                await self.settler.end([end])
+                continue
+            session.running[key] = needs[a.job.id]
+            self.awaiting_ack[key] = deadline
+            session.send(
+                v1.DaemonMessage(
+                    run_job=v1.RunJob(
+                        job_id=a.job.id,
+                        attempt=a.job.attempt,
+                        spec=a.job.spec,
+                        first_seq=a.first_seq,
+                    )
+                )
+            )
+            log.info("job %s attempt %d dispatched to %s", a.job.id, a.job.attempt, session.worker_id)
+        return len(assignments)
+
+    async def expire_unacknowledged(self) -> None:
+        now = time.monotonic()
+        expired = [key for key, deadline in self.awaiting_ack.items() if deadline <= now]
+        ends = []
+        for key in expired:
+            del self.awaiting_ack[key]
+            session = self.registry.holder(key)
+            worker = session.worker_id if session else "the worker"
+            if session is not None:
+                # It may still arrive late: make sure the worker does not run it anyway.
+                cancel = v1.CancelAttempt(job_id=key[0], attempt=key[1], reason="not acknowledged in time")
+                session.send(v1.DaemonMessage(cancel=cancel))
+            reason = (
+                f"{worker} did not acknowledge within {self.settings.dispatch_timeout_seconds:g} s; requeued"
+            )
+            ends.append(AttemptEnd(*key, v1.AttemptOutcome.NOT_ACKNOWLEDGED, reason=reason))
+        if await self.settler.end(ends, frozenset({v1.JobState.ASSIGNED})):
+            self.wake()
+
+    async def reap_lost(self) -> None:
+        """Attempts held by a worker whose stream has been gone longer than the grace: LOST."""
+        now = time.monotonic()
+        grace = self.settings.lost_grace_seconds
+        if now < self._next_reap:
+            return
+        self._next_reap = now + max(1.0, grace / 4)
+        ends = []
+        for job_id, attempt, worker_id, _state in await self.jobs.active():
+            session = self.registry.get(worker_id)
+            if session is not None and not session.closed:
+                continue
+            gone = self.registry.absent_for(worker_id, now)
+            if gone >= grace:
+                reason = f"worker {worker_id} lost: no stream for {gone:.0f} s"
+                ends.append(AttemptEnd(job_id, attempt, v1.AttemptOutcome.LOST, reason=reason))
+        if await self.settler.end(ends):
+            self.wake()

@@ -1,0 +1,53 @@
+"""Ending attempts: record the outcome, move the job on (retry or terminal), free the slot,
+and tell followers. The one path every attempt end goes through, whoever reports it."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+
+from hodei_api import v1
+from hodeid.control.loghub import LogHub
+from hodeid.control.registry import Registry
+from hodeid.domain.retry import settle as decide_retry
+from hodeid.domain.states import ACTIVE, is_terminal
+from hodeid.store.jobs import ActiveRow, AttemptEnd, JobStore, Settled
+
+log = logging.getLogger(__name__)
+
+
+def decide(row: ActiveRow, end: AttemptEnd) -> tuple[v1.JobState, int, float, str]:
+    s = decide_retry(
+        end.outcome,
+        failures=row.failures,
+        max_retries=row.max_retries,
+        backoff=row.retry_backoff,
+        reason=end.reason,
+        jitter=random.random(),
+    )
+    return s.state, s.add_failures, s.delay, s.reason
+
+
+class Settler:
+    def __init__(self, jobs: JobStore, hub: LogHub, registry: Registry) -> None:
+        self.jobs = jobs
+        self.hub = hub
+        self.registry = registry
+
+    async def end(
+        self, ends: Sequence[AttemptEnd], from_states: frozenset[v1.JobState] = ACTIVE
+    ) -> list[Settled]:
+        """Settle ``ends``; attempts that are no longer current are ignored (fenced)."""
+        if not ends:
+            return []
+        settled = await self.jobs.settle(ends, sorted(from_states), decide)
+        for end in ends:
+            session = self.registry.holder((end.job_id, end.attempt))
+            if session is not None:
+                del session.running[(end.job_id, end.attempt)]
+        for s in settled:
+            log.info("job %s attempt %d -> %s", s.job_id, s.attempt, s.state.name)
+            if is_terminal(s.state):
+                self.hub.finish(s.job_id, s.state)
+        return settled

@@ -1,0 +1,58 @@
+"""What happens to a job when one of its attempts ends: pure retry decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hodei_api.gen.hodei.v1 import AttemptOutcome, JobState
+
+_FAILURES = {
+    AttemptOutcome.FAILED: JobState.FAILED,
+    AttemptOutcome.TIMED_OUT: JobState.TIMED_OUT,
+    AttemptOutcome.LOST: JobState.FAILED,
+}
+_FINAL = {
+    AttemptOutcome.SUCCEEDED: JobState.SUCCEEDED,
+    AttemptOutcome.CANCELLED: JobState.CANCELLED,
+}
+MAX_RETRY_DELAY = 3600.0
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The job's next state after an attempt ended, and why."""
+
+    state: JobState
+    add_failures: int
+    delay: float
+    reason: str
+
+
+def settle(
+    outcome: AttemptOutcome,
+    *,
+    failures: int,
+    max_retries: int,
+    backoff: float,
+    reason: str,
+    jitter: float,
+) -> Settlement:
+    """Decide the job's state after an attempt ended with ``outcome``.
+
+    ``failures`` counts earlier failed, timed-out or lost attempts; ``jitter`` in [0, 1)
+    spreads retries of jobs that failed together (the delay is between half and all of
+    ``backoff * 2**failures``, capped at an hour).
+    """
+    if outcome in _FINAL:
+        return Settlement(_FINAL[outcome], 0, 0.0, reason)
+    if outcome is AttemptOutcome.NOT_ACKNOWLEDGED:
+        return Settlement(JobState.PENDING, 0, 0.0, reason)
+    if outcome not in _FAILURES:
+        raise ValueError(f"attempt outcome {outcome.name} does not end an attempt")
+    if failures + 1 > max_retries:
+        if max_retries:
+            reason = f"{reason}; no retries left ({max_retries} used)"
+        return Settlement(_FAILURES[outcome], 1, 0.0, reason)
+    delay = min(backoff * 2**failures, MAX_RETRY_DELAY) * (0.5 + jitter / 2)
+    note = f"{reason}; retry {failures + 1} of {max_retries} in {delay:.1f}s"
+    return Settlement(JobState.PENDING, 1, delay, note)

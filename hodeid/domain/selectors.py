@@ -1,0 +1,76 @@
+"""Label selectors: ``k=v``, ``k!=v``, ``k`` (exists), ``!k`` (absent), ``k in (a,b)``, ``k notin (a,b)``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+_KEY = r"[A-Za-z0-9_.\-/]+"
+_VALUE = r"[A-Za-z0-9_.\-/:]*"
+_PATTERNS = [
+    (re.compile(rf"^({_KEY})\s*(in|notin)\s*\(([^()]*)\)$"), "set"),
+    (re.compile(rf"^({_KEY})\s*(!=|==|=)\s*({_VALUE})$"), "eq"),
+    (re.compile(rf"^!\s*({_KEY})$"), "absent"),
+    (re.compile(rf"^({_KEY})$"), "exists"),
+]
+
+
+class SelectorError(ValueError):
+    """A selector expression that cannot be parsed."""
+
+
+@dataclass(frozen=True)
+class Term:
+    """One requirement on a worker's labels."""
+
+    key: str
+    op: str  # "=", "!=", "exists", "absent", "in", "notin"
+    values: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.op in ("=", "!="):
+            return f"{self.key}{self.op}{self.values[0]}"
+        if self.op == "exists":
+            return self.key
+        if self.op == "absent":
+            return f"!{self.key}"
+        return f"{self.key} {self.op} ({','.join(self.values)})"
+
+    def mismatch(self, labels: Mapping[str, str]) -> str | None:
+        """None when ``labels`` satisfy the term, else a sentence saying why not."""
+        have = labels.get(self.key)
+        shown = "none" if have is None else f"{self.key}={have}"
+        ok = {
+            "=": have == (self.values[0] if self.values else None),
+            "!=": have != self.values[0] if self.values else True,
+            "exists": have is not None,
+            "absent": have is None,
+            "in": have in self.values,
+            "notin": have not in self.values,
+        }[self.op]
+        return None if ok else f"label {self}: worker has {shown}"
+
+
+def parse_term(expr: str) -> Term:
+    """Parse one expression, or raise SelectorError saying what forms are accepted."""
+    text = expr.strip()
+    for pattern, kind in _PATTERNS:
+        match = pattern.match(text)
+        if not match:
+            continue
+        if kind == "set":
+            values = tuple(v.strip() for v in match[3].split(",") if v.strip())
+            if not values:
+                break
+            return Term(match[1], match[2], values)
+        if kind == "eq":
+            return Term(match[1], "!=" if match[2] == "!=" else "=", (match[3],))
+        return Term(match[1], kind)
+    raise SelectorError(
+        f"selector {expr!r} is not valid; use k=v, k!=v, k, !k, 'k in (a,b)' or 'k notin (a,b)'"
+    )
+
+
+def parse(exprs: Iterable[str]) -> tuple[Term, ...]:
+    return tuple(parse_term(e) for e in exprs)

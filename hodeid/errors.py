@@ -1,0 +1,38 @@
+"""The daemon's errors: one root, a class per kind of failure, the docstring as default message.
+
+Only ``hodeid.api`` turns these into gRPC status codes.
+"""
+
+from __future__ import annotations
+
+
+class HodeiError(Exception):
+    """Something went wrong inside hodeid."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+        self.message = message or (self.__doc__ or "").strip()
+
+
+class InvalidRequest(HodeiError):
+    """The request is not valid."""
+
+
+class NotFound(HodeiError):
+    """No such object."""
+
+
+class Conflict(HodeiError):
+    """The object is not in a state that allows this."""
+
+
+class Unavailable(HodeiError):
+    """A part the daemon needs is not reachable right now; try again."""
+
+
+class StoreError(Unavailable):
+    """The database failed."""
+
+
+class ConfigError(HodeiError):
+    """The configuration is not valid."""

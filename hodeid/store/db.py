@@ -1,0 +1,90 @@
+"""The asyncpg pool, migrations, and the translation of driver errors into StoreError."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from hodeid.errors import StoreError
+from hodeid.store.queries import migrations
+
+log = logging.getLogger(__name__)
+
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def connect(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """Open a pool on ``url`` or raise StoreError saying where it failed to connect."""
+    try:
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
+    except _DRIVER_ERRORS as exc:
+        raise StoreError(f"cannot connect to PostgreSQL at {redact(url)}: {exc}") from exc
+    assert pool is not None
+    return pool
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    head, at, tail = url.rpartition("@")
+    if not at or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, userinfo = head.partition("//")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}//{user}:***@{tail}"
+
+
+async def migrate(pool: asyncpg.Pool) -> list[str]:
+    """Apply the migrations not yet recorded, in order, each in its own transaction."""
+    applied: list[str] = []
+    async with translate(), pool.acquire() as conn:
+        # One daemon migrates at a time; the others wait here and then find nothing to do.
+        await conn.execute("SELECT pg_advisory_lock(7041988)")
+        try:
+            await conn.execute(_MIGRATIONS_TABLE)
+            done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            for version, name, sql in migrations():
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                        version,
+                        name,
+                    )
+                applied.append(f"{version:04d}_{name}")
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(7041988)")
+    for name in applied:
+        log.info("applied migration %s", name)
+    return applied
+
+
+@asynccontextmanager
+async def translate() -> AsyncIterator[None]:
+    """Turn driver errors raised inside the block into StoreError."""
+    try:
+        yield
+    except _DRIVER_ERRORS as exc:
+        raise StoreError(f"database error: {exc}") from exc
+
+
+def record_dict(record: Any) -> dict[str, Any]:
+    return dict(record.items())

@@ -1,0 +1,219 @@
+"""Jobs and their attempts in PostgreSQL. Every state change is guarded in SQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from hodei_api import v1
+from hodeid.errors import InvalidRequest, NotFound
+from hodeid.store import rows
+from hodeid.store.db import translate
+from hodeid.store.queries import Q
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    """A locked PENDING job, as the claiming transaction shows it to the placer."""
+
+    id: str
+    selector: tuple[str, ...]
+    cpu: float
+    memory_mb: int
+    priority: int
+
+
+@dataclass(frozen=True)
+class Assignment:
+    job: v1.Job
+    first_seq: int
+
+
+@dataclass(frozen=True)
+class AttemptEnd:
+    """An attempt that ended (or must be given up), as reported or decided."""
+
+    job_id: str
+    attempt: int
+    outcome: v1.AttemptOutcome
+    exit_code: int | None = None
+    signal: int | None = None
+    reason: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ActiveRow:
+    """The current attempt of a job being settled."""
+
+    job_id: str
+    attempt: int
+    state: v1.JobState
+    failures: int
+    max_retries: int
+    retry_backoff: float
+
+
+@dataclass(frozen=True)
+class Settled:
+    job_id: str
+    attempt: int
+    state: v1.JobState
+
+
+# (row, end) -> (new job state, failures to add, retry delay, reason)
+Decider = Callable[[ActiveRow, AttemptEnd], tuple[v1.JobState, int, float, str]]
+
+
+def _uuid(job_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(job_id)
+    except ValueError as exc:
+        raise NotFound(f"job {job_id} not found: job ids look like {uuid.uuid4()}") from exc
+
+
+class JobStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def insert(self, spec: v1.JobSpec) -> tuple[v1.Job, bool]:
+        """Store a validated job as PENDING; with a known idempotency key return that job."""
+        resources = spec.resources or v1.Resources()
+        key = spec.idempotency_key or None
+        args = (
+            uuid.uuid4(), spec.name, spec.command, spec.env, spec.cwd, spec.selector,
+            resources.cpu, resources.memory_mb, spec.priority, spec.timeout_seconds,
+            spec.max_retries, spec.retry_backoff_seconds, spec.kill_grace_seconds, key,
+        )  # fmt: skip
+        async with translate():
+            row = await self.pool.fetchrow(Q["insert_job"], *args)
+            if row is not None:
+                return rows.job(row), False
+            row = await self.pool.fetchrow(Q["get_job_by_idempotency_key"], key)
+        if row is None:
+            raise InvalidRequest(f"idempotency key {key!r} is in use; try again")
+        return rows.job(row), True
+
+    async def get(self, job_id: str) -> v1.Job:
+        async with translate():
+            row = await self.pool.fetchrow(Q["get_job"], _uuid(job_id))
+            if row is None:
+                raise NotFound(f"job {job_id} not found")
+            attempts = await self.pool.fetch(Q["get_attempts"], [row["id"]])
+        return rows.job(row, attempts)
+
+    async def state(self, job_id: str) -> v1.JobState:
+        async with translate():
+            state = await self.pool.fetchval(Q["job_state"], _uuid(job_id))
+        if state is None:
+            raise NotFound(f"job {job_id} not found")
+        return v1.JobState[state]
+
+    async def page(
+        self, states: Sequence[v1.JobState], limit: int, after: tuple[datetime, str] | None
+    ) -> list[v1.Job]:
+        names = [s.name for s in states] or None
+        created, last_id = after if after else (None, None)
+        async with translate():
+            found = await self.pool.fetch(
+                Q["list_jobs"], names, limit, created, uuid.UUID(last_id) if last_id else None
+            )
+        return [rows.job(r) for r in found]
+
+    async def claim(
+        self, limit: int, placer: Callable[[list[PendingJob]], list[tuple[str, str]]]
+    ) -> list[Assignment]:
+        """Lock up to ``limit`` PENDING jobs, let ``placer`` pick (job, worker) pairs among
+        them, and assign those in the same transaction: a job leaves PENDING only here."""
+        async with translate(), self.pool.acquire() as conn, conn.transaction():
+            locked = await conn.fetch(Q["lock_pending_jobs"], limit)
+            if not locked:
+                return []
+            pending = [
+                PendingJob(str(r["id"]), tuple(r["selector"]), r["cpu"], r["memory_mb"], r["priority"])
+                for r in locked
+            ]
+            pairs = placer(pending)
+            if not pairs:
+                return []
+            job_ids = [uuid.UUID(j) for j, _ in pairs]
+            assigned = await conn.fetch(Q["assign_jobs"], job_ids, [w for _, w in pairs])
+            await conn.execute(
+                Q["insert_attempts"],
+                [r["id"] for r in assigned],
+                [r["attempt"] for r in assigned],
+                [r["worker_id"] for r in assigned],
+            )
+        return [Assignment(rows.job(r), r["first_seq"]) for r in assigned]
+
+    async def mark_running(self, started: Sequence[tuple[str, int, datetime]]) -> set[tuple[str, int]]:
+        """Mark attempts RUNNING (only the current attempt, only from ASSIGNED)."""
+        async with translate():
+            done = await self.pool.fetch(
+                Q["mark_running"],
+                [uuid.UUID(j) for j, _, _ in started],
+                [a for _, a, _ in started],
+                [t for _, _, t in started],
+            )
+        return {(str(r["job_id"]), r["number"]) for r in done}
+
+    async def settle(
+        self, ends: Sequence[AttemptEnd], from_states: Sequence[v1.JobState], decide: Decider
+    ) -> list[Settled]:
+        """Record how attempts ended and move their jobs on, as ``decide`` says.
+
+        Only the job's current attempt in one of ``from_states`` is touched: a report
+        from a stale attempt changes nothing (and is not in the result).
+        """
+        by_key = {(e.job_id, e.attempt): e for e in ends}
+        async with translate(), self.pool.acquire() as conn, conn.transaction():
+            locked = await conn.fetch(
+                Q["lock_active_attempts"],
+                [uuid.UUID(e.job_id) for e in ends],
+                [e.attempt for e in ends],
+                [s.name for s in from_states],
+            )
+            if not locked:
+                return []
+            cols: dict[str, list[Any]] = {
+                k: [] for k in "ids att st ex sig why start end add delay out".split()
+            }
+            for r in locked:
+                row = ActiveRow(
+                    str(r["id"]), r["attempt"], v1.JobState[r["state"]], r["failures"],
+                    r["max_retries"], r["retry_backoff_seconds"],
+                )  # fmt: skip
+                end = by_key[(row.job_id, row.attempt)]
+                state, add, delay, reason = decide(row, end)
+                for k, value in zip(
+                    cols,
+                    (r["id"], row.attempt, state.name, end.exit_code, end.signal, reason,
+                     end.started_at, end.finished_at, add, delay, end.outcome.name),
+                    strict=True,
+                ):  # fmt: skip
+                    cols[k].append(value)
+            settled = await conn.fetch(
+                Q["settle_jobs"],
+                *(cols[k] for k in "ids att st ex sig why start end add delay".split()),
+            )
+            await conn.execute(
+                Q["settle_attempts"], *(cols[k] for k in "ids att out ex sig why start end".split())
+            )
+        return [Settled(str(r["id"]), r["attempt"], v1.JobState[r["state"]]) for r in settled]
+
+    async def cancel_pending(self, job_id: str, reason: str) -> v1.Job | None:
+        async with translate():
+            row = await self.pool.fetchrow(Q["cancel_pending_job"], _uuid(job_id), reason)
+        return rows.job(row) if row else None
+
+    async def active(self) -> list[tuple[str, int, str, v1.JobState]]:
+        """(job id, attempt, worker id, state) of every ASSIGNED or RUNNING job."""
+        async with translate():
+            found = await self.pool.fetch(Q["active_jobs"])
+        return [(str(r["id"]), r["attempt"], r["worker_id"], v1.JobState[r["state"]]) for r in found]

@@ -1,0 +1,37 @@
+"""Job output in PostgreSQL: one round trip per batch, each sequence number stored once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+from hodei_api import v1
+from hodeid.store import rows
+from hodeid.store.db import translate
+from hodeid.store.queries import Q
+
+
+class LogStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def append(self, job_id: str, lines: Sequence[v1.LogLine]) -> None:
+        if not lines:
+            return
+        async with translate():
+            await self.pool.execute(
+                Q["insert_log_lines"],
+                uuid.UUID(job_id),
+                [line.seq for line in lines],
+                [line.attempt for line in lines],
+                [line.stream.name for line in lines],
+                [line.data for line in lines],
+                [line.ts for line in lines],
+            )
+
+    async def read(self, job_id: str, after_seq: int, limit: int) -> list[v1.LogLine]:
+        async with translate():
+            found = await self.pool.fetch(Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit)
+        return [rows.log_line(r) for r in found]

@@ -1,0 +1,86 @@
+-- Jobs, attempts, log lines and the record of workers seen.
+
+CREATE TYPE job_state AS ENUM (
+    'PENDING', 'ASSIGNED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'
+);
+
+CREATE TYPE attempt_outcome AS ENUM (
+    'ACTIVE', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'LOST', 'NOT_ACKNOWLEDGED'
+);
+
+CREATE TYPE log_stream AS ENUM ('STDOUT', 'STDERR', 'SYSTEM');
+
+CREATE TABLE jobs (
+    id uuid PRIMARY KEY,
+    name text NOT NULL,
+    command text[] NOT NULL CHECK (cardinality(command) > 0),
+    env jsonb NOT NULL DEFAULT '{}',
+    cwd text NOT NULL DEFAULT '',
+    selector text[] NOT NULL DEFAULT '{}',
+    cpu double precision NOT NULL DEFAULT 0,
+    memory_mb bigint NOT NULL DEFAULT 0,
+    priority integer NOT NULL DEFAULT 0,
+    timeout_seconds double precision NOT NULL DEFAULT 0,
+    max_retries integer NOT NULL DEFAULT 0,
+    retry_backoff_seconds double precision NOT NULL DEFAULT 0,
+    kill_grace_seconds double precision NOT NULL DEFAULT 0,
+    idempotency_key text UNIQUE,
+    state job_state NOT NULL DEFAULT 'PENDING',
+    attempt integer NOT NULL DEFAULT 0,
+    -- Attempts that failed, timed out or were lost: what --retries counts.
+    failures integer NOT NULL DEFAULT 0,
+    worker_id text,
+    exit_code integer,
+    signal integer,
+    reason text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    -- A retried job waits for its backoff: it is not placed before this.
+    run_after timestamptz NOT NULL DEFAULT now(),
+    assigned_at timestamptz,
+    started_at timestamptz,
+    finished_at timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX jobs_pending_idx ON jobs (priority DESC, created_at, id) WHERE state = 'PENDING';
+CREATE INDEX jobs_active_idx ON jobs (worker_id) WHERE state IN ('ASSIGNED', 'RUNNING');
+CREATE INDEX jobs_created_idx ON jobs (created_at DESC, id DESC);
+
+CREATE TABLE attempts (
+    job_id uuid NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    number integer NOT NULL,
+    worker_id text NOT NULL,
+    outcome attempt_outcome NOT NULL DEFAULT 'ACTIVE',
+    exit_code integer,
+    signal integer,
+    reason text NOT NULL DEFAULT '',
+    assigned_at timestamptz NOT NULL DEFAULT now(),
+    started_at timestamptz,
+    finished_at timestamptz,
+    PRIMARY KEY (job_id, number)
+);
+
+CREATE TABLE log_lines (
+    job_id uuid NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    seq bigint NOT NULL,
+    attempt integer NOT NULL,
+    stream log_stream NOT NULL,
+    data bytea NOT NULL,
+    ts timestamptz NOT NULL,
+    PRIMARY KEY (job_id, seq)
+);
+
+-- A record of workers seen, for history and listing. Never used to decide availability:
+-- that is the daemon's live session registry.
+CREATE TABLE workers (
+    id text PRIMARY KEY,
+    hostname text NOT NULL,
+    labels jsonb NOT NULL DEFAULT '{}',
+    slots integer NOT NULL,
+    cpu double precision NOT NULL,
+    memory_mb bigint NOT NULL,
+    version text NOT NULL DEFAULT '',
+    first_seen_at timestamptz NOT NULL DEFAULT now(),
+    last_seen_at timestamptz NOT NULL DEFAULT now(),
+    sessions integer NOT NULL DEFAULT 1
+);

@@ -1,0 +1,159 @@
+-- Named queries, parsed once at import by hodeid/store/queries.py.
+-- Each starts with "-- name: NAME"; the comment lines under it name the parameters.
+
+-- name: insert_job
+-- $1 id, $2 name, $3 command, $4 env (jsonb text), $5 cwd, $6 selector, $7 cpu,
+-- $8 memory_mb, $9 priority, $10 timeout_seconds, $11 max_retries,
+-- $12 retry_backoff_seconds, $13 kill_grace_seconds, $14 idempotency_key (or NULL)
+INSERT INTO jobs (id, name, command, env, cwd, selector, cpu, memory_mb, priority,
+                  timeout_seconds, max_retries, retry_backoff_seconds, kill_grace_seconds,
+                  idempotency_key)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING *;
+
+-- name: get_job_by_idempotency_key
+-- $1 idempotency_key
+SELECT * FROM jobs WHERE idempotency_key = $1;
+
+-- name: get_job
+-- $1 id
+SELECT * FROM jobs WHERE id = $1;
+
+-- name: get_attempts
+-- $1 job ids
+SELECT * FROM attempts WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, number;
+
+-- name: list_jobs
+-- $1 states (NULL for all), $2 limit, $3 cursor created_at (or NULL), $4 cursor id
+SELECT * FROM jobs
+WHERE ($1::job_state[] IS NULL OR state = ANY($1::job_state[]))
+  AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $2;
+
+-- name: lock_pending_jobs
+-- $1 limit. Rows stay locked until the claiming transaction ends; other daemons skip them.
+SELECT id, selector, cpu, memory_mb, priority FROM jobs
+WHERE state = 'PENDING' AND run_after <= now()
+ORDER BY priority DESC, created_at, id
+LIMIT $1
+FOR UPDATE SKIP LOCKED;
+
+-- name: assign_jobs
+-- $1 job ids, $2 worker ids (same order)
+WITH a AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS a (job_id, worker_id))
+UPDATE jobs j
+SET state = 'ASSIGNED', attempt = j.attempt + 1, worker_id = a.worker_id,
+    assigned_at = now(), updated_at = now(), exit_code = NULL, signal = NULL, reason = ''
+FROM a
+WHERE j.id = a.job_id AND j.state = 'PENDING'
+RETURNING j.*, (SELECT coalesce(max(l.seq), 0) + 1 FROM log_lines l WHERE l.job_id = j.id)
+          AS first_seq;
+
+-- name: insert_attempts
+-- $1 job ids, $2 attempt numbers, $3 worker ids
+INSERT INTO attempts (job_id, number, worker_id)
+SELECT * FROM unnest($1::uuid[], $2::integer[], $3::text[]);
+
+-- name: mark_running
+-- $1 job ids, $2 attempts, $3 started_at. Only the current attempt, only from ASSIGNED.
+WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[])
+           AS a (job_id, attempt, started_at)),
+     j AS (UPDATE jobs j SET state = 'RUNNING', started_at = a.started_at, updated_at = now()
+           FROM a WHERE j.id = a.job_id AND j.attempt = a.attempt AND j.state = 'ASSIGNED'
+           RETURNING j.id, j.attempt, a.started_at)
+UPDATE attempts t SET started_at = j.started_at
+FROM j WHERE t.job_id = j.id AND t.number = j.attempt
+RETURNING t.job_id, t.number;
+
+-- name: lock_active_attempts
+-- $1 job ids, $2 attempts, $3 states the job may be in. The current attempt only.
+SELECT j.id, j.attempt, j.state, j.failures, j.max_retries, j.retry_backoff_seconds
+FROM jobs j
+JOIN unnest($1::uuid[], $2::integer[]) AS a (job_id, attempt)
+  ON j.id = a.job_id AND j.attempt = a.attempt
+WHERE j.state = ANY($3::job_state[])
+ORDER BY j.id
+FOR UPDATE OF j;
+
+-- name: settle_jobs
+-- $1 job ids, $2 attempts, $3 new job states, $4 exit codes, $5 signals, $6 reasons,
+-- $7 started_at, $8 finished_at, $9 failures to add, $10 retry delays (seconds).
+-- A job set back to PENDING is a retry: it keeps no worker and no finish time.
+WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::integer[],
+                                $5::integer[], $6::text[], $7::timestamptz[],
+                                $8::timestamptz[], $9::integer[], $10::double precision[])
+           AS a (job_id, attempt, state, exit_code, signal, reason, started_at, finished_at,
+                 add_failures, delay))
+UPDATE jobs j
+SET state = a.state,
+    exit_code = a.exit_code,
+    signal = a.signal,
+    reason = a.reason,
+    failures = j.failures + a.add_failures,
+    started_at = coalesce(j.started_at, a.started_at),
+    finished_at = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.finished_at END,
+    worker_id = CASE WHEN a.state = 'PENDING' THEN NULL ELSE j.worker_id END,
+    run_after = CASE WHEN a.state = 'PENDING' THEN now() + make_interval(secs => a.delay)
+                     ELSE j.run_after END,
+    updated_at = now()
+FROM a
+WHERE j.id = a.job_id AND j.attempt = a.attempt
+RETURNING j.id, j.attempt, j.state;
+
+-- name: settle_attempts
+-- $1 job ids, $2 attempts, $3 outcomes, $4 exit codes, $5 signals, $6 reasons,
+-- $7 started_at, $8 finished_at
+WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::attempt_outcome[],
+                                $4::integer[], $5::integer[], $6::text[],
+                                $7::timestamptz[], $8::timestamptz[])
+           AS a (job_id, number, outcome, exit_code, signal, reason, started_at, finished_at))
+UPDATE attempts t
+SET outcome = a.outcome, exit_code = a.exit_code, signal = a.signal, reason = a.reason,
+    started_at = coalesce(t.started_at, a.started_at), finished_at = a.finished_at
+FROM a
+WHERE t.job_id = a.job_id AND t.number = a.number;
+
+-- name: cancel_pending_job
+-- $1 id, $2 reason
+UPDATE jobs SET state = 'CANCELLED', reason = $2, finished_at = now(), updated_at = now()
+WHERE id = $1 AND state = 'PENDING'
+RETURNING *;
+
+-- name: active_jobs
+-- Jobs some worker holds (or held when this daemon started).
+SELECT id, attempt, worker_id, state FROM jobs WHERE state IN ('ASSIGNED', 'RUNNING');
+
+-- name: insert_log_lines
+-- $1 job id, $2 seqs, $3 attempts, $4 streams, $5 data, $6 timestamps.
+-- A replayed line (same seq) is stored once.
+INSERT INTO log_lines (job_id, seq, attempt, stream, data, ts)
+SELECT $1::uuid, * FROM unnest($2::bigint[], $3::integer[], $4::log_stream[], $5::bytea[],
+                               $6::timestamptz[])
+ON CONFLICT (job_id, seq) DO NOTHING;
+
+-- name: read_log_lines
+-- $1 job id, $2 after seq, $3 limit
+SELECT seq, attempt, stream, data, ts FROM log_lines
+WHERE job_id = $1 AND seq > $2
+ORDER BY seq
+LIMIT $3;
+
+-- name: job_state
+-- $1 id
+SELECT state FROM jobs WHERE id = $1;
+
+-- name: upsert_worker
+-- $1 id, $2 hostname, $3 labels (jsonb text), $4 slots, $5 cpu, $6 memory_mb, $7 version
+INSERT INTO workers (id, hostname, labels, slots, cpu, memory_mb, version)
+VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7)
+ON CONFLICT (id) DO UPDATE
+SET hostname = excluded.hostname, labels = excluded.labels, slots = excluded.slots,
+    cpu = excluded.cpu, memory_mb = excluded.memory_mb, version = excluded.version,
+    last_seen_at = now(), sessions = workers.sessions + 1
+RETURNING sessions;
+
+-- name: touch_workers
+-- $1 worker ids
+UPDATE workers SET last_seen_at = now() WHERE id = ANY($1::text[]);
