@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from grpclib._typing import IServable
 from grpclib.server import Server
 
 from hodeid.api.jobs import JobService
@@ -10,5 +11,9 @@ from hodeid.api.workers import WorkerService
 from hodeid.control.daemon import Daemon
 
 
+def services(daemon: Daemon) -> list[IServable]:
+    return [JobService(daemon), LogService(daemon), WorkerService(daemon)]
+
+
 def build_server(daemon: Daemon) -> Server:
-    return Server([JobService(daemon), LogService(daemon), WorkerService(daemon)])
+    return Server(services(daemon))

@@ -1,0 +1,210 @@
+"""The gRPC services of a real Daemon through grpclib's ChannelFor, with a worker stream
+driven by the test: dispatch, acknowledgement, logs, results, fencing and followers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+from grpclib.testing import ChannelFor
+
+from hodei_api import v1
+from hodeid.api.server import services
+from hodeid.config import SchedulerSettings
+from hodeid.control.daemon import Daemon
+
+FAST = SchedulerSettings(tick_seconds=0.05, dispatch_timeout_seconds=1.0, heartbeat_interval_seconds=0.5)
+
+
+class ScriptedWorker:
+    """One real Connect stream whose messages the test sends and reads."""
+
+    def __init__(self, stub: v1.WorkerServiceStub, worker_id: str, slots: int = 2, **labels: str) -> None:
+        self.outbox: asyncio.Queue[v1.WorkerMessage | None] = asyncio.Queue()
+        self.hello = v1.Hello(
+            worker_id=worker_id, hostname="test", labels=labels, slots=slots,
+            resources=v1.Resources(cpu=2, memory_mb=1024), version="test",
+        )  # fmt: skip
+        self.inbox = stub.connect(self._messages())
+
+    async def _messages(self) -> AsyncIterator[v1.WorkerMessage]:
+        yield v1.WorkerMessage(hello=self.hello)
+        while (message := await self.outbox.get()) is not None:
+            yield message
+
+    async def next(self, kind: str, timeout: float = 5.0) -> v1.DaemonMessage:
+        """The next daemon message of ``kind`` (heartbeats are skipped)."""
+        async with asyncio.timeout(timeout):
+            async for message in self.inbox:
+                if getattr(message, kind) is not None:
+                    return message
+        raise AssertionError(f"stream ended before {kind}")
+
+    def send(self, **kind: object) -> None:
+        self.outbox.put_nowait(v1.WorkerMessage(**kind))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.outbox.put_nowait(None)
+
+
+@pytest.fixture
+async def daemon(pool: asyncpg.Pool) -> AsyncIterator[Daemon]:
+    daemon = Daemon(pool, FAST)
+    daemon.start()
+    yield daemon
+    await daemon.stop()
+
+
+@pytest.fixture
+async def channel(daemon: Daemon) -> AsyncIterator[object]:
+    async with ChannelFor(services(daemon)) as channel:
+        yield channel
+
+
+async def submit(channel: object, *command: str, **kw: object) -> v1.Job:
+    stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
+    spec = v1.JobSpec(command=list(command), **kw)  # type: ignore[arg-type]
+    return (await stub.submit_job(v1.SubmitJobRequest(spec=spec))).job
+
+
+async def wait_state(channel: object, job_id: str, state: v1.JobState) -> v1.Job:
+    stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
+    async with asyncio.timeout(5):
+        while (job := await stub.get_job(v1.GetJobRequest(id=job_id))).state is not state:
+            await asyncio.sleep(0.02)
+    return job
+
+
+def out(seq: int, text: str, stream: v1.LogStream = v1.LogStream.STDOUT) -> v1.LogLine:
+    return v1.LogLine(seq=seq, stream=stream, data=text.encode(), ts=datetime.now(UTC))
+
+
+async def test_job_submitted_before_any_worker_runs_when_one_connects(channel: object) -> None:
+    job = await submit(channel, "echo", "hi")
+    worker = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")  # type: ignore[arg-type]
+    assert (await worker.next("welcome")).welcome
+    run = (await worker.next("run_job")).run_job
+    assert run and (run.job_id, run.attempt, run.first_seq) == (job.id, 1, 1)
+    assert run.spec and run.spec.command == ["echo", "hi"]
+    worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1, pid=1, started_at=datetime.now(UTC)))
+    await wait_state(channel, job.id, v1.JobState.RUNNING)
+    worker.send(
+        log_batch=v1.LogBatch(
+            job_id=job.id, attempt=1, lines=[out(1, "hi\n"), out(2, "e\n", v1.LogStream.STDERR)]
+        )
+    )
+    worker.send(
+        finished=v1.Finished(
+            job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0, last_seq=2
+        )
+    )
+    done = await wait_state(channel, job.id, v1.JobState.SUCCEEDED)
+    assert (done.exit_code, done.worker_id, done.attempt) == (0, "w1", 1)
+    logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
+    chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id, follow=True))]
+    got = [(line.seq, line.stream, line.data) for c in chunks for line in c.lines]
+    assert got == [(1, v1.LogStream.STDOUT, b"hi\n"), (2, v1.LogStream.STDERR, b"e\n")]
+    assert chunks[-1].final_state is v1.JobState.SUCCEEDED
+    worker.close()
+
+
+async def test_follower_gets_history_then_live_without_gap_or_duplicate(channel: object) -> None:
+    job = await submit(channel, "seq", "1000")
+    worker = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")  # type: ignore[arg-type]
+    await worker.next("run_job")
+    worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1))
+    batch = [out(s, f"{s}\n") for s in range(1, 501)]
+    worker.send(log_batch=v1.LogBatch(job_id=job.id, attempt=1, lines=batch))
+    logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
+    follower = logs.stream_logs(v1.StreamLogsRequest(job_id=job.id, follow=True))
+    seqs: list[int] = []
+    first = await anext(follower)
+    seqs += [line.seq for line in first.lines]
+    for start in range(501, 1001, 100):
+        lines = [out(s, f"{s}\n") for s in range(start, start + 100)]
+        worker.send(log_batch=v1.LogBatch(job_id=job.id, attempt=1, lines=lines))
+    worker.send(finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.FAILED, exit_code=3))
+    async for chunk in follower:
+        seqs += [line.seq for line in chunk.lines]
+        if chunk.final_state is not v1.JobState.UNSPECIFIED:
+            assert chunk.final_state is v1.JobState.FAILED
+    assert seqs == list(range(1, 1001))
+    worker.close()
+
+
+async def test_reports_of_a_stale_attempt_are_refused(channel: object) -> None:
+    job = await submit(channel, "true")
+    worker = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")  # type: ignore[arg-type]
+    await worker.next("run_job")
+    worker.send(log_batch=v1.LogBatch(job_id=job.id, attempt=7, lines=[out(1, "stale\n")]))
+    worker.send(
+        finished=v1.Finished(job_id=job.id, attempt=7, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
+    )
+    worker.send(finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.FAILED, exit_code=9))
+    done = await wait_state(channel, job.id, v1.JobState.FAILED)
+    assert done.exit_code == 9
+    logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
+    chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id))]
+    assert [line for c in chunks for line in c.lines] == []
+    worker.close()
+
+
+async def test_unacknowledged_dispatch_is_withdrawn_and_requeued(channel: object) -> None:
+    silent = ScriptedWorker(v1.WorkerServiceStub(channel), "silent", slots=1)  # type: ignore[arg-type]
+    await silent.next("welcome")
+    job = await submit(channel, "true")
+    await silent.next("run_job")
+    cancel = (await silent.next("cancel", timeout=5)).cancel
+    assert cancel and (cancel.job_id, cancel.attempt) == (job.id, 1)
+    retry = (await silent.next("run_job", timeout=5)).run_job
+    assert retry and (retry.job_id, retry.attempt) == (job.id, 2)
+    got = await v1.JobServiceStub(channel).get_job(v1.GetJobRequest(id=job.id))  # type: ignore[arg-type]
+    assert got.attempts[0].outcome is v1.AttemptOutcome.NOT_ACKNOWLEDGED
+    assert "did not acknowledge" in got.attempts[0].reason
+    silent.close()
+
+
+async def test_selector_keeps_job_for_the_matching_worker(channel: object) -> None:
+    cpu = ScriptedWorker(v1.WorkerServiceStub(channel), "cpu", gpu="false")  # type: ignore[arg-type]
+    await cpu.next("welcome")
+    job = await submit(channel, "true", selector=["gpu=true"])
+    gpu = ScriptedWorker(v1.WorkerServiceStub(channel), "gpu", gpu="true")  # type: ignore[arg-type]
+    run = (await gpu.next("run_job")).run_job
+    assert run and run.job_id == job.id
+    cpu.close()
+    gpu.close()
+
+
+@pytest.mark.parametrize(
+    ("spec", "status", "phrase"),
+    [
+        (v1.JobSpec(command=[]), Status.INVALID_ARGUMENT, "no command"),
+        (v1.JobSpec(command=["x"], selector=["a b c"]), Status.INVALID_ARGUMENT, "selector"),
+        (v1.JobSpec(command=["x"], timeout_seconds=-1), Status.INVALID_ARGUMENT, "timeout"),
+    ],
+)
+async def test_refused_jobs_are_explained_and_not_stored(
+    channel: object, spec: v1.JobSpec, status: Status, phrase: str
+) -> None:
+    stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
+    with pytest.raises(GRPCError) as err:
+        await stub.submit_job(v1.SubmitJobRequest(spec=spec))
+    assert err.value.status is status and phrase in (err.value.message or "")
+    assert (await stub.list_jobs(v1.ListJobsRequest())).jobs == []
+
+
+async def test_worker_list_reflects_live_streams_only(channel: object) -> None:
+    workers = v1.WorkerServiceStub(channel)  # type: ignore[arg-type]
+    worker = ScriptedWorker(workers, "w1", zone="a")
+    await worker.next("welcome")
+    [info] = (await workers.list_workers(v1.ListWorkersRequest())).workers
+    assert (info.id, info.live, info.slots_total, dict(info.labels)) == ("w1", True, 2, {"zone": "a"})
+    worker.close()
+    async with asyncio.timeout(5):
+        while (await workers.list_workers(v1.ListWorkersRequest())).workers:
+            await asyncio.sleep(0.02)

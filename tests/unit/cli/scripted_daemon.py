@@ -1,0 +1,187 @@
+"""A real gRPC server speaking the hodei contract from a script, and a link that can be cut.
+
+The CLI talks to it over loopback exactly as it would to hodeid; only the answers are scripted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+from grpclib.server import Server
+
+from hodei_api import v1
+
+CREATED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@dataclass
+class LogScript:
+    """What one StreamLogs call sends: these chunks, then it ends, hangs, or fails."""
+
+    chunks: list[v1.LogChunk]
+    then: str = "end"  # "end", "hang" or "unavailable"
+
+
+@dataclass
+class Script:
+    """The daemon's state, and a record of what the client asked."""
+
+    jobs: dict[str, v1.Job] = field(default_factory=dict)
+    logs: list[LogScript] = field(default_factory=list)
+    workers: list[v1.WorkerInfo] = field(default_factory=list)
+    submitted: list[v1.JobSpec] = field(default_factory=list)
+    log_requests: list[v1.StreamLogsRequest] = field(default_factory=list)
+    list_requests: list[v1.ListJobsRequest] = field(default_factory=list)
+    cancel_requests: list[v1.CancelJobRequest] = field(default_factory=list)
+    drain_requests: list[v1.DrainWorkerRequest] = field(default_factory=list)
+    streaming: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def job(self, job_id: str) -> v1.Job:
+        if job_id not in self.jobs:
+            raise GRPCError(Status.NOT_FOUND, f"job {job_id} not found")
+        return self.jobs[job_id]
+
+
+def line(seq: int, stream: v1.LogStream, data: bytes) -> v1.LogLine:
+    """A log line as a worker would have sent it."""
+    return v1.LogLine(seq=seq, stream=stream, data=data, ts=CREATED, attempt=1)
+
+
+class Jobs(v1.JobServiceBase):
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    async def submit_job(self, message: v1.SubmitJobRequest) -> v1.SubmitJobResponse:
+        self.script.submitted.append(message.spec)
+        job_id = f"job-{len(self.script.submitted)}"
+        # A job the test put there beforehand is how it scripts the outcome GetJob reports.
+        existing = job_id in self.script.jobs
+        job = self.script.jobs.setdefault(
+            job_id, v1.Job(id=job_id, spec=message.spec, state=v1.JobState.PENDING, created_at=CREATED)
+        )
+        return v1.SubmitJobResponse(job=job, existing=existing and bool(message.spec.idempotency_key))
+
+    async def get_job(self, message: v1.GetJobRequest) -> v1.Job:
+        return self.script.job(message.id)
+
+    async def list_jobs(self, message: v1.ListJobsRequest) -> v1.ListJobsResponse:
+        self.script.list_requests.append(message)
+        jobs = [job for job in reversed(self.script.jobs.values()) if job.state in message.states or not message.states]
+        return v1.ListJobsResponse(jobs=jobs[: message.limit or None])
+
+    async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
+        self.script.cancel_requests.append(message)
+        job = self.script.job(message.id)
+        job.state = v1.JobState.CANCELLED
+        job.reason = message.reason
+        return job
+
+
+class Logs(v1.LogServiceBase):
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    async def stream_logs(self, message: v1.StreamLogsRequest) -> AsyncIterator[v1.LogChunk]:
+        self.script.log_requests.append(message)
+        self.script.job(message.job_id)
+        plan = self.script.logs.pop(0)
+        for chunk in plan.chunks:
+            yield chunk
+        self.script.streaming.set()
+        if plan.then == "hang":
+            await asyncio.Event().wait()
+        if plan.then == "unavailable":
+            raise GRPCError(Status.UNAVAILABLE, "hodeid is shutting down")
+
+
+class Workers(v1.WorkerServiceBase):
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    async def list_workers(self, message: v1.ListWorkersRequest) -> v1.ListWorkersResponse:
+        return v1.ListWorkersResponse(workers=self.script.workers)
+
+    async def drain_worker(self, message: v1.DrainWorkerRequest) -> v1.WorkerInfo:
+        self.script.drain_requests.append(message)
+        for worker in self.script.workers:
+            if worker.id == message.id:
+                worker.draining = True
+                return worker
+        raise GRPCError(Status.NOT_FOUND, f"worker {message.id} not found")
+
+
+def _listening_socket(port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # So a link brought back up can take the port it had before, as a restarted daemon would.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+@asynccontextmanager
+async def serving(script: Script) -> AsyncIterator[int]:
+    """Serve the script on a free loopback port, yielded."""
+    server = Server([Jobs(script), Logs(script), Workers(script)])
+    sock = _listening_socket()
+    await server.start(sock=sock)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+class Link:
+    """A TCP relay in front of a server; ``down()`` drops every connection and stops
+    listening, as a daemon that died would; ``up()`` listens again on the same port."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def up(self) -> None:
+        self._server = await asyncio.start_server(self._accept, sock=_listening_socket(self.port))
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def down(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if server is not None:
+            await server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        try:
+            # Either side closing or resetting ends the relay; which one it was does not matter.
+            await asyncio.gather(
+                _pump(reader, upstream_writer), _pump(upstream_reader, writer), return_exceptions=True
+            )
+        finally:
+            for end in (writer, upstream_writer):
+                end.close()
+                with suppress(OSError):
+                    await end.wait_closed()
+            self._tasks.discard(task)
+
+
+async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    while data := await source.read(65536):
+        sink.write(data)
+        await sink.drain()
+    sink.close()
