@@ -201,10 +201,7 @@ class Accepted(betterproto2.Message):
     pid: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
 
     started_at: "datetime.datetime | None" = betterproto2.field(
-        4,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        4, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
 
@@ -221,33 +218,22 @@ class Attempt(betterproto2.Message):
         3, betterproto2.TYPE_ENUM, default_factory=lambda: AttemptOutcome(0)
     )
 
-    exit_code: "int | None" = betterproto2.field(
-        4, betterproto2.TYPE_INT32, optional=True
-    )
+    exit_code: "int | None" = betterproto2.field(4, betterproto2.TYPE_INT32, optional=True)
 
     signal: "int | None" = betterproto2.field(5, betterproto2.TYPE_INT32, optional=True)
 
     reason: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
 
     assigned_at: "datetime.datetime | None" = betterproto2.field(
-        7,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        7, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     started_at: "datetime.datetime | None" = betterproto2.field(
-        8,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        8, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     finished_at: "datetime.datetime | None" = betterproto2.field(
-        9,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        9, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
 
@@ -287,25 +273,19 @@ class DaemonMessage(betterproto2.Message):
         - kind:
     """
 
-    welcome: "Welcome | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True, group="kind"
-    )
+    welcome: "Welcome | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True, group="kind")
 
     heartbeat: "Heartbeat | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="kind"
     )
 
-    run_job: "RunJob | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True, group="kind"
-    )
+    run_job: "RunJob | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True, group="kind")
 
     cancel: "CancelAttempt | None" = betterproto2.field(
         4, betterproto2.TYPE_MESSAGE, optional=True, group="kind"
     )
 
-    drain: "Drain | None" = betterproto2.field(
-        5, betterproto2.TYPE_MESSAGE, optional=True, group="kind"
-    )
+    drain: "Drain | None" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, optional=True, group="kind")
 
 
 default_message_pool.register_message("hodei.v1", "DaemonMessage", DaemonMessage)
@@ -329,9 +309,7 @@ class DrainWorkerRequest(betterproto2.Message):
     stay: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
 
 
-default_message_pool.register_message(
-    "hodei.v1", "DrainWorkerRequest", DrainWorkerRequest
-)
+default_message_pool.register_message("hodei.v1", "DrainWorkerRequest", DrainWorkerRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -344,24 +322,16 @@ class Finished(betterproto2.Message):
         3, betterproto2.TYPE_ENUM, default_factory=lambda: AttemptOutcome(0)
     )
 
-    exit_code: "int | None" = betterproto2.field(
-        4, betterproto2.TYPE_INT32, optional=True
-    )
+    exit_code: "int | None" = betterproto2.field(4, betterproto2.TYPE_INT32, optional=True)
 
     signal: "int | None" = betterproto2.field(5, betterproto2.TYPE_INT32, optional=True)
 
     started_at: "datetime.datetime | None" = betterproto2.field(
-        6,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        6, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     finished_at: "datetime.datetime | None" = betterproto2.field(
-        7,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        7, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     reason: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
@@ -388,10 +358,7 @@ class Heartbeat(betterproto2.Message):
     seq: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
 
     sent_at: "datetime.datetime | None" = betterproto2.field(
-        2,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        2, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     echo_seq: "int" = betterproto2.field(3, betterproto2.TYPE_INT64)
@@ -400,10 +367,7 @@ class Heartbeat(betterproto2.Message):
     """
 
     echo_sent_at: "datetime.datetime | None" = betterproto2.field(
-        4,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        4, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     running: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
@@ -424,20 +388,14 @@ class Hello(betterproto2.Message):
     labels: "dict[str, str]" = betterproto2.field(
         3,
         betterproto2.TYPE_MAP,
-        map_meta=betterproto2.map_meta(
-            betterproto2.TYPE_STRING, betterproto2.TYPE_STRING
-        ),
+        map_meta=betterproto2.map_meta(betterproto2.TYPE_STRING, betterproto2.TYPE_STRING),
     )
 
     slots: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
 
-    resources: "Resources | None" = betterproto2.field(
-        5, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    resources: "Resources | None" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, optional=True)
 
-    running: "list[RunningAttempt]" = betterproto2.field(
-        6, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    running: "list[RunningAttempt]" = betterproto2.field(6, betterproto2.TYPE_MESSAGE, repeated=True)
 
     version: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
 
@@ -454,13 +412,9 @@ default_message_pool.register_message("hodei.v1", "Hello", Hello)
 class Job(betterproto2.Message):
     id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
-    spec: "JobSpec | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    spec: "JobSpec | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
-    state: "JobState" = betterproto2.field(
-        3, betterproto2.TYPE_ENUM, default_factory=lambda: JobState(0)
-    )
+    state: "JobState" = betterproto2.field(3, betterproto2.TYPE_ENUM, default_factory=lambda: JobState(0))
 
     attempt: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
     """
@@ -469,9 +423,7 @@ class Job(betterproto2.Message):
 
     worker_id: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
 
-    exit_code: "int | None" = betterproto2.field(
-        6, betterproto2.TYPE_INT32, optional=True
-    )
+    exit_code: "int | None" = betterproto2.field(6, betterproto2.TYPE_INT32, optional=True)
 
     signal: "int | None" = betterproto2.field(7, betterproto2.TYPE_INT32, optional=True)
 
@@ -481,29 +433,18 @@ class Job(betterproto2.Message):
     """
 
     created_at: "datetime.datetime | None" = betterproto2.field(
-        9,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        9, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     started_at: "datetime.datetime | None" = betterproto2.field(
-        10,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        10, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     finished_at: "datetime.datetime | None" = betterproto2.field(
-        11,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        11, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
-    attempts: "list[Attempt]" = betterproto2.field(
-        12, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    attempts: "list[Attempt]" = betterproto2.field(12, betterproto2.TYPE_MESSAGE, repeated=True)
 
 
 default_message_pool.register_message("hodei.v1", "Job", Job)
@@ -517,9 +458,7 @@ class JobSpec(betterproto2.Message):
 
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
-    command: "list[str]" = betterproto2.field(
-        2, betterproto2.TYPE_STRING, repeated=True
-    )
+    command: "list[str]" = betterproto2.field(2, betterproto2.TYPE_STRING, repeated=True)
     """
     argv; the first element is the program.
     """
@@ -527,23 +466,17 @@ class JobSpec(betterproto2.Message):
     env: "dict[str, str]" = betterproto2.field(
         3,
         betterproto2.TYPE_MAP,
-        map_meta=betterproto2.map_meta(
-            betterproto2.TYPE_STRING, betterproto2.TYPE_STRING
-        ),
+        map_meta=betterproto2.map_meta(betterproto2.TYPE_STRING, betterproto2.TYPE_STRING),
     )
 
     cwd: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
 
-    selector: "list[str]" = betterproto2.field(
-        5, betterproto2.TYPE_STRING, repeated=True
-    )
+    selector: "list[str]" = betterproto2.field(5, betterproto2.TYPE_STRING, repeated=True)
     """
     Label expressions: "k=v", "k!=v", "k", "!k", "k in (a,b)".
     """
 
-    resources: "Resources | None" = betterproto2.field(
-        6, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    resources: "Resources | None" = betterproto2.field(6, betterproto2.TYPE_MESSAGE, optional=True)
 
     priority: "int" = betterproto2.field(7, betterproto2.TYPE_INT32)
 
@@ -569,9 +502,7 @@ default_message_pool.register_message("hodei.v1", "JobSpec", JobSpec)
 
 @dataclass(eq=False, repr=False)
 class ListJobsRequest(betterproto2.Message):
-    states: "list[JobState]" = betterproto2.field(
-        1, betterproto2.TYPE_ENUM, repeated=True
-    )
+    states: "list[JobState]" = betterproto2.field(1, betterproto2.TYPE_ENUM, repeated=True)
     """
     Empty means every state.
     """
@@ -608,21 +539,15 @@ class ListWorkersRequest(betterproto2.Message):
     pass
 
 
-default_message_pool.register_message(
-    "hodei.v1", "ListWorkersRequest", ListWorkersRequest
-)
+default_message_pool.register_message("hodei.v1", "ListWorkersRequest", ListWorkersRequest)
 
 
 @dataclass(eq=False, repr=False)
 class ListWorkersResponse(betterproto2.Message):
-    workers: "list[WorkerInfo]" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    workers: "list[WorkerInfo]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
 
 
-default_message_pool.register_message(
-    "hodei.v1", "ListWorkersResponse", ListWorkersResponse
-)
+default_message_pool.register_message("hodei.v1", "ListWorkersResponse", ListWorkersResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -631,9 +556,7 @@ class LogBatch(betterproto2.Message):
 
     attempt: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
 
-    lines: "list[LogLine]" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    lines: "list[LogLine]" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, repeated=True)
 
 
 default_message_pool.register_message("hodei.v1", "LogBatch", LogBatch)
@@ -641,9 +564,7 @@ default_message_pool.register_message("hodei.v1", "LogBatch", LogBatch)
 
 @dataclass(eq=False, repr=False)
 class LogChunk(betterproto2.Message):
-    lines: "list[LogLine]" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    lines: "list[LogLine]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
 
     final_state: "JobState" = betterproto2.field(
         2, betterproto2.TYPE_ENUM, default_factory=lambda: JobState(0)
@@ -667,17 +588,12 @@ class LogLine(betterproto2.Message):
     Per-job sequence number, assigned by the worker, starting at 1.
     """
 
-    stream: "LogStream" = betterproto2.field(
-        2, betterproto2.TYPE_ENUM, default_factory=lambda: LogStream(0)
-    )
+    stream: "LogStream" = betterproto2.field(2, betterproto2.TYPE_ENUM, default_factory=lambda: LogStream(0))
 
     data: "bytes" = betterproto2.field(3, betterproto2.TYPE_BYTES)
 
     ts: "datetime.datetime | None" = betterproto2.field(
-        4,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        4, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     attempt: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
@@ -718,9 +634,7 @@ class RunJob(betterproto2.Message):
 
     attempt: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
 
-    spec: "JobSpec | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    spec: "JobSpec | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
 
     first_seq: "int" = betterproto2.field(4, betterproto2.TYPE_INT64)
     """
@@ -758,16 +672,12 @@ class StreamLogsRequest(betterproto2.Message):
     follow: "bool" = betterproto2.field(3, betterproto2.TYPE_BOOL)
 
 
-default_message_pool.register_message(
-    "hodei.v1", "StreamLogsRequest", StreamLogsRequest
-)
+default_message_pool.register_message("hodei.v1", "StreamLogsRequest", StreamLogsRequest)
 
 
 @dataclass(eq=False, repr=False)
 class SubmitJobRequest(betterproto2.Message):
-    spec: "JobSpec | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    spec: "JobSpec | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("hodei.v1", "SubmitJobRequest", SubmitJobRequest)
@@ -783,9 +693,7 @@ class SubmitJobResponse(betterproto2.Message):
     """
 
 
-default_message_pool.register_message(
-    "hodei.v1", "SubmitJobResponse", SubmitJobResponse
-)
+default_message_pool.register_message("hodei.v1", "SubmitJobResponse", SubmitJobResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -794,13 +702,9 @@ class Welcome(betterproto2.Message):
 
     daemon_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
-    heartbeat_interval_seconds: "float" = betterproto2.field(
-        3, betterproto2.TYPE_DOUBLE
-    )
+    heartbeat_interval_seconds: "float" = betterproto2.field(3, betterproto2.TYPE_DOUBLE)
 
-    stale: "list[RunningAttempt]" = betterproto2.field(
-        4, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    stale: "list[RunningAttempt]" = betterproto2.field(4, betterproto2.TYPE_MESSAGE, repeated=True)
     """
     Attempts from Hello.running the daemon no longer wants: the worker kills them.
     """
@@ -818,9 +722,7 @@ class WorkerInfo(betterproto2.Message):
     labels: "dict[str, str]" = betterproto2.field(
         3,
         betterproto2.TYPE_MAP,
-        map_meta=betterproto2.map_meta(
-            betterproto2.TYPE_STRING, betterproto2.TYPE_STRING
-        ),
+        map_meta=betterproto2.map_meta(betterproto2.TYPE_STRING, betterproto2.TYPE_STRING),
     )
 
     live: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
@@ -834,30 +736,20 @@ class WorkerInfo(betterproto2.Message):
 
     slots_used: "int" = betterproto2.field(7, betterproto2.TYPE_INT32)
 
-    resources_total: "Resources | None" = betterproto2.field(
-        8, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    resources_total: "Resources | None" = betterproto2.field(8, betterproto2.TYPE_MESSAGE, optional=True)
 
-    resources_free: "Resources | None" = betterproto2.field(
-        9, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    resources_free: "Resources | None" = betterproto2.field(9, betterproto2.TYPE_MESSAGE, optional=True)
 
     heartbeat_age_seconds: "float" = betterproto2.field(10, betterproto2.TYPE_DOUBLE)
 
     rtt_ms: "float" = betterproto2.field(11, betterproto2.TYPE_DOUBLE)
 
     connected_at: "datetime.datetime | None" = betterproto2.field(
-        12,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        12, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     last_seen_at: "datetime.datetime | None" = betterproto2.field(
-        13,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Timestamp,
-        optional=True,
+        13, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
     reconnects: "int" = betterproto2.field(14, betterproto2.TYPE_INT32)
@@ -877,9 +769,7 @@ class WorkerMessage(betterproto2.Message):
         - kind:
     """
 
-    hello: "Hello | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True, group="kind"
-    )
+    hello: "Hello | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True, group="kind")
 
     heartbeat: "Heartbeat | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="kind"
@@ -1102,9 +992,7 @@ class JobServiceBase(betterproto2_grpclib.ServiceBase):
         response = await self.submit_job(request)
         await stream.send_message(response)
 
-    async def __rpc_get_job(
-        self, stream: "grpclib.server.Stream[GetJobRequest, Job]"
-    ) -> None:
+    async def __rpc_get_job(self, stream: "grpclib.server.Stream[GetJobRequest, Job]") -> None:
         request = await stream.recv_message()
         assert request is not None
         response = await self.get_job(request)
@@ -1118,9 +1006,7 @@ class JobServiceBase(betterproto2_grpclib.ServiceBase):
         response = await self.list_jobs(request)
         await stream.send_message(response)
 
-    async def __rpc_cancel_job(
-        self, stream: "grpclib.server.Stream[CancelJobRequest, Job]"
-    ) -> None:
+    async def __rpc_cancel_job(self, stream: "grpclib.server.Stream[CancelJobRequest, Job]") -> None:
         request = await stream.recv_message()
         assert request is not None
         response = await self.cancel_job(request)
@@ -1156,9 +1042,7 @@ class JobServiceBase(betterproto2_grpclib.ServiceBase):
 
 
 class LogServiceBase(betterproto2_grpclib.ServiceBase):
-    async def stream_logs(
-        self, message: "StreamLogsRequest"
-    ) -> "AsyncIterator[LogChunk]":
+    async def stream_logs(self, message: "StreamLogsRequest") -> "AsyncIterator[LogChunk]":
         """
         History from after_seq on, then (with follow) live lines until the job ends.
         """
@@ -1166,9 +1050,7 @@ class LogServiceBase(betterproto2_grpclib.ServiceBase):
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield LogChunk()
 
-    async def __rpc_stream_logs(
-        self, stream: "grpclib.server.Stream[StreamLogsRequest, LogChunk]"
-    ) -> None:
+    async def __rpc_stream_logs(self, stream: "grpclib.server.Stream[StreamLogsRequest, LogChunk]") -> None:
         request = await stream.recv_message()
         assert request is not None
         await self._call_rpc_handler_server_stream(
@@ -1193,16 +1075,12 @@ class WorkerServiceBase(betterproto2_grpclib.ServiceBase):
     The agent's one bidirectional stream, plus what operators ask about workers.
     """
 
-    async def connect(
-        self, messages: "AsyncIterator[WorkerMessage]"
-    ) -> "AsyncIterator[DaemonMessage]":
+    async def connect(self, messages: "AsyncIterator[WorkerMessage]") -> "AsyncIterator[DaemonMessage]":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield DaemonMessage()
 
-    async def list_workers(
-        self, message: "ListWorkersRequest"
-    ) -> "ListWorkersResponse":
+    async def list_workers(self, message: "ListWorkersRequest") -> "ListWorkersResponse":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
@@ -1210,9 +1088,7 @@ class WorkerServiceBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
-    async def __rpc_connect(
-        self, stream: "grpclib.server.Stream[WorkerMessage, DaemonMessage]"
-    ) -> None:
+    async def __rpc_connect(self, stream: "grpclib.server.Stream[WorkerMessage, DaemonMessage]") -> None:
         request = stream.__aiter__()
         await self._call_rpc_handler_server_stream(
             self.connect,

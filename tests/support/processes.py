@@ -1,0 +1,113 @@
+"""Real hodeid and hodei-worker processes for end-to-end tests, each ended by its PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """End ``proc`` by its PID: ``sig`` first, SIGKILL if it lingers."""
+    if proc.poll() is None:
+        os.kill(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@dataclass
+class Cluster:
+    """A daemon on a free loopback port and the workers started against it."""
+
+    database_url: str
+    log_dir: Path
+    port: int = field(default_factory=free_port)
+    daemon: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def addr(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")}
+        env["HODEI_ADDR"] = self.addr
+        env["HODEI_CONFIG"] = "/nonexistent/hodeid.toml"
+        return env
+
+    def start_daemon(self, *extra: str) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / "hodeid.log").open("ab")
+        env = self.env() | {
+            "HODEI_SCHEDULER__TICK_SECONDS": "0.2",
+            "HODEI_SCHEDULER__HEARTBEAT_INTERVAL_SECONDS": "1",
+        }
+        args = [str(BIN / "hodeid"), "--listen", self.addr, "--database-url", self.database_url, *extra]
+        self.daemon = subprocess.Popen(args, stdout=log, stderr=log, env=env)
+        wait_port(self.port, self.daemon)
+        return self.daemon
+
+    def start_worker(self, *extra: str) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"worker-{len(self.workers)}.log").open("ab")
+        args = [str(BIN / "hodei-worker"), "--server", self.addr, *extra]
+        proc = subprocess.Popen(args, stdout=log, stderr=log, env=self.env())
+        self.workers.append(proc)
+        return proc
+
+    def hodei(
+        self, *args: str, timeout: float = 60.0, input: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run the ``hodei`` CLI against this cluster."""
+        return subprocess.run(
+            [str(BIN / "hodei"), *args], capture_output=True, env=self.env(), timeout=timeout, input=input
+        )
+
+    def logs(self) -> str:
+        return "\n".join(f"== {p.name}\n{p.read_text(errors='replace')}" for p in sorted(self.log_dir.iterdir()))
+
+    def close(self) -> None:
+        for proc in self.workers:
+            stop(proc)
+        if self.daemon is not None:
+            stop(self.daemon)
+
+
+@contextmanager
+def cluster(database_url: str, log_dir: Path, workers: Sequence[Sequence[str]] = ()) -> Iterator[Cluster]:
+    c = Cluster(database_url, log_dir)
+    try:
+        c.start_daemon()
+        for extra in workers:
+            c.start_worker(*extra)
+        yield c
+    finally:
+        c.close()
