@@ -9,4 +9,4 @@ mkdir -p "$out"
 python -m grpc_tools.protoc -I protos \
   --python_betterproto2_out="$out" \
   --python_betterproto2_opt=client_generation=async,server_generation=async \
-  protos/hodei/v1/*.proto >/dev/null 2>&1
+  protos/hodei/v1/*.proto
