@@ -19,6 +19,10 @@ class Outcome(StrEnum):
     UNPLACEABLE = "UNPLACEABLE"
 
 
+# Resource sums are floats: 0.6 - 0.2 is 0.39999999999999997, and 0.4 must still fit in it.
+EPSILON = 1e-9
+
+
 class Reason(StrEnum):
     FITS = "FITS"
     STREAM_DOWN = "STREAM_DOWN"
@@ -112,8 +116,6 @@ class Decision:
         """One line a person can read, e.g. for a job that waits."""
         if self.worker_id:
             return f"placed on {self.worker_id} ({self.strategy})"
-        if not self.verdicts:
-            return f"{self.outcome}: no worker is connected and no provider is configured"
         parts = ", ".join(f"{n} {r}" for r, n in sorted(self.histogram.items()))
         return f"{self.outcome}: {parts}"
 
@@ -129,7 +131,7 @@ def _check(job: JobNeeds, w: WorkerState, policy: Policy) -> Verdict:
     for term in job.selector:
         if (why := term.mismatch(w.labels)) is not None:
             return no(Reason.SELECTOR_MISMATCH, why, could_fit=False)
-    if job.cpu > w.cpu_total:
+    if job.cpu > w.cpu_total + EPSILON:
         return no(Reason.CPU_EXHAUSTED, f"cpu: needs {job.cpu:g}, has {w.cpu_total:g} in all", False)
     if job.memory_mb > w.memory_total:
         message = f"memory: needs {job.memory_mb} MB, has {w.memory_total} MB in all"
@@ -139,7 +141,7 @@ def _check(job: JobNeeds, w: WorkerState, policy: Policy) -> Verdict:
     if w.slots_used >= w.slots_total:
         return no(Reason.NO_FREE_SLOT, f"slots: {w.slots_used} of {w.slots_total} in use")
     cpu_free = w.cpu_total - w.cpu_used
-    if job.cpu > cpu_free:
+    if job.cpu > cpu_free + EPSILON:
         return no(Reason.CPU_EXHAUSTED, f"cpu: needs {job.cpu:g}, {cpu_free:g} free")
     memory_free = w.memory_total - w.memory_used
     if job.memory_mb > memory_free:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 _KEY = r"[A-Za-z0-9_.\-/]+"
 _VALUE = r"[A-Za-z0-9_.\-/:]*"
 _PATTERNS = [
-    (re.compile(rf"^({_KEY})\s*(in|notin)\s*\(([^()]*)\)$"), "set"),
+    (re.compile(rf"^({_KEY})\s+(in|notin)\s*\(([^()]*)\)$"), "set"),
     (re.compile(rf"^({_KEY})\s*(!=|==|=)\s*({_VALUE})$"), "eq"),
     (re.compile(rf"^!\s*({_KEY})$"), "absent"),
     (re.compile(rf"^({_KEY})$"), "exists"),
@@ -60,8 +60,8 @@ def parse_term(expr: str) -> Term:
         if not match:
             continue
         if kind == "set":
-            values = tuple(v.strip() for v in match[3].split(",") if v.strip())
-            if not values:
+            values = tuple(v.strip() for v in match[3].split(","))
+            if not all(re.fullmatch(_VALUE, v) and v for v in values):
                 break
             return Term(match[1], match[2], values)
         if kind == "eq":

@@ -15,12 +15,13 @@ MAX_ENV = 1024
 MAX_NAME = 200
 MAX_PRIORITY = 1000
 MAX_RETRIES = 100
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_KEY = 256
 
 
 def _number(name: str, value: float, *, upper: float | None = None) -> None:
     if math.isnan(value) or value < 0 or math.isinf(value):
-        raise InvalidRequest(f"{name} must be a non-negative number, got {value}")
+        raise InvalidRequest(f"{name} must be a non-negative number, got {value:g}")
     if upper is not None and value > upper:
         raise InvalidRequest(f"{name} must be at most {upper:g}, got {value:g}")
 
@@ -39,14 +40,23 @@ def validate(spec: JobSpec) -> JobSpec:
     if len(spec.env) > MAX_ENV:
         raise InvalidRequest(f"the job sets {len(spec.env)} environment variables; at most {MAX_ENV}")
     for key, value in spec.env.items():
-        if not _ENV_KEY.match(key):
+        if not _ENV_KEY.fullmatch(key):
             raise InvalidRequest(
                 f"environment variable name {key!r} is not valid; use [A-Za-z_][A-Za-z0-9_]*"
             )
         if "\0" in value:
             raise InvalidRequest(f"environment variable {key} contains a NUL byte")
-    if "\0" in spec.cwd:
-        raise InvalidRequest("the working directory contains a NUL byte")
+    for field, text in (
+        ("working directory", spec.cwd),
+        ("name", spec.name),
+        ("idempotency key", spec.idempotency_key),
+    ):
+        if "\0" in text:
+            raise InvalidRequest(f"the {field} contains a NUL byte")
+    if len(spec.idempotency_key) > MAX_KEY:
+        raise InvalidRequest(
+            f"the idempotency key is {len(spec.idempotency_key)} characters; at most {MAX_KEY}"
+        )
     if len(spec.name) > MAX_NAME:
         raise InvalidRequest(f"the job name is {len(spec.name)} characters; at most {MAX_NAME}")
     try:
