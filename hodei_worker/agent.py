@@ -1,0 +1,213 @@
+"""The agent: keeps a stream to the daemon alive and runs the attempts it is sent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from importlib.metadata import version
+from types import TracebackType
+
+from grpclib.const import Cardinality
+from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+
+from hodei_api import v1
+from hodei_api.client import Client
+from hodei_worker.attempts import Attempts
+from hodei_worker.backoff import Backoff
+from hodei_worker.config import WorkerSettings
+from hodei_worker.errors import StreamLost
+from hodei_worker.outbox import Outbox
+from hodei_worker.session import CONNECT, Session
+from hodei_worker.wire import Encoded
+
+logger = logging.getLogger(__name__)
+
+VERSION = version("hodei")
+
+
+class Agent:
+    """hodei-worker's main loop.
+
+    ``await Agent(settings).run()`` connects to ``settings.server``, reconnects with backoff
+    whenever the stream fails (running attempts carry on meanwhile), and returns once it was
+    told to stop (``stop()``) or to drain (``Drain`` without ``stay``) and its attempts have
+    ended and been reported. ``async with Agent(settings) as agent:`` runs it in a task and
+    stops it on the way out.
+    """
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        *,
+        backoff: Backoff | None = None,
+        hostname: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.hostname = hostname or socket.gethostname()
+        self.outbox = Outbox(settings.outbox_mb << 20)
+        self.session: Session | None = None
+        """The stream's session while there is one."""
+        self.draining = False
+        self._stay = False
+        self._stopping = False
+        self._closing = False
+        self._backoff = backoff or Backoff()
+        self.attempts = Attempts(
+            settings.slots,
+            self.outbox,
+            on_end=self._check_idle,
+            default_grace=settings.kill_grace_seconds,
+        )
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._uptime = 0.0  # how long the latest stream stayed up, for the backoff
+
+    @property
+    def rtt(self) -> float | None:
+        """Latest heartbeat round trip to the daemon, in seconds, while connected."""
+        return self.session.rtt if self.session else None
+
+    async def run(self) -> None:
+        """Serve until stopped or drained; on the way out nothing the attempts started is left."""
+        try:
+            while not self._done():
+                reason = await self._connect_once()
+                if reason is None or self._done():
+                    break
+                delay = self._backoff.next_delay(self._uptime)
+                logger.warning("%s; reconnecting in %.1f s", reason, delay)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
+            # Only a stop ends the loop with attempts left: they are ending on their SIGTERM.
+            await self.attempts.wait()
+        finally:
+            await self.attempts.kill_all()
+        if undelivered := len(self.outbox):
+            logger.warning("exiting with %d messages the daemon never got", undelivered)
+
+    def stop(self) -> None:
+        """Shut down gracefully: refuse new jobs, cancel the running ones, report, disconnect.
+
+        Safe to call more than once, and from a signal handler.
+        """
+        if self._stopping:
+            return
+        self._stopping = True
+        logger.info("shutting down%s", f"; cancelling {n} running" if (n := len(self.attempts)) else "")
+        self.attempts.cancel_all("the worker is shutting down")
+        self._wake.set()
+        self._check_idle()
+
+    async def __aenter__(self) -> Agent:
+        self._task = asyncio.create_task(self.run(), name="hodei-worker agent")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        assert self._task is not None
+        await self._task
+
+    def _done(self) -> bool:
+        """No reason to (re)connect: stopping, or drained with everything sent."""
+        return self._stopping or (self._closing and not len(self.outbox))
+
+    async def _connect_once(self) -> str | None:
+        """One stream's life: None if it ended as asked, else why it failed."""
+        server = self.settings.server
+        self.session = session = Session(
+            hello=self._hello(),
+            outbox=self.outbox,
+            dispatch=self._dispatch,
+            running=lambda: len(self.attempts),
+            heartbeat_interval=self.settings.heartbeat_seconds,
+        )
+        if self._closing:
+            session.close()
+        try:
+            async with Client(server) as client:
+                stream = client.channel.request(CONNECT, Cardinality.STREAM_STREAM, Encoded, v1.DaemonMessage)
+                async with stream:
+                    await session.run(stream)
+            return None
+        except StreamLost as exc:
+            return f"stream to {server} lost: {exc}"
+        except GRPCError as exc:
+            return f"{server} refused the stream: {exc.status.name} {exc.message or ''}".strip()
+        except (StreamTerminatedError, ProtocolError) as exc:
+            return f"stream to {server} lost: {exc or type(exc).__name__}"
+        except OSError as exc:
+            # asyncio's connect errors carry the errno but a strerror of its own wording.
+            detail = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or str(exc)
+            return f"cannot reach {server}: {detail}"
+        finally:
+            self._uptime = session.uptime
+            self.session = None
+
+    def _hello(self) -> v1.Hello:
+        settings = self.settings
+        return v1.Hello(
+            worker_id=settings.worker_id,
+            hostname=self.hostname,
+            labels=dict(settings.labels),
+            slots=settings.slots,
+            resources=v1.Resources(cpu=settings.cpu, memory_mb=settings.memory_mb),
+            running=self.attempts.unreported(),
+            version=VERSION,
+            token=settings.join_token,
+        )
+
+    def _dispatch(self, message: v1.DaemonMessage) -> None:
+        if message.welcome is not None:
+            self._on_welcome(message.welcome)
+        elif message.run_job is not None:
+            self._on_run_job(message.run_job)
+        elif message.cancel is not None:
+            self._on_cancel(message.cancel)
+        elif message.drain is not None:
+            self._on_drain(message.drain)
+
+    def _on_welcome(self, welcome: v1.Welcome) -> None:
+        for stale in welcome.stale:
+            self.attempts.abandon((stale.job_id, stale.attempt))
+        settings = self.settings
+        logger.info("connected to %s as %s (slots %d)", settings.server, settings.worker_id, settings.slots)
+        self._check_idle()
+
+    def _on_run_job(self, run: v1.RunJob) -> None:
+        if self._stopping:
+            self.attempts.start(run, refusal="the worker is shutting down")
+        elif self.draining:
+            self.attempts.start(run, refusal="the worker is draining")
+        else:
+            self.attempts.start(run)
+
+    def _on_cancel(self, cancel: v1.CancelAttempt) -> None:
+        key = (cancel.job_id, cancel.attempt)
+        self.attempts.cancel(key, cancel.reason, cancel.grace_seconds or None)
+
+    def _on_drain(self, drain: v1.Drain) -> None:
+        self.draining = True
+        self._stay = drain.stay
+        logger.info(
+            "draining: no new jobs; %s once the running ones end",
+            "staying connected" if drain.stay else "exiting",
+        )
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        """Close the stream gracefully once stopping or draining and nothing runs any more."""
+        if self._closing or len(self.attempts):
+            return
+        if self._stopping or (self.draining and not self._stay):
+            self._closing = True
+            if self.session is not None:
+                self.session.close()

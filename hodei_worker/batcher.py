@@ -1,0 +1,111 @@
+"""One attempt's output: split into lines, numbered, and sent in batches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hodei_api import v1
+
+Emit = Callable[[v1.WorkerMessage], None]
+"""Where finished messages go (the agent's outbox, or a list in a test); must not block."""
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """When a batch of log lines is sent, and how long one line may be."""
+
+    max_lines: int = 1000
+    """Send the batch once it holds this many lines."""
+    max_bytes: int = 256 * 1024
+    """Send the batch once its lines hold this many bytes."""
+    max_delay: float = 0.05
+    """Send the batch at the latest this many seconds after its first line."""
+    max_line: int = 64 * 1024
+    """Longer lines are cut into pieces of this many bytes, each a line of its own."""
+
+
+class LineBatcher:
+    """Turns one attempt's stdout and stderr into numbered ``LogLine`` s sent as ``LogBatch`` es.
+
+    One sequence counter serves both streams, so the numbers give the order in which the
+    worker read the lines. Each line keeps its bytes as written, newline included; the
+    unterminated tail of a stream becomes a line when the stream ends.
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        attempt: int,
+        first_seq: int,
+        emit: Emit,
+        limits: BatchLimits | None = None,
+    ) -> None:
+        self.job_id = job_id
+        self.attempt = attempt
+        self.last_seq = first_seq - 1
+        """The sequence number of the latest line (``first_seq - 1`` before the first)."""
+        self._emit = emit
+        self._limits = limits or BatchLimits()
+        self._loop = asyncio.get_running_loop()
+        self._partial: dict[v1.LogStream, bytes] = {}
+        self._lines: list[v1.LogLine] = []
+        self._bytes = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def feed(self, stream: v1.LogStream, data: bytes) -> None:
+        """Take bytes read from ``stream``: complete lines are numbered now, the rest waits."""
+        # Lines read together share one timestamp: cheaper, and as true as any finer one.
+        ts = datetime.now(UTC)
+        max_line = self._limits.max_line
+        if partial := self._partial.pop(stream, b""):
+            data = partial + data
+        start = 0
+        while (newline := data.find(b"\n", start)) >= 0:
+            end = newline + 1
+            while end - start > max_line:
+                self._add(stream, data[start : start + max_line], ts)
+                start += max_line
+            self._add(stream, data[start:end], ts)
+            start = end
+        # A piece already a full line long goes out now rather than waiting for its newline.
+        while len(data) - start >= max_line:
+            self._add(stream, data[start : start + max_line], ts)
+            start += max_line
+        if start < len(data):
+            self._partial[stream] = data[start:]
+
+    def end(self, stream: v1.LogStream) -> None:
+        """``stream`` reached end of file: its unterminated last piece is a line too."""
+        if partial := self._partial.pop(stream, b""):
+            self._add(stream, partial, datetime.now(UTC))
+
+    def system(self, text: str) -> None:
+        """Add a line written by hodei itself (``LOG_STREAM_SYSTEM``)."""
+        self._add(v1.LogStream.SYSTEM, text.encode() + b"\n", datetime.now(UTC))
+
+    def flush(self) -> None:
+        """Send the lines collected so far, if any."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._lines:
+            return
+        batch = v1.LogBatch(job_id=self.job_id, attempt=self.attempt, lines=self._lines)
+        self._lines = []
+        self._bytes = 0
+        self._emit(v1.WorkerMessage(log_batch=batch))
+
+    def _add(self, stream: v1.LogStream, data: bytes, ts: datetime) -> None:
+        self.last_seq += 1
+        self._lines.append(
+            v1.LogLine(seq=self.last_seq, stream=stream, data=data, ts=ts, attempt=self.attempt)
+        )
+        self._bytes += len(data)
+        limits = self._limits
+        if len(self._lines) >= limits.max_lines or self._bytes >= limits.max_bytes:
+            self.flush()
+        elif self._timer is None:
+            self._timer = self._loop.call_later(limits.max_delay, self.flush)

@@ -1,0 +1,116 @@
+"""The worker's settings: one model, built once in ``main`` from flags > environment > defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from hodei_api.client import DEFAULT_ADDR, AddressError, parse_addr
+
+_MEMINFO = Path("/proc/meminfo")
+
+
+def default_worker_id() -> str:
+    """``<hostname>-<8 hex digits>``: readable, and unique among workers on one host."""
+    return f"{socket.gethostname()}-{secrets.token_hex(4)}"
+
+
+def total_memory_mb() -> int:
+    """The host's total memory in MiB, from /proc/meminfo where there is one."""
+    try:
+        for line in _MEMINFO.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024  # the value is in kB
+    except OSError:
+        pass  # not Linux: ask sysconf below
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+
+
+def default_cpu() -> float:
+    """The number of CPUs the host has."""
+    return float(os.cpu_count() or 1)
+
+
+class WorkerSettings(BaseSettings):
+    """Everything hodei-worker is told; environment variables are ``HODEI_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="HODEI_", validate_by_name=True)
+
+    server: str = Field(default=DEFAULT_ADDR, validation_alias="HODEI_ADDR")
+    """The daemon's HOST:PORT (``--server``, ``HODEI_ADDR``)."""
+    slots: int = Field(default=1, ge=1)
+    """How many attempts may run at once (``--slots``)."""
+    labels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """Labels job selectors match against (``--label K=V``; ``HODEI_LABELS="K=V,K=V"``)."""
+    cpu: float = Field(default_factory=default_cpu, gt=0)
+    """CPUs offered to jobs (``--cpu``; default: the host's count)."""
+    memory_mb: int = Field(default_factory=total_memory_mb, gt=0)
+    """Memory offered to jobs, in MiB (``--memory``; default: the host's total)."""
+    worker_id: str = Field(default_factory=default_worker_id, min_length=1)
+    """This worker's id, stable across its reconnects (``--id``; default: hostname and hex)."""
+    join_token: str = ""
+    """Cluster join token or one-time provisioning token sent in Hello."""
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    """Heartbeat interval until the daemon's Welcome sets its own."""
+    kill_grace_seconds: float = Field(default=10.0, gt=0)
+    """Seconds from SIGTERM to SIGKILL when neither the cancel nor the job sets them."""
+    outbox_mb: int = Field(default=64, ge=1)
+    """Output kept for the daemon while it is unreachable, in MiB; past it the oldest goes."""
+
+    @field_validator("server")
+    @classmethod
+    def _server_is_host_port(cls, value: str) -> str:
+        try:
+            parse_addr(value)
+        except AddressError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_from_pairs(cls, value: Any) -> Any:
+        # The environment gives "gpu=true,zone=eu", the same K=V pairs as --label.
+        if not isinstance(value, str):
+            return value
+        return dict(parse_label(pair) for pair in value.split(",") if pair.strip())
+
+
+def parse_label(text: str) -> tuple[str, str]:
+    """``K=V`` as ``(K, V)``, or a ValueError saying what a label looks like."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"{text!r} is not KEY=VALUE (for example gpu=true)")
+    return key.strip(), value.strip()
+
+
+_FLAGS = {
+    "server": "--server",
+    "slots": "--slots",
+    "labels": "--label",
+    "cpu": "--cpu",
+    "memory_mb": "--memory",
+    "worker_id": "--id",
+}
+
+
+def describe(error: ValidationError) -> str:
+    """One line saying which settings are wrong and what they should be."""
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0])
+        if field == "HODEI_ADDR":  # the server field reports its alias
+            field = "server"
+        env = "HODEI_ADDR" if field == "server" else f"HODEI_{field.upper()}"
+        where = f"{_FLAGS[field]} / {env}" if field in _FLAGS else env
+        if item["type"] == "value_error":
+            message = str(item["ctx"]["error"])  # our own sentence, without pydantic's prefix
+        else:
+            message = f"{item['msg'][0].lower()}{item['msg'][1:]} (got {item['input']!r})"
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)

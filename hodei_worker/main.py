@@ -1,0 +1,90 @@
+"""The ``hodei-worker`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+from hodei_worker.agent import VERSION, Agent
+from hodei_worker.config import WorkerSettings, describe, parse_label
+
+logger = logging.getLogger("hodei_worker")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line: what was wrong and where to look."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"hodei-worker: {message} (see hodei-worker --help)\n")
+
+
+def _label(text: str) -> tuple[str, str]:
+    try:
+        return parse_label(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="hodei-worker",
+        description="Connect to hodeid and run the jobs it sends.",
+        epilog="Environment: HODEI_ADDR, HODEI_JOIN_TOKEN, HODEI_SLOTS, HODEI_LABELS=K=V,K=V, ...",
+    )
+    parser.add_argument(
+        "--server", metavar="HOST:PORT", help="daemon address (default: $HODEI_ADDR, else 127.0.0.1:50051)"
+    )
+    parser.add_argument("--slots", type=int, metavar="N", help="attempts run at once (default 1)")
+    parser.add_argument(
+        "--label",
+        type=_label,
+        action="append",
+        metavar="K=V",
+        help="a label for job selectors; repeat for more",
+    )
+    parser.add_argument("--cpu", type=float, metavar="N", help="CPUs offered (default: all)")
+    parser.add_argument("--memory", type=int, metavar="MB", help="memory offered in MiB (default: all)")
+    parser.add_argument("--id", metavar="ID", help="worker id (default: HOSTNAME-RANDOM)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument("--version", action="version", version=f"hodei-worker {VERSION}")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> WorkerSettings:
+    """The settings: these flags, else the environment, else the defaults."""
+    flags: dict[str, Any] = {
+        "server": args.server,
+        "slots": args.slots,
+        "labels": dict(args.label) if args.label else None,
+        "cpu": args.cpu,
+        "memory_mb": args.memory,
+        "worker_id": args.id,
+    }
+    return WorkerSettings(**{name: value for name, value in flags.items() if value is not None})
+
+
+async def _serve(agent: Agent) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, agent.stop)
+    await agent.run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``hodei-worker`` with ``argv`` (default: the command line); return the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(format="hodei-worker: %(message)s")
+    logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        settings = settings_from_args(args)
+    except ValidationError as exc:
+        logger.error("%s", describe(exc))
+        return 2
+    asyncio.run(_serve(Agent(settings)))
+    return 0

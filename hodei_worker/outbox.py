@@ -1,0 +1,163 @@
+"""Messages for the daemon, kept in order across reconnects, with a bound on buffered output."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hodei_api import v1
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[str, int]
+"""``(job_id, attempt)``."""
+
+
+@dataclass(slots=True)
+class _Entry:
+    message: v1.WorkerMessage
+    key: Key | None
+    size: int  # bytes of log line data; 0 for other messages
+    droppable: bool = True
+
+
+@dataclass(slots=True)
+class _Gap:
+    lines: int
+    last_seq: int
+    ts: datetime
+
+
+class Outbox:
+    """What the attempts have to tell the daemon, in the order they said it.
+
+    ``Accepted``, ``LogBatch``, ``Finished`` and ``Rejected`` wait here while the stream is down
+    and go out first after the next ``Welcome``. Log line data is bounded by ``limit`` bytes:
+    past it the oldest batches are dropped, and the attempt's next batch (or its ``Finished``)
+    is preceded by a ``LOG_STREAM_SYSTEM`` line saying how many lines are missing, numbered
+    with the last missing line's seq. Other messages are small and never dropped.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.dropped_lines = 0
+        """Log lines dropped so far, all attempts together."""
+        self._entries: deque[_Entry] = deque()
+        self._bytes = 0
+        self._gaps: dict[Key, _Gap] = {}
+        self._ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def put(self, message: v1.WorkerMessage) -> None:
+        """Queue ``message`` behind the others."""
+        entry = _entry(message)
+        self._entries.append(entry)
+        self._bytes += entry.size
+        while self._bytes > self.limit and self._drop_oldest_batch():
+            pass
+        self._ready.set()
+
+    def take(self) -> v1.WorkerMessage | None:
+        """Remove and return the next message to send, or None if there is none."""
+        if not self._entries:
+            self._ready.clear()
+            return None
+        entry = self._entries[0]
+        if entry.key is not None and (gap := self._gaps.get(entry.key)) is not None:
+            if entry.message.finished is not None:
+                # The marker must reach the daemon before the attempt's end; Finished waits.
+                del self._gaps[entry.key]
+                return _batch(entry.key, [_gap_line(entry.key, gap, self.limit)])
+            batch = entry.message.log_batch
+            if batch is not None and batch.lines and batch.lines[0].seq > gap.last_seq:
+                del self._gaps[entry.key]
+                batch.lines.insert(0, _gap_line(entry.key, gap, self.limit))
+        self._entries.popleft()
+        self._bytes -= entry.size
+        return entry.message
+
+    def put_back(self, message: v1.WorkerMessage) -> None:
+        """Return a message from ``take`` whose send failed: it goes out first next time."""
+        entry = _entry(message)
+        # It may be half on the wire already; dropping it now could leave its gap marker
+        # numbered like lines the daemon did get.
+        entry.droppable = False
+        self._entries.appendleft(entry)
+        self._bytes += entry.size
+        self._ready.set()
+
+    def discard(self, key: Key) -> None:
+        """Forget everything queued for the attempt ``key`` (the daemon gave it up)."""
+        kept = [entry for entry in self._entries if entry.key != key]
+        self._entries = deque(kept)
+        self._bytes = sum(entry.size for entry in kept)
+        self._gaps.pop(key, None)
+
+    def pending_finished(self) -> list[v1.Finished]:
+        """The ``Finished`` messages not sent yet: attempts the daemon has not heard end."""
+        return [e.message.finished for e in self._entries if e.message.finished is not None]
+
+    def poke(self) -> None:
+        """Wake ``wait`` so the sender looks at its state again."""
+        self._ready.set()
+
+    async def ready(self) -> None:
+        """Return once there may be a message to take (or ``poke`` was called)."""
+        await self._ready.wait()
+
+    def _drop_oldest_batch(self) -> bool:
+        # Only log batches have a size; a put-back message may be on the wire already.
+        victim = next((i for i, e in enumerate(self._entries) if e.size and e.droppable), None)
+        if victim is None:
+            return False
+        entry = self._entries[victim]
+        del self._entries[victim]
+        self._bytes -= entry.size
+        assert entry.key is not None and entry.message.log_batch is not None
+        lines = entry.message.log_batch.lines
+        self.dropped_lines += len(lines)
+        now = datetime.now(UTC)
+        if (gap := self._gaps.get(entry.key)) is None:
+            logger.warning(
+                "job %s attempt %d: output buffer full (%s); dropping its oldest lines",
+                *entry.key,
+                _size(self.limit),
+            )
+            self._gaps[entry.key] = _Gap(len(lines), lines[-1].seq, now)
+        else:
+            gap.lines += len(lines)
+            gap.last_seq = lines[-1].seq
+            gap.ts = now
+        return True
+
+
+def _entry(message: v1.WorkerMessage) -> _Entry:
+    if (batch := message.log_batch) is not None:
+        return _Entry(message, (batch.job_id, batch.attempt), sum(len(x.data) for x in batch.lines))
+    for part in (message.accepted, message.finished, message.rejected):
+        if part is not None:
+            return _Entry(message, (part.job_id, part.attempt), 0)
+    return _Entry(message, None, 0)
+
+
+def _gap_line(key: Key, gap: _Gap, limit: int) -> v1.LogLine:
+    text = (
+        f"hodei-worker: {gap.lines} lines of output dropped here: the worker's buffer"
+        f" ({_size(limit)}) filled while the daemon was unreachable or slow\n"
+    )
+    return v1.LogLine(
+        seq=gap.last_seq, stream=v1.LogStream.SYSTEM, data=text.encode(), ts=gap.ts, attempt=key[1]
+    )
+
+
+def _batch(key: Key, lines: list[v1.LogLine]) -> v1.WorkerMessage:
+    return v1.WorkerMessage(log_batch=v1.LogBatch(job_id=key[0], attempt=key[1], lines=lines))
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 2**20 else f"{limit} bytes"

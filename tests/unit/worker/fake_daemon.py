@@ -1,0 +1,135 @@
+"""A real grpclib server on loopback playing the daemon's side of Connect, one step at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import betterproto2
+from grpclib.server import Server
+
+from hodei_api import v1
+
+_END = None
+
+
+class DaemonStream:
+    """One Connect call as the daemon sees it: what the worker sent, and what to send it."""
+
+    def __init__(self) -> None:
+        self.received: asyncio.Queue[v1.WorkerMessage | None] = asyncio.Queue()
+        self.log: list[v1.WorkerMessage] = []
+        self._outgoing: asyncio.Queue[v1.DaemonMessage | None] = asyncio.Queue()
+
+    def send(self, **kind: Any) -> None:
+        """Send one DaemonMessage, e.g. ``send(welcome=v1.Welcome(...))``."""
+        self._outgoing.put_nowait(v1.DaemonMessage(**kind))
+
+    def welcome(self, interval: float = 5.0, stale: list[v1.RunningAttempt] | None = None) -> None:
+        self.send(
+            welcome=v1.Welcome(
+                session_id="s-1", daemon_id="d-1", heartbeat_interval_seconds=interval, stale=stale or []
+            )
+        )
+
+    def hang_up(self) -> None:
+        """End the stream from the daemon's side."""
+        self._outgoing.put_nowait(_END)
+
+    async def next(self, kind: str, timeout: float = 10.0) -> Any:
+        """The next message of ``kind`` from the worker, skipping heartbeats unless asked for."""
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.received.get()
+                if message is None:
+                    raise AssertionError(f"the worker ended the stream while the test waited for {kind}")
+                name, value = betterproto2.which_one_of(message, "kind")
+                if name == kind:
+                    return value
+                if name != "heartbeat":
+                    raise AssertionError(f"wanted {kind}, got {name}: {value}")
+
+    async def until_finished(self, timeout: float = 10.0) -> tuple[list[v1.LogLine], v1.Finished]:
+        """Log lines up to the Finished that follows them."""
+        lines: list[v1.LogLine] = []
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.received.get()
+                assert message is not None, "the worker ended the stream before Finished"
+                if message.log_batch is not None:
+                    lines.extend(message.log_batch.lines)
+                elif message.finished is not None:
+                    return lines, message.finished
+                else:
+                    assert message.heartbeat is not None, f"unexpected {message}"
+
+    async def ended(self, timeout: float = 10.0) -> None:
+        """Wait for the worker to end its side, ignoring what comes before."""
+        async with asyncio.timeout(timeout):
+            while await self.received.get() is not None:
+                pass
+
+
+class FakeDaemon(v1.WorkerServiceBase):
+    """Hands each Connect call to the test as a ``DaemonStream``."""
+
+    def __init__(self) -> None:
+        self.streams: asyncio.Queue[DaemonStream] = asyncio.Queue()
+        self.addr = ""
+
+    async def connect(self, messages: AsyncIterator[v1.WorkerMessage]) -> AsyncIterator[v1.DaemonMessage]:
+        stream = DaemonStream()
+        self.streams.put_nowait(stream)
+        reader = asyncio.create_task(self._read(messages, stream))
+        try:
+            while (message := await stream._outgoing.get()) is not _END:
+                assert message is not None
+                yield message
+        finally:
+            reader.cancel()
+
+    async def next_stream(self, timeout: float = 10.0) -> DaemonStream:
+        async with asyncio.timeout(timeout):
+            return await self.streams.get()
+
+    @staticmethod
+    async def _read(messages: AsyncIterator[v1.WorkerMessage], stream: DaemonStream) -> None:
+        try:
+            async for message in messages:
+                stream.log.append(message)
+                stream.received.put_nowait(message)
+        finally:
+            # The worker ended its side (or went away): end ours, as hodeid does.
+            stream.received.put_nowait(None)
+            stream.hang_up()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve(port: int = 0) -> AsyncIterator[FakeDaemon]:
+    """A FakeDaemon listening on 127.0.0.1 (``port``, or a free one)."""
+    daemon = FakeDaemon()
+    server = Server([daemon])
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    daemon.addr = f"127.0.0.1:{sock.getsockname()[1]}"
+    await server.start(sock=sock)
+    try:
+        yield daemon
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

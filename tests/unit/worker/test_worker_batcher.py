@@ -1,0 +1,179 @@
+"""Line batching: splitting, numbering across streams, and when batches go out."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hodei_api import v1
+from hodei_worker.batcher import BatchLimits, LineBatcher
+
+OUT, ERR, SYSTEM = v1.LogStream.STDOUT, v1.LogStream.STDERR, v1.LogStream.SYSTEM
+Feed = Sequence[tuple[v1.LogStream, bytes]]
+
+
+class Sent(list[v1.LogBatch]):
+    """What a batcher emitted, as batches."""
+
+    def emit(self, message: v1.WorkerMessage) -> None:
+        assert message.log_batch is not None
+        self.append(message.log_batch)
+
+    @property
+    def lines(self) -> list[v1.LogLine]:
+        return [line for batch in self for line in batch.lines]
+
+
+def feed_all(feed: Feed, limits: BatchLimits, first_seq: int = 1) -> Sent:
+    """Feed, end both streams, flush; runs in its own loop so sync tests can use it."""
+
+    async def run() -> Sent:
+        sent = Sent()
+        batcher = LineBatcher("job-1", 2, first_seq, sent.emit, limits)
+        for stream, data in feed:
+            batcher.feed(stream, data)
+        batcher.end(OUT)
+        batcher.end(ERR)
+        batcher.flush()
+        return sent
+
+    return asyncio.run(run())
+
+
+SPLIT_CASES = [
+    ("one line", [(OUT, b"a\n")], [(OUT, b"a\n")]),
+    ("two lines in one read", [(OUT, b"a\nbb\n")], [(OUT, b"a\n"), (OUT, b"bb\n")]),
+    ("a line across reads", [(OUT, b"ab"), (OUT, b"c"), (OUT, b"\n")], [(OUT, b"abc\n")]),
+    ("unterminated tail", [(OUT, b"a\nb")], [(OUT, b"a\n"), (OUT, b"b")]),
+    ("empty lines", [(OUT, b"\n\n")], [(OUT, b"\n"), (OUT, b"\n")]),
+    ("carriage returns kept", [(OUT, b"a\r\n")], [(OUT, b"a\r\n")]),
+    ("no output", [], []),
+    ("exactly max_line with newline", [(OUT, b"abc\n")], [(OUT, b"abc\n")]),
+    ("one byte over max_line", [(OUT, b"abcd\n")], [(OUT, b"abcd"), (OUT, b"\n")]),
+    ("long line in pieces", [(OUT, b"abcdefghij\n")], [(OUT, b"abcd"), (OUT, b"efgh"), (OUT, b"ij\n")]),
+    ("long tail without newline", [(OUT, b"abcdefghij")], [(OUT, b"abcd"), (OUT, b"efgh"), (OUT, b"ij")]),
+    (
+        "long line across reads",
+        [(OUT, b"abc"), (OUT, b"def"), (OUT, b"g\n")],
+        [(OUT, b"abcd"), (OUT, b"efg\n")],
+    ),
+    (
+        "streams keep their own partial lines",
+        [(OUT, b"o1"), (ERR, b"e1\n"), (OUT, b"\n"), (ERR, b"e2")],
+        [(ERR, b"e1\n"), (OUT, b"o1\n"), (ERR, b"e2")],
+    ),
+    ("binary bytes kept", [(OUT, b"\xff\x00\n")], [(OUT, b"\xff\x00\n")]),
+]
+
+
+@pytest.mark.parametrize(("feed", "expected"), [c[1:] for c in SPLIT_CASES], ids=[c[0] for c in SPLIT_CASES])
+def test_splits_into_lines(feed: Feed, expected: list[tuple[v1.LogStream, bytes]]) -> None:
+    sent = feed_all(feed, BatchLimits(max_line=4))
+    assert [(line.stream, line.data) for line in sent.lines] == expected
+    assert [line.seq for line in sent.lines] == list(range(1, len(expected) + 1))
+
+
+@given(
+    data=st.binary(max_size=200).map(lambda b: b.replace(b"x", b"\n")),
+    cuts=st.lists(st.integers(0, 200), max_size=10),
+)
+def test_the_way_output_is_read_does_not_change_the_lines(data: bytes, cuts: list[int]) -> None:
+    bounds = [0, *sorted(c for c in cuts if c <= len(data)), len(data)]
+    chunks = [(OUT, data[a:b]) for a, b in itertools.pairwise(bounds) if a < b]
+    whole = feed_all([(OUT, data)] if data else [], BatchLimits(max_line=8))
+    pieces = feed_all(chunks, BatchLimits(max_line=8))
+    assert [line.data for line in pieces.lines] == [line.data for line in whole.lines]
+    assert b"".join(line.data for line in whole.lines) == data
+    assert all(len(line.data) <= 8 for line in whole.lines)
+
+
+async def test_one_counter_numbers_both_streams_in_reading_order() -> None:
+    sent = Sent()
+    batcher = LineBatcher("job-1", 3, 41, sent.emit)
+    batcher.feed(OUT, b"o1\no2\n")
+    batcher.feed(ERR, b"e1\n")
+    batcher.feed(OUT, b"o3\n")
+    batcher.system("marker")
+    batcher.feed(ERR, b"e2\n")
+    assert batcher.last_seq == 46
+    batcher.flush()
+    assert [(line.seq, line.stream, line.data) for line in sent.lines] == [
+        (41, OUT, b"o1\n"),
+        (42, OUT, b"o2\n"),
+        (43, ERR, b"e1\n"),
+        (44, OUT, b"o3\n"),
+        (45, SYSTEM, b"marker\n"),
+        (46, ERR, b"e2\n"),
+    ]
+    assert {(batch.job_id, batch.attempt) for batch in sent} == {("job-1", 3)}
+    assert {line.attempt for line in sent.lines} == {3}
+    assert all(line.ts is not None and line.ts.tzinfo is not None for line in sent.lines)
+
+
+FLUSH_CASES = [
+    # (name, limits, lines fed at once, batch sizes sent at once, sizes after the timer)
+    ("below every limit waits for the timer", BatchLimits(), 5, [], [5]),
+    ("line count", BatchLimits(max_lines=3), 7, [3, 3], [3, 3, 1]),
+    ("exact line count leaves nothing", BatchLimits(max_lines=3), 6, [3, 3], [3, 3]),
+    ("bytes", BatchLimits(max_bytes=10), 7, [3, 3], [3, 3, 1]),  # 4-byte lines: 12 >= 10
+    ("whichever comes first", BatchLimits(max_lines=2, max_bytes=10), 5, [2, 2], [2, 2, 1]),
+]
+
+
+@pytest.mark.parametrize(
+    ("limits", "count", "at_once", "later"), [c[1:] for c in FLUSH_CASES], ids=[c[0] for c in FLUSH_CASES]
+)
+async def test_when_batches_go_out(
+    limits: BatchLimits, count: int, at_once: list[int], later: list[int]
+) -> None:
+    limits = BatchLimits(limits.max_lines, limits.max_bytes, max_delay=0.02)
+    sent = Sent()
+    batcher = LineBatcher("job-1", 1, 1, sent.emit, limits)
+    batcher.feed(OUT, b"".join(b"%03d\n" % i for i in range(count)))
+    assert [len(batch.lines) for batch in sent] == at_once
+    await asyncio.sleep(0.1)
+    assert [len(batch.lines) for batch in sent] == later
+    assert [line.seq for line in sent.lines] == list(range(1, count + 1))
+
+
+async def test_a_lone_line_goes_out_after_the_delay_counted_from_the_first_line() -> None:
+    sent = Sent()
+    batcher = LineBatcher("job-1", 1, 1, sent.emit, BatchLimits(max_delay=0.1))
+    started = time.monotonic()
+    batcher.feed(OUT, b"first\n")
+    await asyncio.sleep(0.05)
+    batcher.feed(OUT, b"second\n")  # does not restart the clock
+    while not sent:
+        await asyncio.sleep(0.005)
+    elapsed = time.monotonic() - started
+    assert 0.09 <= elapsed < 0.5
+    assert [line.data for line in sent.lines] == [b"first\n", b"second\n"]
+
+
+async def test_flush_sends_at_once_and_stops_the_timer() -> None:
+    sent = Sent()
+    batcher = LineBatcher("job-1", 1, 1, sent.emit, BatchLimits(max_delay=0.05))
+    batcher.feed(OUT, b"a\n")
+    batcher.flush()
+    assert len(sent) == 1
+    batcher.flush()
+    await asyncio.sleep(0.1)
+    assert len(sent) == 1
+
+
+async def test_a_partial_line_is_not_sent_before_its_stream_ends() -> None:
+    sent = Sent()
+    batcher = LineBatcher("job-1", 1, 1, sent.emit, BatchLimits(max_delay=0.01))
+    batcher.feed(OUT, b"no newline yet")
+    await asyncio.sleep(0.05)
+    assert sent == []
+    assert batcher.last_seq == 0
+    batcher.end(OUT)
+    batcher.flush()
+    assert [line.data for line in sent.lines] == [b"no newline yet"]

@@ -1,0 +1,91 @@
+"""Worker settings: defaults, environment, flags over both, and errors a person can act on."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+
+import pytest
+from pydantic import ValidationError
+
+from hodei_worker.config import WorkerSettings, describe, total_memory_mb
+from hodei_worker.main import _parser, settings_from_args
+
+
+def from_flags(*argv: str) -> WorkerSettings:
+    return settings_from_args(_parser().parse_args(argv))
+
+
+def test_defaults() -> None:
+    settings = WorkerSettings()
+    assert settings.server == "127.0.0.1:50051"
+    assert (settings.slots, settings.labels, settings.join_token) == (1, {}, "")
+    assert settings.cpu == os.cpu_count()
+    assert settings.memory_mb == total_memory_mb() > 0
+    assert re.fullmatch(rf"{re.escape(socket.gethostname())}-[0-9a-f]{{8}}", settings.worker_id)
+    assert WorkerSettings().worker_id != settings.worker_id
+
+
+def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HODEI_ADDR", "daemon.example:7000")
+    monkeypatch.setenv("HODEI_SLOTS", "4")
+    monkeypatch.setenv("HODEI_LABELS", "gpu=true, zone = eu")
+    monkeypatch.setenv("HODEI_CPU", "1.5")
+    monkeypatch.setenv("HODEI_MEMORY_MB", "2048")
+    monkeypatch.setenv("HODEI_WORKER_ID", "w-env")
+    monkeypatch.setenv("HODEI_JOIN_TOKEN", "tok")
+    settings = WorkerSettings()
+    assert (settings.server, settings.slots, settings.cpu, settings.memory_mb) == (
+        "daemon.example:7000",
+        4,
+        1.5,
+        2048,
+    )
+    assert (settings.labels, settings.worker_id, settings.join_token) == (
+        {"gpu": "true", "zone": "eu"},
+        "w-env",
+        "tok",
+    )
+
+
+def test_flags_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HODEI_ADDR", "env:1")
+    monkeypatch.setenv("HODEI_SLOTS", "4")
+    monkeypatch.setenv("HODEI_LABELS", "from=env")
+    settings = from_flags(
+        "--server", "[::1]:9", "--slots", "3", "--label", "a=1", "--label", "b=x=y", "--cpu", "0.5",
+        "--memory", "100", "--id", "w-flag",
+    )  # fmt: skip
+    assert (settings.server, settings.slots, settings.cpu, settings.memory_mb) == ("[::1]:9", 3, 0.5, 100)
+    assert (settings.labels, settings.worker_id) == ({"a": "1", "b": "x=y"}, "w-flag")
+
+
+def test_unset_flags_leave_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HODEI_SLOTS", "4")
+    monkeypatch.setenv("HODEI_LABELS", "from=env")
+    settings = from_flags("--cpu", "2")
+    assert (settings.slots, settings.labels, settings.cpu) == (4, {"from": "env"}, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"slots": 0}, "--slots / HODEI_SLOTS: input should be greater than or equal to 1 (got 0)"),
+        (
+            {"server": "nonsense"},
+            "--server / HODEI_ADDR: daemon address 'nonsense' is not HOST:PORT (for example 127.0.0.1:50051)",
+        ),
+        ({"labels": "gpu"}, "--label / HODEI_LABELS: 'gpu' is not KEY=VALUE (for example gpu=true)"),
+        (
+            {"cpu": 0, "memory_mb": -1},
+            "--cpu / HODEI_CPU: input should be greater than 0 (got 0); "
+            "--memory / HODEI_MEMORY_MB: input should be greater than 0 (got -1)",
+        ),
+        ({"heartbeat_seconds": 0}, "HODEI_HEARTBEAT_SECONDS: input should be greater than 0 (got 0)"),
+    ],
+)
+def test_errors_say_which_setting_and_what_it_should_be(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        WorkerSettings.model_validate(values)
+    assert describe(caught.value) == message

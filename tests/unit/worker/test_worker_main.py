@@ -1,0 +1,95 @@
+"""The hodei-worker command as a real process: bad input, a job end to end, and SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hodei_api import v1
+from tests.unit.worker.fake_daemon import FakeDaemon, free_port, serve
+
+WORKER = str(Path(sys.executable).parent / "hodei-worker")
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["--label", "foo"], {}, "argument --label: 'foo' is not KEY=VALUE (for example gpu=true)"),
+        (["--slots", "0"], {}, "--slots / HODEI_SLOTS: input should be greater than or equal to 1 (got 0)"),
+        (["--slots", "many"], {}, "argument --slots: invalid int value: 'many'"),
+        (["--server", "localhost"], {}, "daemon address 'localhost' is not HOST:PORT"),
+        (
+            [],
+            {"HODEI_ADDR": "host:99999"},
+            "--server / HODEI_ADDR: daemon address 'host:99999' is not HOST:PORT",
+        ),
+        ([], {"HODEI_LABELS": "gpu"}, "--label / HODEI_LABELS: 'gpu' is not KEY=VALUE"),
+        (["--memory", "0"], {}, "--memory / HODEI_MEMORY_MB: input should be greater than 0"),
+        (["--bogus"], {}, "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(argv: list[str], env: dict[str, str], message: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")}
+    done = subprocess.run([WORKER, *argv], env={**clean, **env}, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("hodei-worker: ")
+    assert message in done.stderr
+
+
+@pytest.fixture
+async def daemon() -> AsyncIterator[FakeDaemon]:
+    async with serve() as daemon:
+        yield daemon
+
+
+async def test_runs_a_job_and_exits_0_on_sigterm(daemon: FakeDaemon) -> None:
+    worker = await asyncio.create_subprocess_exec(
+        WORKER, "--server", daemon.addr, "--slots", "2", "--label", "k=v", "--id", "w-main",
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        stream = await daemon.next_stream(timeout=30)
+        hello: v1.Hello = await stream.next("hello")
+        assert (hello.worker_id, hello.slots, hello.labels) == ("w-main", 2, {"k": "v"})
+        assert hello.resources is not None and hello.resources.cpu == os.cpu_count()
+        stream.welcome()
+        stream.send(
+            run_job=v1.RunJob(job_id="j", attempt=1, spec=v1.JobSpec(command=["sleep", "100"]), first_seq=1)
+        )
+        await stream.next("accepted")
+        worker.send_signal(signal.SIGTERM)
+        _, finished = await stream.until_finished()
+        assert (finished.outcome, finished.signal) == (v1.AttemptOutcome.CANCELLED, 15)
+        await stream.ended()
+        assert await asyncio.wait_for(worker.wait(), 30) == 0
+        assert worker.stderr is not None
+        log = (await worker.stderr.read()).decode()
+        assert f"hodei-worker: connected to {daemon.addr} as w-main (slots 2)\n" in log
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+
+
+async def test_sigint_while_the_daemon_is_unreachable_exits_0() -> None:
+    worker = await asyncio.create_subprocess_exec(
+        WORKER, "--server", f"127.0.0.1:{free_port()}", stderr=subprocess.PIPE
+    )
+    try:
+        assert worker.stderr is not None
+        first = await asyncio.wait_for(worker.stderr.readline(), 30)
+        assert b"cannot reach 127.0.0.1:" in first and b"Connection refused; reconnecting in" in first
+        worker.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(worker.wait(), 30) == 0
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
