@@ -61,6 +61,7 @@ class Session:
         self._closing = False
         self._beats = 0
         self._peer_beat: v1.Heartbeat | None = None
+        self._peer_beat_at = 0.0
 
     @property
     def uptime(self) -> float:
@@ -142,8 +143,10 @@ class Session:
             raise StreamLost(f"the daemon sent {kind or 'an empty message'} before Welcome")
         elif (beat := message.heartbeat) is not None:
             self._peer_beat = beat
+            self._peer_beat_at = time.monotonic()
             if beat.echo_sent_at is not None:
-                self.rtt = (datetime.now(UTC) - beat.echo_sent_at).total_seconds()
+                waited = (datetime.now(UTC) - beat.echo_sent_at).total_seconds()
+                self.rtt = max(0.0, waited - beat.echo_held_seconds)
                 logger.debug("heartbeat round trip %.1f ms", self.rtt * 1000)
         else:
             self._dispatch(message)
@@ -157,6 +160,7 @@ class Session:
                 sent_at=datetime.now(UTC),
                 echo_seq=peer.seq if peer else 0,
                 echo_sent_at=peer.sent_at if peer else None,
+                echo_held_seconds=time.monotonic() - self._peer_beat_at if peer else 0.0,
                 running=self._running(),
             )
         )

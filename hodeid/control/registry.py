@@ -28,6 +28,9 @@ class Session:
     connected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_heard: float = field(default_factory=time.monotonic)
     rtt_ms: float = 0.0
+    # The worker's latest heartbeat and when it came, echoed in ours so it can measure RTT.
+    peer_beat: v1.Heartbeat | None = None
+    peer_beat_at: float = 0.0
     draining: bool = False
     running: dict[Key, JobNeeds] = field(default_factory=dict)
     outbox: asyncio.Queue[v1.DaemonMessage | None] = field(default_factory=asyncio.Queue)

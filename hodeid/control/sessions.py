@@ -139,7 +139,7 @@ class WorkerSessions:
         seq = 0
         while not session.closed:
             seq += 1
-            session.send(v1.DaemonMessage(heartbeat=v1.Heartbeat(seq=seq, sent_at=datetime.now(UTC))))
+            session.send(v1.DaemonMessage(heartbeat=_heartbeat(session, seq)))
             await asyncio.sleep(interval)
             if session.heartbeat_age() > 3 * interval:
                 log.warning(
@@ -162,8 +162,10 @@ class WorkerSessions:
     async def handle(self, session: Session, message: v1.WorkerMessage) -> None:
         kind, body = betterproto2.which_one_of(message, "kind")
         if isinstance(body, v1.Heartbeat):
+            session.peer_beat, session.peer_beat_at = body, time.monotonic()
             if body.echo_sent_at is not None:
-                session.rtt_ms = (datetime.now(UTC) - body.echo_sent_at).total_seconds() * 1000
+                waited = (datetime.now(UTC) - body.echo_sent_at).total_seconds()
+                session.rtt_ms = max(0.0, waited - body.echo_held_seconds) * 1000
         elif isinstance(body, v1.Accepted):
             await self._accepted(session, body)
         elif isinstance(body, v1.LogBatch):
@@ -223,6 +225,17 @@ class WorkerSessions:
             end = AttemptEnd(body.job_id, body.attempt, v1.AttemptOutcome.NOT_ACKNOWLEDGED, reason=reason)
             await self.settler.end([end], ACTIVE)
             self.scheduler.wake()
+
+
+def _heartbeat(session: Session, seq: int) -> v1.Heartbeat:
+    peer = session.peer_beat
+    return v1.Heartbeat(
+        seq=seq,
+        sent_at=datetime.now(UTC),
+        echo_seq=peer.seq if peer else 0,
+        echo_sent_at=peer.sent_at if peer else None,
+        echo_held_seconds=time.monotonic() - session.peer_beat_at if peer else 0.0,
+    )
 
 
 def _describe(body: v1.Finished) -> str:

@@ -375,6 +375,12 @@ class Heartbeat(betterproto2.Message):
     Attempts the worker is running right now (worker to daemon only).
     """
 
+    echo_held_seconds: "float" = betterproto2.field(6, betterproto2.TYPE_DOUBLE)
+    """
+    How long the sender held the echoed heartbeat before sending this one, so that
+    RTT = now - echo_sent_at - echo_held_seconds.
+    """
+
 
 default_message_pool.register_message("hodei.v1", "Heartbeat", Heartbeat)
 
