@@ -14,9 +14,9 @@ from grpclib.const import Cardinality
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
+from hodei_api.backoff import Backoff
 from hodei_api.client import Client
 from hodei_worker.attempts import Attempts
-from hodei_worker.backoff import Backoff
 from hodei_worker.config import WorkerSettings
 from hodei_worker.errors import StreamLost
 from hodei_worker.outbox import Outbox

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +27,7 @@ TERMINAL = {v1.JobState.SUCCEEDED, v1.JobState.FAILED, v1.JobState.CANCELLED, v1
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def submit_all(client: Client, n: int, concurrency: int) -> list[str]:
@@ -35,15 +37,16 @@ async def submit_all(client: Client, n: int, concurrency: int) -> list[str]:
     async def one(i: int) -> None:
         async with sem:
             spec = v1.JobSpec(name=f"bench-{i}", command=["true"])
-            ids.append((await client.jobs.submit_job(v1.SubmitJobRequest(spec=spec))).job.id)
+            job = (await client.jobs.submit_job(v1.SubmitJobRequest(spec=spec))).job
+            assert job is not None
+            ids.append(job.id)
 
     await asyncio.gather(*(one(i) for i in range(n)))
     return ids
 
 
-async def collect(client: Client, ids: list[str], timeout: float) -> list[v1.Job]:
+async def collect(client: Client, ids: list[str]) -> list[v1.Job]:
     wanted = set(ids)
-    deadline = time.monotonic() + timeout
     while True:
         found: dict[str, v1.Job] = {}
         token = ""
@@ -56,19 +59,19 @@ async def collect(client: Client, ids: list[str], timeout: float) -> list[v1.Job
         done = [j for j in found.values() if j.state in TERMINAL]
         if len(done) == len(wanted):
             return done
-        if time.monotonic() > deadline:
-            sys.exit(f"timed out: {len(done)} of {len(wanted)} jobs finished")
         await asyncio.sleep(0.2)
 
 
-async def bench(addr: str, n: int, concurrency: int, timeout: float) -> None:
-    async with Client(addr) as client:
+async def bench(addr: str, n: int, concurrency: int, limit: float) -> None:
+    async with Client(addr) as client, asyncio.timeout(limit):
         started = time.monotonic()
         ids = await submit_all(client, n, concurrency)
         submitted = time.monotonic() - started
-        jobs = await collect(client, ids, timeout)
+        jobs = await collect(client, ids)
     failed = [j for j in jobs if j.state is not v1.JobState.SUCCEEDED]
-    latencies = [(j.finished_at - j.created_at).total_seconds() * 1000 for j in jobs if j.finished_at and j.created_at]
+    latencies = [
+        (j.finished_at - j.created_at).total_seconds() * 1000 for j in jobs if j.finished_at and j.created_at
+    ]
     first = min(j.created_at for j in jobs if j.created_at)
     last = max(j.finished_at for j in jobs if j.finished_at)
     span = (last - first).total_seconds()
@@ -79,22 +82,37 @@ async def bench(addr: str, n: int, concurrency: int, timeout: float) -> None:
     print(f"latency p99     {percentile(latencies, 99):.1f} ms")
 
 
-def spawn(slots: int, database_url: str | None) -> list[subprocess.Popen[bytes]]:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn(slots: int, database_url: str | None, data_dir: str) -> list[subprocess.Popen[bytes]]:
+    """hodeid (embedded PostgreSQL in ``data_dir`` unless a URL is given) and one worker."""
     bindir = Path(sys.executable).parent
-    port = "50591"
-    data = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
-    db = ["--database-url", database_url] if database_url else ["--data-dir", data]
+    port = free_port()
+    addr = f"127.0.0.1:{port}"
+    db = ["--database-url", database_url] if database_url else ["--data-dir", data_dir]
     env = os.environ | {"HODEI_CONFIG": "/nonexistent.toml", "HODEI_LOG_LEVEL": "WARNING"}
-    daemon = subprocess.Popen([bindir / "hodeid", "--listen", f"127.0.0.1:{port}", *db], env=env)
-    time.sleep(3)
-    worker = subprocess.Popen([bindir / "hodei-worker", "--server", f"127.0.0.1:{port}", "--slots", str(slots)], env=env)
-    time.sleep(1)
-    os.environ["HODEI_ADDR"] = f"127.0.0.1:{port}"
-    return [worker, daemon]
+    daemon = subprocess.Popen([str(bindir / "hodeid"), "--listen", addr, *db], env=env)
+    deadline = time.monotonic() + 60
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            sys.exit("hodeid did not start")
+        time.sleep(0.1)
+    worker = [str(bindir / "hodei-worker"), "--server", addr, "--slots", str(slots)]
+    os.environ["HODEI_ADDR"] = addr
+    return [subprocess.Popen(worker, env=env), daemon]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--addr")
     parser.add_argument("--concurrency", type=int, default=64)
@@ -103,13 +121,15 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=8, help="worker slots with --spawn")
     parser.add_argument("--database-url", help="with --spawn: use this PostgreSQL instead of embedded")
     args = parser.parse_args()
-    procs = spawn(args.slots, args.database_url) if args.spawn else []
+    data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
+    procs = spawn(args.slots, args.database_url, data_dir) if args.spawn else []
     try:
         asyncio.run(bench(resolve_addr(args.addr), args.n, args.concurrency, args.timeout))
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,9 @@ async def channel(daemon: Daemon) -> AsyncIterator[object]:
 async def submit(channel: object, *command: str, **kw: object) -> v1.Job:
     stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
     spec = v1.JobSpec(command=list(command), **kw)  # type: ignore[arg-type]
-    return (await stub.submit_job(v1.SubmitJobRequest(spec=spec))).job
+    job = (await stub.submit_job(v1.SubmitJobRequest(spec=spec))).job
+    assert job is not None
+    return job
 
 
 async def wait_state(channel: object, job_id: str, state: v1.JobState) -> v1.Job:

@@ -66,20 +66,20 @@ class Cluster:
         return env
 
     def start_daemon(self, *extra: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / "hodeid.log").open("ab")
         env = self.env() | {
             "HODEI_SCHEDULER__TICK_SECONDS": "0.2",
             "HODEI_SCHEDULER__HEARTBEAT_INTERVAL_SECONDS": "1",
         }
         args = [str(BIN / "hodeid"), "--listen", self.addr, "--database-url", self.database_url, *extra]
-        self.daemon = subprocess.Popen(args, stdout=log, stderr=log, env=env)
+        with (self.log_dir / "hodeid.log").open("ab") as log:
+            self.daemon = subprocess.Popen(args, stdout=log, stderr=log, env=env)
         wait_port(self.port, self.daemon)
         return self.daemon
 
     def start_worker(self, *extra: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"worker-{len(self.workers)}.log").open("ab")
         args = [str(BIN / "hodei-worker"), "--server", self.addr, *extra]
-        proc = subprocess.Popen(args, stdout=log, stderr=log, env=self.env())
+        with (self.log_dir / f"worker-{len(self.workers)}.log").open("ab") as log:
+            proc = subprocess.Popen(args, stdout=log, stderr=log, env=self.env())
         self.workers.append(proc)
         return proc
 
@@ -92,7 +92,9 @@ class Cluster:
         )
 
     def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n{p.read_text(errors='replace')}" for p in sorted(self.log_dir.iterdir()))
+        return "\n".join(
+            f"== {p.name}\n{p.read_text(errors='replace')}" for p in sorted(self.log_dir.iterdir())
+        )
 
     def close(self) -> None:
         for proc in self.workers:

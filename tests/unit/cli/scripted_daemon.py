@@ -59,6 +59,7 @@ class Jobs(v1.JobServiceBase):
         self.script = script
 
     async def submit_job(self, message: v1.SubmitJobRequest) -> v1.SubmitJobResponse:
+        assert message.spec is not None
         self.script.submitted.append(message.spec)
         job_id = f"job-{len(self.script.submitted)}"
         # A job the test put there beforehand is how it scripts the outcome GetJob reports.
@@ -73,7 +74,11 @@ class Jobs(v1.JobServiceBase):
 
     async def list_jobs(self, message: v1.ListJobsRequest) -> v1.ListJobsResponse:
         self.script.list_requests.append(message)
-        jobs = [job for job in reversed(self.script.jobs.values()) if job.state in message.states or not message.states]
+        jobs = [
+            job
+            for job in reversed(self.script.jobs.values())
+            if job.state in message.states or not message.states
+        ]
         return v1.ListJobsResponse(jobs=jobs[: message.limit or None])
 
     async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
@@ -146,7 +151,8 @@ class Link:
         self.target_port = target_port
         self.port = 0
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._ends: set[asyncio.StreamWriter] = set()
+        self._relays: set[asyncio.Task[None]] = set()
 
     async def up(self) -> None:
         self._server = await asyncio.start_server(self._accept, sock=_listening_socket(self.port))
@@ -156,32 +162,38 @@ class Link:
         server, self._server = self._server, None
         if server is not None:
             server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Closing the sockets (rather than cancelling the relays) ends each relay normally.
+        for end in self._ends:
+            end.close()
+        if self._relays:
+            await asyncio.wait(self._relays)
         if server is not None:
             await server.wait_closed()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+        relay = asyncio.current_task()
+        assert relay is not None
+        self._relays.add(relay)
         upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        ends = {writer, upstream_writer}
+        self._ends |= ends
         try:
             # Either side closing or resetting ends the relay; which one it was does not matter.
             await asyncio.gather(
                 _pump(reader, upstream_writer), _pump(upstream_reader, writer), return_exceptions=True
             )
         finally:
-            for end in (writer, upstream_writer):
+            for end in ends:
                 end.close()
                 with suppress(OSError):
                     await end.wait_closed()
-            self._tasks.discard(task)
+            self._ends -= ends
+            self._relays.discard(relay)
 
 
 async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
     while data := await source.read(65536):
         sink.write(data)
         await sink.drain()
+    # One side is done: close the other too, so the relay ends as a whole.
     sink.close()

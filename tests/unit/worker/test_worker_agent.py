@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from hodei_api import v1
+from hodei_api.backoff import Backoff
 from hodei_worker.agent import VERSION, Agent
-from hodei_worker.backoff import Backoff
 from hodei_worker.config import WorkerSettings
 from tests.unit.worker.fake_daemon import DaemonStream, FakeDaemon, free_port, now, serve
 from tests.unit.worker.procfs import kill_group, wait_for_group, wait_group_gone

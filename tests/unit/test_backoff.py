@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from hodei_worker.backoff import Backoff
+from hodei_api.backoff import Backoff
 
 
 class Ceiling(random.Random):
@@ -55,3 +55,9 @@ def test_custom_base_cap_and_reset() -> None:
     backoff = Backoff(base=0.1, cap=0.3, reset_after=1.0, rng=Ceiling())
     assert [backoff.next_delay() for _ in range(4)] == [0.1, 0.2, 0.3, 0.3]
     assert backoff.next_delay(uptime=1.0) == 0.1
+
+
+def test_reset_starts_the_series_over() -> None:
+    backoff = Backoff(rng=Ceiling(), failures=4)
+    backoff.reset()
+    assert backoff.next_delay() == 0.5

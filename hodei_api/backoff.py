@@ -1,4 +1,5 @@
-"""Reconnect delays: capped exponential backoff with full jitter."""
+"""Reconnect delays for every client of a daemon (worker, CLI, console): capped exponential
+backoff with full jitter."""
 
 from __future__ import annotations
 
@@ -32,3 +33,7 @@ class Backoff:
         ceiling = min(self.cap, self.base * 2 ** min(self.failures, _MAX_EXPONENT))
         self.failures += 1
         return self.rng.uniform(0.0, ceiling)
+
+    def reset(self) -> None:
+        """Start the series over (the connection is healthy again)."""
+        self.failures = 0

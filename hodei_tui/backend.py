@@ -1,0 +1,171 @@
+"""The calls hodei (CLI now, console later) makes to one daemon, with failures put in words."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from contextlib import aclosing, asynccontextmanager, contextmanager
+from typing import NamedTuple, cast
+
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+
+from hodei_api import v1
+from hodei_api.client import AddressError, Client, resolve_token
+from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused, UsageError
+
+# What a call can fail with: the server's status, or the connection (ProtocolError when
+# whatever listens at the address does not speak gRPC the way hodeid does).
+CallFailure = GRPCError | OSError | StreamTerminatedError | ProtocolError
+
+# Bounds every unary call, including connecting: a daemon behind a firewall that drops
+# packets would otherwise keep the caller waiting for the operating system's TCP timeout.
+CALL_TIMEOUT = 30.0
+
+
+def transport_detail(exc: BaseException) -> str:
+    """Why the connection failed, in a few lowercase words."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, StreamTerminatedError):
+        return "connection lost"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
+def unreachable_message(addr: str, detail: str) -> str:
+    """The one line that says the daemon cannot be reached and what to do about it."""
+    return (
+        f"cannot reach hodeid at {addr} ({detail}); start it with 'hodeid' "
+        "or point --addr/HODEI_ADDR at a running daemon"
+    )
+
+
+def refusal_message(exc: GRPCError) -> str:
+    """The server's own words for a refused request, with a hint where the fix is on our side."""
+    message = exc.message or f"hodeid refused the request ({exc.status.name})"
+    if exc.status in (Status.UNAUTHENTICATED, Status.PERMISSION_DENIED):
+        message += "; set HODEI_TOKEN or HODEI_TOKEN_FILE to a token hodeid accepts"
+    return message
+
+
+def translate(addr: str, exc: CallFailure) -> HodeiError:
+    """The hodei error for a failed call: unreachable (worth retrying) or refused (not)."""
+    if isinstance(exc, GRPCError):
+        if exc.status is Status.UNAVAILABLE:
+            return DaemonUnreachable(unreachable_message(addr, exc.message or "unavailable"))
+        return RequestRefused(refusal_message(exc))
+    return DaemonUnreachable(unreachable_message(addr, transport_detail(exc)))
+
+
+class Submitted(NamedTuple):
+    """What submitting a job gave back."""
+
+    job: v1.Job
+    existing: bool
+    """True when the idempotency key found an earlier job, which is returned instead."""
+
+
+class Backend:
+    """One daemon's jobs, logs and workers; every failure is raised as a ``HodeiError``."""
+
+    def __init__(self, client: Client, call_timeout: float = CALL_TIMEOUT) -> None:
+        self._client = client
+        self._timeout = call_timeout
+
+    @property
+    def addr(self) -> str:
+        """The daemon's HOST:PORT, for messages."""
+        return self._client.addr
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        # ConnectionRefusedError, TimeoutError and name lookup failures are all OSErrors.
+        except (GRPCError, OSError, StreamTerminatedError, ProtocolError) as exc:
+            raise translate(self.addr, exc) from exc
+
+    async def submit_job(self, spec: v1.JobSpec) -> Submitted:
+        """Queue a job, or find the earlier one with the same idempotency key."""
+        with self._errors():
+            response = await self._client.jobs.submit_job(
+                v1.SubmitJobRequest(spec=spec), timeout=self._timeout
+            )
+        if response.job is None:
+            raise RequestRefused("hodeid accepted the job but did not say which; see 'hodei job list'")
+        return Submitted(response.job, response.existing)
+
+    async def get_job(self, job_id: str) -> v1.Job:
+        """One job with its attempts."""
+        with self._errors():
+            return await self._client.jobs.get_job(v1.GetJobRequest(id=job_id), timeout=self._timeout)
+
+    async def list_jobs(self, states: Sequence[v1.JobState], limit: int) -> list[v1.Job]:
+        """Jobs newest first: ``limit`` of them (fetching pages as needed), or when ``limit``
+        is 0 the server's default page."""
+        jobs: list[v1.Job] = []
+        token = ""
+        while True:
+            request = v1.ListJobsRequest(
+                states=list(states), limit=limit - len(jobs) if limit else 0, page_token=token
+            )
+            with self._errors():
+                page = await self._client.jobs.list_jobs(request, timeout=self._timeout)
+            jobs.extend(page.jobs)
+            token = page.next_page_token
+            if not limit or len(jobs) >= limit or not token or not page.jobs:
+                return jobs[:limit] if limit else jobs
+
+    async def cancel_job(self, job_id: str, reason: str = "") -> v1.Job:
+        """Ask for a job to be cancelled; returns the job as it is now."""
+        request = v1.CancelJobRequest(id=job_id, reason=reason)
+        with self._errors():
+            return await self._client.jobs.cancel_job(request, timeout=self._timeout)
+
+    async def stream_logs(
+        self, job_id: str, after_seq: int, follow: bool
+    ) -> AsyncGenerator[v1.LogChunk, None]:
+        """A job's log from after ``after_seq``; with ``follow`` until the job ends."""
+        request = v1.StreamLogsRequest(job_id=job_id, after_seq=after_seq, follow=follow)
+        # No timeout: a followed stream lasts as long as the job.
+        with self._errors():
+            # The stub is annotated as an iterator but is a generator; closing it at once
+            # releases the HTTP/2 stream when our caller stops early.
+            stream = cast(AsyncGenerator[v1.LogChunk, None], self._client.logs.stream_logs(request))
+            async with aclosing(stream) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+
+    async def list_workers(self) -> list[v1.WorkerInfo]:
+        """Every worker the daemon knows, live or not."""
+        with self._errors():
+            response = await self._client.workers.list_workers(v1.ListWorkersRequest(), timeout=self._timeout)
+        return list(response.workers)
+
+    async def drain_worker(self, worker_id: str, stay: bool) -> v1.WorkerInfo:
+        """Stop giving a worker jobs; with ``stay`` it stays connected once idle."""
+        with self._errors():
+            return await self._client.workers.drain_worker(
+                v1.DrainWorkerRequest(id=worker_id, stay=stay), timeout=self._timeout
+            )
+
+
+@asynccontextmanager
+async def connect(addr: str) -> AsyncIterator[Backend]:
+    """A backend for the daemon at ``addr``, authenticated from the environment."""
+    try:
+        token = resolve_token()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read HODEI_TOKEN_FILE {exc.filename} ({transport_detail(exc)}); "
+            "point it at a readable file holding the token"
+        ) from exc
+    try:
+        client = Client(addr, token)
+    except AddressError as exc:
+        raise UsageError(f"{exc}; fix --addr or HODEI_ADDR") from exc
+    async with client:
+        yield Backend(client)

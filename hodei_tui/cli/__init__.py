@@ -1,0 +1,1 @@
+"""The scripted ``hodei`` commands: parsing, calls to the daemon, and their output."""

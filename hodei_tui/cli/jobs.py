@@ -1,0 +1,37 @@
+"""``hodei job get``, ``job list`` and ``job cancel``."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from hodei_api import v1
+from hodei_tui.backend import Backend
+from hodei_tui.cli.exit_codes import OK
+from hodei_tui.cli.render import to_json
+from hodei_tui.cli.render_jobs import cancel_text, job_text, job_to_dict, jobs_table
+
+
+async def get_command(args: argparse.Namespace, backend: Backend) -> int:
+    """``hodei job get ID [-o json]``."""
+    job = await backend.get_job(args.id)
+    print(to_json(job_to_dict(job)) if args.output == "json" else job_text(job, datetime.now(UTC)))
+    return OK
+
+
+async def list_command(args: argparse.Namespace, backend: Backend) -> int:
+    """``hodei job list [--state S]... [--limit N] [-o json]``."""
+    states = [v1.JobState[name] for name in args.state]
+    jobs = await backend.list_jobs(states, args.limit)
+    if args.output == "json":
+        print(to_json([job_to_dict(job) for job in jobs]))
+    else:
+        print(jobs_table(jobs, datetime.now(UTC)))
+    return OK
+
+
+async def cancel_command(args: argparse.Namespace, backend: Backend) -> int:
+    """``hodei job cancel ID [--reason R] [-o json]``: prints the state the job is in now."""
+    job = await backend.cancel_job(args.id, args.reason)
+    print(to_json(job_to_dict(job)) if args.output == "json" else cancel_text(job))
+    return OK

@@ -1,0 +1,168 @@
+"""The ``hodei`` command line: its commands and flags, with usage errors as one line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable, Sequence
+from typing import NoReturn
+
+from hodei_api import v1
+from hodei_tui.backend import Backend
+from hodei_tui.cli import jobs, logs, run, values, workers
+from hodei_tui.errors import UsageError
+
+Handler = Callable[[argparse.Namespace, Backend], Awaitable[int]]
+STATE_NAMES = [state.name for state in v1.JobState if state != v1.JobState.UNSPECIFIED]
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors raise ``UsageError`` (one line, exit 125) instead of
+    printing usage and exiting 2, so scripts can tell hodei's failures from a job's codes."""
+
+    def error(self, message: str) -> NoReturn:
+        """Refuse the command line, naming the help that shows how to fix it."""
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _common() -> Parser:
+    # Given to every parser as a parent so --addr works before and after the subcommand;
+    # SUPPRESS keeps a subcommand from overwriting an --addr given before it with None.
+    common = Parser(add_help=False)
+    common.add_argument(
+        "--addr",
+        metavar="HOST:PORT",
+        default=argparse.SUPPRESS,
+        help="hodeid's address (default: $HODEI_ADDR, else 127.0.0.1:50051)",
+    )
+    return common
+
+
+def _command(
+    group: argparse._SubParsersAction[Parser],
+    name: str,
+    summary: str,
+    handler: Handler,
+    common: Parser,
+) -> Parser:
+    parser = group.add_parser(name, help=summary, description=summary, parents=[common])
+    parser.set_defaults(handler=handler, usage_parser=parser)
+    return parser
+
+
+def _output(parser: Parser, form: str) -> None:
+    parser.add_argument("-o", "--output", choices=[form], help=f"print {form} for programs")
+
+
+def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
+    run_parser = _command(group, "run", "submit a job and follow it", run.run_command, common)
+    run_parser.usage = "hodei job run [options] -- CMD [ARG...]"
+    run_parser.epilog = (
+        "exit status: the job's own code; 128+N if it died of signal N; 124 if it timed out; "
+        "130 if it was cancelled, or on Ctrl-C, which leaves the job running; "
+        "125 if hodei itself failed"
+    )
+    add = run_parser.add_argument
+    add("--name", metavar="N", help="a name to recognise the job by")
+    add(
+        "--env",
+        metavar="K=V",
+        action="append",
+        type=values.key_value,
+        default=[],
+        help="set an environment variable (repeatable)",
+    )
+    add("--cwd", metavar="DIR", help="directory to run in on the worker")
+    add(
+        "--selector",
+        metavar="EXPR",
+        action="append",
+        type=values.selector,
+        default=[],
+        help="worker label expression: k=v, k!=v, k, !k, 'k in (a,b)' (repeatable)",
+    )
+    add("--cpu", metavar="N", type=values.non_negative_float, help="CPUs the job needs")
+    add("--memory", metavar="MB", type=values.megabytes, help="memory the job needs, in MB")
+    add("--timeout", metavar="S", type=values.non_negative_float, help="kill after S seconds")
+    add("--priority", metavar="P", type=values.priority, help="higher runs first (default 0)")
+    add("--retries", metavar="N", type=values.retries, help="retry a failed job N times")
+    add("--idempotency-key", metavar="K", help="submit once: a repeat returns the first job")
+    add("--detach", action="store_true", help="print the job id and exit at once")
+    add("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARG...]", help="what to run")
+
+
+def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
+    _add_run(group, common)
+
+    get = _command(group, "get", "show a job and its attempts", jobs.get_command, common)
+    get.add_argument("id", metavar="ID")
+    _output(get, "json")
+
+    listing = _command(group, "list", "list jobs, newest first", jobs.list_command, common)
+    listing.add_argument(
+        "--state",
+        action="append",
+        type=str.upper,
+        choices=STATE_NAMES,
+        default=[],
+        help="only jobs in this state (repeatable)",
+    )
+    listing.add_argument(
+        "--limit",
+        metavar="N",
+        type=values.count,
+        default=0,
+        help="at most N jobs (default: the daemon's page)",
+    )
+    _output(listing, "json")
+
+    log = _command(group, "logs", "print a job's output", logs.logs_command, common)
+    log.add_argument("id", metavar="ID")
+    log.add_argument("-f", "--follow", action="store_true", help="keep printing until it ends")
+    log.add_argument(
+        "--after", metavar="SEQ", type=values.sequence, default=0, help="only lines after sequence number SEQ"
+    )
+    _output(log, "jsonl")
+
+    cancel = _command(group, "cancel", "cancel a job", jobs.cancel_command, common)
+    cancel.add_argument("id", metavar="ID")
+    cancel.add_argument("--reason", default="", help="why, recorded with the job")
+    _output(cancel, "json")
+
+
+def _add_workers(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
+    listing = _command(group, "list", "list workers", workers.list_command, common)
+    _output(listing, "json")
+
+    drain = _command(group, "drain", "stop giving a worker jobs", workers.drain_command, common)
+    drain.add_argument("id", metavar="ID")
+    drain.add_argument("--stay", action="store_true", help="stay connected once idle")
+    _output(drain, "json")
+
+
+def build_parser() -> Parser:
+    """The whole ``hodei`` command tree."""
+    common = _common()
+    top = Parser(
+        prog="hodei",
+        description="Run shell commands as jobs on hodeid's workers, and inspect them.",
+        parents=[common],
+    )
+    top.set_defaults(handler=None, usage_parser=top)
+    groups = top.add_subparsers(title="commands", metavar="{job,worker}")
+    for name, summary, add in (
+        ("job", "run and inspect jobs", _add_jobs),
+        ("worker", "inspect and drain workers", _add_workers),
+    ):
+        parser = groups.add_parser(name, help=summary, description=summary, parents=[common])
+        parser.set_defaults(usage_parser=parser)
+        add(parser.add_subparsers(title="commands", required=True), common)
+    return top
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse a command line; any mistake raises ``UsageError`` naming the help to read."""
+    args, extras = build_parser().parse_known_args(argv)
+    if extras:
+        # Reported by the innermost command so the hint points at the help that lists its flags.
+        args.usage_parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args

@@ -1,0 +1,47 @@
+"""``hodei job run``: submit a job and, unless detached, be it: its output and exit code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from hodei_tui.backend import Backend
+from hodei_tui.cli.exit_codes import OK, job_exit
+from hodei_tui.cli.follow import follow_log
+from hodei_tui.cli.logs import RawSink
+from hodei_tui.cli.spec import build_spec
+
+
+def interrupted_message(job_id: str | None) -> str:
+    """What Ctrl-C leaves behind: the job runs on in the daemon."""
+    if job_id is None:
+        return "interrupted while submitting; the job may have been queued (see 'hodei job list')"
+    return f"detached; job {job_id} keeps running (cancel it with: hodei job cancel {job_id})"
+
+
+async def run_command(args: argparse.Namespace, backend: Backend) -> int:
+    """``hodei job run [flags] -- CMD [ARG...]``."""
+    spec = build_spec(args)
+    job_id: str | None = None
+    try:
+        submitted = await backend.submit_job(spec)
+        job_id = submitted.job.id
+        if args.detach:
+            print(job_id)
+            return OK
+        if submitted.existing:
+            print(
+                f"hodei: idempotency key {spec.idempotency_key!r} was already used by "
+                f"job {job_id}; following that job",
+                file=sys.stderr,
+            )
+        await follow_log(backend, job_id, RawSink(sys.stdout.buffer, sys.stderr.buffer))
+        ended = job_exit(await backend.get_job(job_id))
+    except asyncio.CancelledError:
+        # Ctrl-C: asyncio cancels us, then raises KeyboardInterrupt, which main turns into 130.
+        print(f"hodei: {interrupted_message(job_id)}", file=sys.stderr)
+        raise
+    if ended.message:
+        print(f"hodei: {ended.message}", file=sys.stderr)
+    return ended.code

@@ -1,0 +1,182 @@
+"""Each command against a real gRPC server on loopback: what it sends, prints and exits with."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from hodei_api import v1
+from hodei_tui.cli.parser import parse_args
+from hodei_tui.main import execute
+
+from .scripted_daemon import CREATED, LogScript, Script, line, serving
+
+OUT, ERR, SYSTEM = v1.LogStream.STDOUT, v1.LogStream.STDERR, v1.LogStream.SYSTEM
+
+
+async def hodei(script: Script, *argv: str) -> int:
+    """Run one ``hodei`` command in this process against the scripted daemon."""
+    async with serving(script) as port:
+        return await execute(parse_args(["--addr", f"127.0.0.1:{port}", *argv]))
+
+
+def finished(state: v1.JobState, **fields: Any) -> v1.Job:
+    return v1.Job(id="job-1", spec=v1.JobSpec(command=["x"]), state=state, created_at=CREATED, **fields)
+
+
+def run_script(job: v1.Job) -> Script:
+    """A daemon on which the next job writes to both streams and ends as ``job``."""
+    chunks = [
+        v1.LogChunk(lines=[line(1, OUT, b"out 1\n"), line(2, ERR, b"err 1\n")]),
+        v1.LogChunk(lines=[line(3, SYSTEM, b"attempt 1 lost; retrying"), line(4, OUT, b"out 2\n")]),
+        v1.LogChunk(lines=[line(5, ERR, b"\x00binary\xff\n")], final_state=job.state),
+    ]
+    return Script(jobs={"job-1": job}, logs=[LogScript(chunks)])
+
+
+@pytest.mark.parametrize(
+    ("job", "code", "last_err"),
+    [
+        (finished(v1.JobState.SUCCEEDED, exit_code=0), 0, b""),
+        (finished(v1.JobState.FAILED, exit_code=3), 3, b""),
+        (finished(v1.JobState.FAILED, signal=9), 137, b""),
+        (finished(v1.JobState.TIMED_OUT, signal=15), 124, b""),
+        (finished(v1.JobState.CANCELLED), 130, b""),
+        (
+            finished(v1.JobState.FAILED, reason="no worker fits"),
+            125,
+            b"hodei: job job-1 failed: no worker fits\n",
+        ),
+    ],
+)
+async def test_job_run_keeps_streams_apart_and_exits_like_the_job(
+    job: v1.Job, code: int, last_err: bytes, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    script = run_script(job)
+    assert await hodei(script, "job", "run", "--name", "n", "--", "sh", "-c", "work") == code
+    out, err = capsysbinary.readouterr()
+    assert out == b"out 1\nout 2\n"
+    assert err == b"err 1\nhodei: attempt 1 lost; retrying\n\x00binary\xff\n" + last_err
+    assert script.submitted == [v1.JobSpec(name="n", command=["sh", "-c", "work"])]
+    assert script.log_requests == [v1.StreamLogsRequest(job_id="job-1", after_seq=0, follow=True)]
+
+
+async def test_job_run_detach_prints_only_the_id(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    script = Script()
+    assert await hodei(script, "job", "run", "--detach", "--priority", "5", "--", "true") == 0
+    assert capsysbinary.readouterr() == (b"job-1\n", b"")
+    assert script.submitted == [v1.JobSpec(command=["true"], priority=5)]
+    assert script.log_requests == []
+
+
+async def test_job_run_with_a_used_idempotency_key_says_so(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    script = run_script(finished(v1.JobState.SUCCEEDED, exit_code=0))
+    assert await hodei(script, "job", "run", "--idempotency-key", "k", "--", "x") == 0
+    err = capsysbinary.readouterr().err
+    assert err.startswith(b"hodei: idempotency key 'k' was already used by job job-1; following that job\n")
+
+
+async def test_job_get_json(capsys: pytest.CaptureFixture[str]) -> None:
+    job = finished(v1.JobState.SUCCEEDED, exit_code=0, attempt=1, worker_id="w-1")
+    job.attempts = [v1.Attempt(number=1, worker_id="w-1", outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)]
+    assert await hodei(Script(jobs={"job-1": job}), "job", "get", "job-1", "-o", "json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["id"] == "job-1"
+    assert data["state"] == "SUCCEEDED"
+    assert data["exit_code"] == 0
+    assert data["created_at"] == "2025-01-02T03:04:05Z"
+    assert data["attempts"][0]["outcome"] == "SUCCEEDED"
+
+
+async def test_job_get_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert await hodei(Script(jobs={"job-1": finished(v1.JobState.RUNNING)}), "job", "get", "job-1") == 0
+    out = capsys.readouterr().out
+    assert "id:        job-1\n" in out
+    assert "state:     RUNNING\n" in out
+
+
+async def test_unknown_job_is_the_servers_message_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert await hodei(Script(), "job", "get", "nope") == 125
+    assert capsys.readouterr() == ("", "hodei: job nope not found\n")
+
+
+async def test_job_list(capsys: pytest.CaptureFixture[str]) -> None:
+    script = Script(jobs={"job-1": finished(v1.JobState.FAILED, exit_code=2)})
+    assert await hodei(script, "job", "list", "--state", "failed", "--limit", "10", "-o", "json") == 0
+    assert [job["id"] for job in json.loads(capsys.readouterr().out)] == ["job-1"]
+    assert script.list_requests == [v1.ListJobsRequest(states=[v1.JobState.FAILED], limit=10)]
+    assert await hodei(script, "job", "list") == 0
+    assert capsys.readouterr().out.splitlines()[0].split() == [
+        "ID",
+        "NAME",
+        "STATE",
+        "ATTEMPT",
+        "WORKER",
+        "EXIT",
+        "AGE",
+    ]
+
+
+async def test_job_logs_raw_and_jsonl(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    chunk = v1.LogChunk(lines=[line(3, OUT, b"three\n"), line(4, ERR, b"four\n")])
+    script = Script(
+        jobs={"job-1": finished(v1.JobState.RUNNING)}, logs=[LogScript([chunk]), LogScript([chunk])]
+    )
+    assert await hodei(script, "job", "logs", "job-1", "--after", "2") == 0
+    assert capsysbinary.readouterr() == (b"three\n", b"four\n")
+    assert await hodei(script, "job", "logs", "job-1", "-o", "jsonl") == 0
+    out = capsysbinary.readouterr().out
+    assert [json.loads(text) for text in out.splitlines()] == [
+        {"seq": 3, "stream": "stdout", "line": "three", "ts": "2025-01-02T03:04:05Z", "attempt": 1},
+        {"seq": 4, "stream": "stderr", "line": "four", "ts": "2025-01-02T03:04:05Z", "attempt": 1},
+    ]
+    assert script.log_requests == [
+        v1.StreamLogsRequest(job_id="job-1", after_seq=2, follow=False),
+        v1.StreamLogsRequest(job_id="job-1", after_seq=0, follow=False),
+    ]
+
+
+async def test_job_logs_follow_ends_with_the_job(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    chunks = [
+        v1.LogChunk(lines=[line(1, OUT, b"a\n")]),
+        v1.LogChunk(lines=[line(2, OUT, b"b\n")], final_state=v1.JobState.FAILED),
+    ]
+    script = Script(jobs={"job-1": finished(v1.JobState.RUNNING)}, logs=[LogScript(chunks)])
+    # The job's failure is not hodei's: following it succeeded.
+    assert await hodei(script, "job", "logs", "-f", "job-1") == 0
+    assert capsysbinary.readouterr().out == b"a\nb\n"
+    assert script.log_requests == [v1.StreamLogsRequest(job_id="job-1", after_seq=0, follow=True)]
+
+
+async def test_job_cancel(capsys: pytest.CaptureFixture[str]) -> None:
+    script = Script(jobs={"job-1": finished(v1.JobState.RUNNING)})
+    assert await hodei(script, "job", "cancel", "job-1", "--reason", "wrong input") == 0
+    assert capsys.readouterr().out == "CANCELLED\n"
+    assert script.cancel_requests == [v1.CancelJobRequest(id="job-1", reason="wrong input")]
+    assert await hodei(script, "job", "cancel", "job-1", "-o", "json") == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "CANCELLED"
+
+
+async def test_worker_list_and_drain(capsys: pytest.CaptureFixture[str]) -> None:
+    worker = v1.WorkerInfo(id="w-1", live=True, slots_total=2, labels={"gpu": "true"})
+    script = Script(workers=[worker])
+    assert await hodei(script, "worker", "list", "-o", "json") == 0
+    [data] = json.loads(capsys.readouterr().out)
+    assert (data["id"], data["live"], data["labels"], data["resources_total"]) == (
+        "w-1",
+        True,
+        {"gpu": "true"},
+        None,
+    )
+    assert await hodei(script, "worker", "drain", "w-1", "--stay") == 0
+    assert (
+        capsys.readouterr().out
+        == "worker w-1 is draining; it takes no new jobs and stays connected when idle\n"
+    )
+    assert script.drain_requests == [v1.DrainWorkerRequest(id="w-1", stay=True)]
+    assert await hodei(script, "worker", "list") == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[-1] == "yes"

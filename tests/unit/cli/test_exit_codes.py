@@ -1,0 +1,41 @@
+"""How a finished job becomes the exit status of ``hodei job run``."""
+
+from __future__ import annotations
+
+import pytest
+
+from hodei_api import v1
+from hodei_tui.cli.exit_codes import JobExit, job_exit
+
+S = v1.JobState
+
+
+@pytest.mark.parametrize(
+    ("state", "exit_code", "signal", "reason", "expected"),
+    [
+        (S.SUCCEEDED, 0, None, "", JobExit(0)),
+        (S.SUCCEEDED, None, None, "", JobExit(0)),
+        (S.FAILED, 1, None, "", JobExit(1)),
+        (S.FAILED, 255, None, "", JobExit(255)),
+        (S.FAILED, None, 9, "", JobExit(137)),
+        (S.FAILED, None, 15, "", JobExit(143)),
+        # A signal wins over whatever code came with it.
+        (S.FAILED, 1, 11, "", JobExit(139)),
+        # Timeout and cancel kill the process; what the caller wants is why, not the signal.
+        (S.TIMED_OUT, None, 15, "", JobExit(124)),
+        (S.TIMED_OUT, None, None, "", JobExit(124)),
+        (S.CANCELLED, None, 9, "", JobExit(130)),
+        (S.CANCELLED, None, None, "cancelled by alice", JobExit(130)),
+        (S.FAILED, None, None, "no worker can run it", JobExit(125, "job j failed: no worker can run it")),
+        (S.FAILED, None, None, "", JobExit(125, "job j failed: no reason given")),
+        # A failure reported with code 0 must not read as success.
+        (S.FAILED, 0, None, "worker lost", JobExit(125, "job j failed: worker lost")),
+        (S.RUNNING, None, None, "", JobExit(125, "job j has not finished; it is RUNNING")),
+        (S.PENDING, None, None, "", JobExit(125, "job j has not finished; it is PENDING")),
+    ],
+)
+def test_job_exit(
+    state: v1.JobState, exit_code: int | None, signal: int | None, reason: str, expected: JobExit
+) -> None:
+    job = v1.Job(id="j", state=state, exit_code=exit_code, signal=signal, reason=reason)
+    assert job_exit(job) == expected
