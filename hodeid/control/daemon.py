@@ -18,6 +18,7 @@ from hodeid.config import SchedulerSettings
 from hodeid.control.follow import Chunk, follow
 from hodeid.control.loghub import LogHub
 from hodeid.control.registry import Registry, Session
+from hodeid.control.reports import Reports
 from hodeid.control.scheduler import Scheduler
 from hodeid.control.sessions import WorkerSessions
 from hodeid.control.settle import Settler
@@ -42,9 +43,10 @@ class Daemon:
         self.registry = Registry()
         self.settler = Settler(self.jobs, self.hub, self.registry)
         self.scheduler = Scheduler(settings, self.jobs, self.registry, self.settler)
+        reports = Reports(self.scheduler, self.settler, self.jobs, self.logs, self.hub)
         self.sessions = WorkerSessions(
-            settings, self.id, self.registry, self.scheduler, self.settler,
-            self.jobs, self.logs, WorkerStore(pool), self.hub,
+            settings, self.id, self.registry, self.scheduler, self.settler, reports,
+            self.jobs, WorkerStore(pool),
         )  # fmt: skip
         self._task: asyncio.Task[None] | None = None
 
@@ -63,7 +65,7 @@ class Daemon:
     async def submit(self, spec: v1.JobSpec) -> tuple[v1.Job, bool]:
         job, existing = await self.jobs.insert(validate(spec))
         if not existing:
-            log.info("job %s submitted: %s", job.id, " ".join(job.spec.command if job.spec else []))
+            log.debug("job %s submitted: %s", job.id, " ".join(job.spec.command if job.spec else []))
             self.scheduler.wake()
         return job, existing
 

@@ -35,6 +35,8 @@ class Session:
     running: dict[Key, JobNeeds] = field(default_factory=dict)
     outbox: asyncio.Queue[v1.DaemonMessage | None] = field(default_factory=asyncio.Queue)
     closed: bool = False
+    # Set once every message the worker sent on this stream has been applied.
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def worker_id(self) -> str:

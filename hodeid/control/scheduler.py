@@ -13,7 +13,7 @@ from hodeid.config import SchedulerSettings
 from hodeid.control.registry import Key, Registry
 from hodeid.control.settle import Settler
 from hodeid.domain import selectors
-from hodeid.domain.placement import Decision, JobNeeds, Policy, place_batch
+from hodeid.domain.placement import JobNeeds, Policy, place_batch
 from hodeid.errors import Unavailable
 from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
 
@@ -38,7 +38,6 @@ class Scheduler:
         )
         self.awaiting_ack: dict[Key, float] = {}
         self._next_reap = 0.0
-        self.last_decisions: dict[str, Decision] = {}
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -55,29 +54,41 @@ class Scheduler:
             try:
                 await self.expire_unacknowledged()
                 await self.reap_lost()
-                while await self.schedule_pass() == self.settings.claim_batch:
-                    pass
+                await self.schedule()
             except Unavailable as exc:
                 # The database went away: keep the loop alive and retry on the next tick.
                 log.warning("scheduling pass failed: %s", exc)
 
-    async def schedule_pass(self) -> int:
-        """Claim and dispatch what fits now; return how many jobs were dispatched."""
+    async def schedule(self) -> None:
+        """Fill the free slots. Each pass looks at a window of the queue a few times the free
+        slots wide; when nothing in a full window fits, the window widens (up to claim_batch),
+        so jobs that fit nowhere do not hold back the ones behind them."""
+        window = 0
+        while True:
+            free = sum(max(0, s.hello.slots - len(s.running)) for s in self.registry.live() if not s.draining)
+            if not free:
+                return
+            window = min(self.settings.claim_batch, max(window, 16, 4 * free))
+            placed, seen = await self.schedule_pass(window)
+            if seen < window or (not placed and window >= self.settings.claim_batch):
+                return
+            if not placed:
+                window *= 4
+
+    async def schedule_pass(self, window: int) -> tuple[int, int]:
+        """Claim and dispatch what fits among the first ``window`` PENDING jobs; return how
+        many were dispatched and how many were looked at."""
         now = time.monotonic()
-        sessions = [s for s in self.registry.live() if not s.draining]
-        states = [s.state(now) for s in sessions]
-        if not any(w.slots_used < w.slots_total for w in states):
-            return 0
+        states = [s.state(now) for s in self.registry.live() if not s.draining]
         needs: dict[str, JobNeeds] = {}
 
         def placer(pending: list[PendingJob]) -> list[tuple[str, str]]:
             for job in pending:
                 needs[job.id] = needs_of(job)
             decisions = place_batch(list(needs.values()), states, [], self.policy)
-            self.last_decisions.update((d.job_id, d) for d in decisions)
             return [(d.job_id, d.worker_id) for d in decisions if d.worker_id]
 
-        assignments = await self.jobs.claim(self.settings.claim_batch, placer)
+        assignments = await self.jobs.claim(window, placer)
         deadline = time.monotonic() + self.settings.dispatch_timeout_seconds
         for a in assignments:
             key = (a.job.id, a.job.attempt)
@@ -100,8 +111,8 @@ class Scheduler:
                     )
                 )
             )
-            log.info("job %s attempt %d dispatched to %s", a.job.id, a.job.attempt, session.worker_id)
-        return len(assignments)
+            log.debug("job %s attempt %d dispatched to %s", a.job.id, a.job.attempt, session.worker_id)
+        return len(assignments), len(needs)
 
     async def expire_unacknowledged(self) -> None:
         now = time.monotonic()

@@ -1,32 +1,34 @@
-"""Worker streams: Hello -> Welcome, heartbeats both ways, and the worker's reports
-(Accepted, LogBatch, Finished, Rejected), each fenced by attempt."""
+"""Worker streams: Hello -> Welcome (resuming the attempts still current), heartbeats both
+ways, and the worker's reports handed to ``Reports`` in batches."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import betterproto2
+from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
 from hodeid.config import SchedulerSettings
-from hodeid.control.loghub import LogHub
 from hodeid.control.registry import Registry, Session
+from hodeid.control.reports import Reports
 from hodeid.control.scheduler import Scheduler
 from hodeid.control.settle import Settler
 from hodeid.domain.placement import JobNeeds
-from hodeid.domain.states import ACTIVE
-from hodeid.errors import InvalidRequest
+from hodeid.errors import InvalidRequest, Unavailable
 from hodeid.store.jobs import AttemptEnd, JobStore
-from hodeid.store.logs import LogStore
 from hodeid.store.workers import WorkerStore
 
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
+# How long a closed stream's reader may still apply what the worker sent before it.
+READER_GRACE = 10.0
 
 
 class WorkerSessions:
@@ -37,20 +39,21 @@ class WorkerSessions:
         registry: Registry,
         scheduler: Scheduler,
         settler: Settler,
+        reports: Reports,
         jobs: JobStore,
-        logs: LogStore,
         workers: WorkerStore,
-        hub: LogHub,
     ) -> None:
         self.settings = settings
         self.daemon_id = daemon_id
         self.registry = registry
         self.scheduler = scheduler
         self.settler = settler
+        self.reports = reports
         self.jobs = jobs
-        self.logs = logs
         self.workers = workers
-        self.hub = hub
+        # The latest session of each worker whose reader has not finished, and the readers.
+        self._readers: dict[str, Session] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def serve(self, messages: AsyncIterator[v1.WorkerMessage]) -> AsyncIterator[v1.DaemonMessage]:
         """The Connect stream: one live session from Hello until the stream ends."""
@@ -65,18 +68,21 @@ class WorkerSessions:
             raise InvalidRequest(f"the first message on a worker stream must be Hello, not {kind or 'empty'}")
         session, welcome = await self.attach(hello)
         yield v1.DaemonMessage(welcome=welcome)
-        tasks = [
-            asyncio.create_task(self._read(session, messages), name=f"read {session.worker_id}"),
-            asyncio.create_task(self._heartbeat(session), name=f"heartbeat {session.worker_id}"),
-        ]
+        # The reader outlives this loop: what the worker sent before the stream ended is
+        # still applied (a reconnecting worker's next session waits for that, see attach).
+        reader = asyncio.create_task(self._read(session, messages), name=f"read {session.worker_id}")
+        self._readers[session.worker_id] = session
+        self._tasks.add(reader)
+        reader.add_done_callback(self._tasks.discard)
+        beat = asyncio.create_task(self._heartbeat(session), name=f"heartbeat {session.worker_id}")
         try:
             while (message := await session.outbox.get()) is not None:
                 yield message
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            beat.cancel()
             self.detach(session)
+            # A half-open stream never ends by itself: give its reader a bound.
+            asyncio.get_running_loop().call_later(READER_GRACE, reader.cancel)
 
     async def attach(self, hello: v1.Hello) -> tuple[Session, v1.Welcome]:
         if not hello.worker_id:
@@ -84,11 +90,15 @@ class WorkerSessions:
         if hello.slots < 1:
             raise InvalidRequest(f"worker {hello.worker_id} offers {hello.slots} slots; at least 1 is needed")
         sessions = await self.workers.record_hello(hello)
-        session = Session(hello, reconnects=sessions - 1)
-        old = self.registry.add(session)
-        if old is not None:
-            log.warning("worker %s connected again; closing its older stream", hello.worker_id)
+        if (old := self._readers.get(hello.worker_id)) is not None:
+            # Let its older stream's reports land first, or they would look lost.
+            if not old.closed:
+                log.warning("worker %s connected again; closing its older stream", hello.worker_id)
             old.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(old.drained.wait(), READER_GRACE)
+        session = Session(hello, reconnects=sessions - 1)
+        self.registry.add(session)
         stale = await self._adopt(session, hello.running)
         log.info(
             "worker %s connected (%d slots, labels %s, %d attempts resumed)",
@@ -150,81 +160,53 @@ class WorkerSessions:
                 session.close()
 
     async def _read(self, session: Session, messages: AsyncIterator[v1.WorkerMessage]) -> None:
+        """Take the worker's messages off the stream as they come and apply them in batches:
+        whatever queued up while the last batch was written goes in the next one."""
+        inbox: asyncio.Queue[v1.WorkerMessage | None] = asyncio.Queue()
+        applier = asyncio.create_task(self._apply(session, inbox), name=f"apply {session.worker_id}")
         try:
             async for message in messages:
                 session.last_heard = time.monotonic()
-                await self.handle(session, message)
-        except Exception:
-            log.exception("worker %s stream failed", session.worker_id)
+                if (beat := message.heartbeat) is not None:
+                    self._heard_beat(session, beat)
+                else:
+                    inbox.put_nowait(message)
+                # Buffered messages decode without ever yielding: let heartbeats through.
+                await asyncio.sleep(0)
+        except (GRPCError, StreamTerminatedError, ProtocolError, ConnectionError) as exc:
+            log.info("worker %s stream ended: %s", session.worker_id, exc)
         finally:
-            session.close()
+            inbox.put_nowait(None)
+            try:
+                await asyncio.shield(applier)
+            finally:
+                session.close()
+                session.drained.set()
+                if self._readers.get(session.worker_id) is session:
+                    del self._readers[session.worker_id]
 
-    async def handle(self, session: Session, message: v1.WorkerMessage) -> None:
-        kind, body = betterproto2.which_one_of(message, "kind")
-        if isinstance(body, v1.Heartbeat):
-            session.peer_beat, session.peer_beat_at = body, time.monotonic()
-            if body.echo_sent_at is not None:
-                waited = (datetime.now(UTC) - body.echo_sent_at).total_seconds()
-                session.rtt_ms = max(0.0, waited - body.echo_held_seconds) * 1000
-        elif isinstance(body, v1.Accepted):
-            await self._accepted(session, body)
-        elif isinstance(body, v1.LogBatch):
-            await self._log_batch(session, body)
-        elif isinstance(body, v1.Finished):
-            await self._finished(session, body)
-        elif isinstance(body, v1.Rejected):
-            await self._rejected(session, body)
-        else:
-            log.warning(
-                "worker %s sent an unexpected %s; ignored",
-                session.worker_id,
-                kind or "empty message",
-            )
+    async def _apply(self, session: Session, inbox: asyncio.Queue[v1.WorkerMessage | None]) -> None:
+        done = False
+        while not done:
+            batch = [await inbox.get()]
+            while not inbox.empty():
+                batch.append(inbox.get_nowait())
+            done = batch[-1] is None
+            messages = [m for m in batch if m is not None]
+            try:
+                await self.reports.apply(session, messages)
+            except Unavailable as exc:
+                # The worker resends what it does not see settled after it reconnects.
+                log.warning("worker %s: reports not stored (%s); dropping its stream", session.worker_id, exc)
+                session.close()
+                return
 
-    def _current(self, session: Session, job_id: str, attempt: int, what: str) -> bool:
-        if (job_id, attempt) in session.running:
-            return True
-        log.warning(
-            "worker %s: %s for job %s attempt %d refused (stale attempt)",
-            session.worker_id,
-            what,
-            job_id,
-            attempt,
-        )
-        return False
-
-    async def _accepted(self, session: Session, body: v1.Accepted) -> None:
-        self.scheduler.awaiting_ack.pop((body.job_id, body.attempt), None)
-        if self._current(session, body.job_id, body.attempt, "Accepted"):
-            started = body.started_at or datetime.now(UTC)
-            await self.jobs.mark_running([(body.job_id, body.attempt, started)])
-
-    async def _log_batch(self, session: Session, body: v1.LogBatch) -> None:
-        if not self._current(session, body.job_id, body.attempt, "LogBatch") or not body.lines:
-            return
-        for line in body.lines:
-            line.attempt = body.attempt
-        await self.logs.append(body.job_id, body.lines)
-        self.hub.publish(body.job_id, body.lines)
-
-    async def _finished(self, session: Session, body: v1.Finished) -> None:
-        self.scheduler.awaiting_ack.pop((body.job_id, body.attempt), None)
-        if not self._current(session, body.job_id, body.attempt, "Finished"):
-            return
-        end = AttemptEnd(
-            body.job_id, body.attempt, body.outcome, body.exit_code, body.signal,
-            body.reason or _describe(body), body.started_at, body.finished_at or datetime.now(UTC),
-        )  # fmt: skip
-        await self.settler.end([end], ACTIVE)
-        self.scheduler.wake()
-
-    async def _rejected(self, session: Session, body: v1.Rejected) -> None:
-        self.scheduler.awaiting_ack.pop((body.job_id, body.attempt), None)
-        if self._current(session, body.job_id, body.attempt, "Rejected"):
-            reason = f"worker {session.worker_id} refused it: {body.reason}"
-            end = AttemptEnd(body.job_id, body.attempt, v1.AttemptOutcome.NOT_ACKNOWLEDGED, reason=reason)
-            await self.settler.end([end], ACTIVE)
-            self.scheduler.wake()
+    @staticmethod
+    def _heard_beat(session: Session, beat: v1.Heartbeat) -> None:
+        session.peer_beat, session.peer_beat_at = beat, time.monotonic()
+        if beat.echo_sent_at is not None:
+            waited = (datetime.now(UTC) - beat.echo_sent_at).total_seconds()
+            session.rtt_ms = max(0.0, waited - beat.echo_held_seconds) * 1000
 
 
 def _heartbeat(session: Session, seq: int) -> v1.Heartbeat:
@@ -236,11 +218,3 @@ def _heartbeat(session: Session, seq: int) -> v1.Heartbeat:
         echo_sent_at=peer.sent_at if peer else None,
         echo_held_seconds=time.monotonic() - session.peer_beat_at if peer else 0.0,
     )
-
-
-def _describe(body: v1.Finished) -> str:
-    if body.signal is not None:
-        return f"killed by signal {body.signal}"
-    if body.exit_code is not None:
-        return f"exited with code {body.exit_code}"
-    return body.outcome.name.lower()

@@ -41,11 +41,13 @@ class Settler:
         """Settle ``ends``; attempts that are no longer current are ignored (fenced)."""
         if not ends:
             return []
-        settled = await self.jobs.settle(ends, sorted(from_states), decide)
+        # The slots are free on the worker already: free them here before the write, so the
+        # scheduler can fill them while it is under way.
         for end in ends:
             session = self.registry.holder((end.job_id, end.attempt))
             if session is not None:
                 del session.running[(end.job_id, end.attempt)]
+        settled = await self.jobs.settle(ends, sorted(from_states), decide)
         for s in settled:
             log.info("job %s attempt %d -> %s", s.job_id, s.attempt, s.state.name)
             if is_terminal(s.state):
