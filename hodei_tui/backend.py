@@ -11,6 +11,7 @@ from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
 from hodei_api.client import AddressError, Client, resolve_token
+from hodei_api.loglines import Line, unpack
 from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused, UsageError
 
 # What a call can fail with: the server's status, or the connection (ProtocolError when
@@ -66,6 +67,14 @@ class Submitted(NamedTuple):
     job: v1.Job
     existing: bool
     """True when the idempotency key found an earlier job, which is returned instead."""
+
+
+class LogChunk(NamedTuple):
+    """One message of a job's log stream, its lines unpacked."""
+
+    lines: list[Line]
+    final_state: v1.JobState
+    """The job's terminal state on the last message of a followed stream, else UNSPECIFIED."""
 
 
 class Backend:
@@ -125,9 +134,7 @@ class Backend:
         with self._errors():
             return await self._client.jobs.cancel_job(request, timeout=self._timeout)
 
-    async def stream_logs(
-        self, job_id: str, after_seq: int, follow: bool
-    ) -> AsyncGenerator[v1.LogChunk, None]:
+    async def stream_logs(self, job_id: str, after_seq: int, follow: bool) -> AsyncGenerator[LogChunk, None]:
         """A job's log from after ``after_seq``; with ``follow`` until the job ends."""
         request = v1.StreamLogsRequest(job_id=job_id, after_seq=after_seq, follow=follow)
         # No timeout: a followed stream lasts as long as the job.
@@ -137,7 +144,7 @@ class Backend:
             stream = cast(AsyncGenerator[v1.LogChunk, None], self._client.logs.stream_logs(request))
             async with aclosing(stream) as chunks:
                 async for chunk in chunks:
-                    yield chunk
+                    yield LogChunk(_lines_of(chunk), chunk.final_state)
 
     async def list_workers(self) -> list[v1.WorkerInfo]:
         """Every worker the daemon knows, live or not."""
@@ -151,6 +158,15 @@ class Backend:
             return await self._client.workers.drain_worker(
                 v1.DrainWorkerRequest(id=worker_id, stay=stay), timeout=self._timeout
             )
+
+
+def _lines_of(chunk: v1.LogChunk) -> list[Line]:
+    try:
+        return unpack(chunk.lines or v1.LogLines())
+    except ValueError as exc:
+        raise HodeiError(
+            f"hodeid sent log lines hodei cannot read ({exc}); are both the same version?"
+        ) from exc
 
 
 @asynccontextmanager

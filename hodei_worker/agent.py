@@ -21,7 +21,6 @@ from hodei_worker.config import WorkerSettings
 from hodei_worker.errors import StreamLost
 from hodei_worker.outbox import Outbox
 from hodei_worker.session import CONNECT, Session
-from hodei_worker.wire import Encoded
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +133,9 @@ class Agent:
             session.close()
         try:
             async with Client(server) as client:
-                stream = client.channel.request(CONNECT, Cardinality.STREAM_STREAM, Encoded, v1.DaemonMessage)
+                stream = client.channel.request(
+                    CONNECT, Cardinality.STREAM_STREAM, v1.WorkerMessage, v1.DaemonMessage
+                )
                 async with stream:
                     await session.run(stream)
             return None

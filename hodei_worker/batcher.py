@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from hodei_api import v1
+from hodei_api.loglines import Line, pack
 
 Emit = Callable[[v1.WorkerMessage], None]
 """Where finished messages go (the agent's outbox, or a list in a test); must not block."""
@@ -28,7 +29,7 @@ class BatchLimits:
 
 
 class LineBatcher:
-    """Turns one attempt's stdout and stderr into numbered ``LogLine`` s sent as ``LogBatch`` es.
+    """Turns one attempt's stdout and stderr into numbered lines sent as ``LogBatch`` es.
 
     One sequence counter serves both streams, so the numbers give the order in which the
     worker read the lines. Each line keeps its bytes as written, newline included; the
@@ -51,14 +52,14 @@ class LineBatcher:
         self._limits = limits or BatchLimits()
         self._loop = asyncio.get_running_loop()
         self._partial: dict[v1.LogStream, bytes] = {}
-        self._lines: list[v1.LogLine] = []
+        self._lines: list[Line] = []
         self._bytes = 0
         self._timer: asyncio.TimerHandle | None = None
 
     def feed(self, stream: v1.LogStream, data: bytes) -> None:
         """Take bytes read from ``stream``: complete lines are numbered now, the rest waits."""
         # Lines read together share one timestamp: cheaper, and as true as any finer one.
-        ts = datetime.now(UTC)
+        ts = _now_micros()
         max_line = self._limits.max_line
         if partial := self._partial.pop(stream, b""):
             data = partial + data
@@ -80,11 +81,11 @@ class LineBatcher:
     def end(self, stream: v1.LogStream) -> None:
         """``stream`` reached end of file: its unterminated last piece is a line too."""
         if partial := self._partial.pop(stream, b""):
-            self._add(stream, partial, datetime.now(UTC))
+            self._add(stream, partial, _now_micros())
 
     def system(self, text: str) -> None:
         """Add a line written by hodei itself (``LOG_STREAM_SYSTEM``)."""
-        self._add(v1.LogStream.SYSTEM, text.encode() + b"\n", datetime.now(UTC))
+        self._add(v1.LogStream.SYSTEM, text.encode() + b"\n", _now_micros())
 
     def flush(self) -> None:
         """Send the lines collected so far, if any."""
@@ -93,19 +94,21 @@ class LineBatcher:
             self._timer = None
         if not self._lines:
             return
-        batch = v1.LogBatch(job_id=self.job_id, attempt=self.attempt, lines=self._lines)
+        batch = v1.LogBatch(job_id=self.job_id, attempt=self.attempt, lines=pack(self._lines))
         self._lines = []
         self._bytes = 0
         self._emit(v1.WorkerMessage(log_batch=batch))
 
-    def _add(self, stream: v1.LogStream, data: bytes, ts: datetime) -> None:
+    def _add(self, stream: v1.LogStream, data: bytes, ts_micros: int) -> None:
         self.last_seq += 1
-        self._lines.append(
-            v1.LogLine(seq=self.last_seq, stream=stream, data=data, ts=ts, attempt=self.attempt)
-        )
+        self._lines.append(Line(self.last_seq, stream, data, ts_micros, self.attempt))
         self._bytes += len(data)
         limits = self._limits
         if len(self._lines) >= limits.max_lines or self._bytes >= limits.max_bytes:
             self.flush()
         elif self._timer is None:
             self._timer = self._loop.call_later(limits.max_delay, self.flush)
+
+
+def _now_micros() -> int:
+    return time.time_ns() // 1000

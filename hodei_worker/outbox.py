@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hodei_api import v1
+from hodei_api.loglines import Line, micros, pack, seq_numbers, unpack
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +75,9 @@ class Outbox:
                 del self._gaps[entry.key]
                 return _batch(entry.key, [_gap_line(entry.key, gap, self.limit)])
             batch = entry.message.log_batch
-            if batch is not None and batch.lines and batch.lines[0].seq > gap.last_seq:
+            if batch is not None and batch.lines is not None and _first_seq(batch.lines) > gap.last_seq:
                 del self._gaps[entry.key]
-                batch.lines.insert(0, _gap_line(entry.key, gap, self.limit))
+                batch.lines = pack([_gap_line(entry.key, gap, self.limit), *unpack(batch.lines)])
         self._entries.popleft()
         self._bytes -= entry.size
         return entry.message
@@ -118,9 +119,10 @@ class Outbox:
         entry = self._entries[victim]
         del self._entries[victim]
         self._bytes -= entry.size
-        assert entry.key is not None and entry.message.log_batch is not None
-        lines = entry.message.log_batch.lines
-        self.dropped_lines += len(lines)
+        batch = entry.message.log_batch
+        assert entry.key is not None and batch is not None and batch.lines is not None
+        seqs = seq_numbers(batch.lines)
+        self.dropped_lines += len(seqs)
         now = datetime.now(UTC)
         if (gap := self._gaps.get(entry.key)) is None:
             logger.warning(
@@ -128,35 +130,39 @@ class Outbox:
                 *entry.key,
                 _size(self.limit),
             )
-            self._gaps[entry.key] = _Gap(len(lines), lines[-1].seq, now)
+            self._gaps[entry.key] = _Gap(len(seqs), seqs[-1], now)
         else:
-            gap.lines += len(lines)
-            gap.last_seq = lines[-1].seq
+            gap.lines += len(seqs)
+            gap.last_seq = seqs[-1]
             gap.ts = now
         return True
 
 
 def _entry(message: v1.WorkerMessage) -> _Entry:
     if (batch := message.log_batch) is not None:
-        return _Entry(message, (batch.job_id, batch.attempt), sum(len(x.data) for x in batch.lines))
+        size = len(batch.lines.data) if batch.lines is not None else 0
+        return _Entry(message, (batch.job_id, batch.attempt), size)
     for part in (message.accepted, message.finished, message.rejected):
         if part is not None:
             return _Entry(message, (part.job_id, part.attempt), 0)
     return _Entry(message, None, 0)
 
 
-def _gap_line(key: Key, gap: _Gap, limit: int) -> v1.LogLine:
+def _first_seq(lines: v1.LogLines) -> int:
+    seqs = seq_numbers(lines)
+    return seqs[0] if seqs else 0
+
+
+def _gap_line(key: Key, gap: _Gap, limit: int) -> Line:
     text = (
         f"hodei-worker: {gap.lines} lines of output dropped here: the worker's buffer"
         f" ({_size(limit)}) filled while the daemon was unreachable or slow\n"
     )
-    return v1.LogLine(
-        seq=gap.last_seq, stream=v1.LogStream.SYSTEM, data=text.encode(), ts=gap.ts, attempt=key[1]
-    )
+    return Line(gap.last_seq, v1.LogStream.SYSTEM, text.encode(), micros(gap.ts), key[1])
 
 
-def _batch(key: Key, lines: list[v1.LogLine]) -> v1.WorkerMessage:
-    return v1.WorkerMessage(log_batch=v1.LogBatch(job_id=key[0], attempt=key[1], lines=lines))
+def _batch(key: Key, lines: list[Line]) -> v1.WorkerMessage:
+    return v1.WorkerMessage(log_batch=v1.LogBatch(job_id=key[0], attempt=key[1], lines=pack(lines)))
 
 
 def _size(limit: int) -> str:

@@ -43,7 +43,7 @@ class AttemptProcess:
         """The process's pid, which is also its process group's id, once it started."""
         self.started_at: datetime | None = None
         self._emit = emit
-        # LogLine.seq starts at 1: a RunJob that leaves first_seq unset means exactly that.
+        # Sequence numbers start at 1: a RunJob that leaves first_seq unset means exactly that.
         self._batcher = LineBatcher(run.job_id, run.attempt, run.first_seq or 1, self._send, limits)
         self._grace = self.spec.kill_grace_seconds or default_grace
         self._outcome: v1.AttemptOutcome | None = None

@@ -15,7 +15,6 @@ import betterproto2
 from hodei_api import v1
 from hodei_worker.errors import StreamLost
 from hodei_worker.outbox import Outbox
-from hodei_worker.wire import encode
 
 logger = logging.getLogger(__name__)
 
@@ -94,18 +93,18 @@ class Session:
                 raise exc
 
     async def _send_all(self, stream: Any) -> None:
-        await stream.send_message(encode(v1.WorkerMessage(hello=self._hello)))
+        await stream.send_message(v1.WorkerMessage(hello=self._hello))
         await self._welcomed.wait()
         next_beat = time.monotonic()
         while True:
             now = time.monotonic()
             if now >= next_beat:
-                await stream.send_message(encode(self._heartbeat()))
+                await stream.send_message(self._heartbeat())
                 next_beat = now + self.interval
                 continue
             if (message := self._outbox.take()) is not None:
                 try:
-                    await stream.send_message(encode(message))
+                    await stream.send_message(message)
                 except BaseException:
                     self._outbox.put_back(message)
                     raise

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from hodei_api import v1
 from hodei_api.backoff import Backoff
+from hodei_api.loglines import Line
 from hodei_tui.backend import Backend
 from hodei_tui.errors import DaemonUnreachable
 
@@ -21,7 +22,7 @@ MIN_PROBE_TIMEOUT = 1.0
 class LogSink(Protocol):
     """Where followed log lines go."""
 
-    def write(self, lines: list[v1.LogLine]) -> None:
+    def write(self, lines: list[Line]) -> None:
         """Show one chunk's lines, in order, and flush them."""
 
 

@@ -8,6 +8,7 @@ import sys
 from typing import BinaryIO, TextIO
 
 from hodei_api import v1
+from hodei_api.loglines import Line
 from hodei_tui.backend import Backend
 from hodei_tui.cli.exit_codes import OK
 from hodei_tui.cli.follow import LogSink, follow_log
@@ -22,7 +23,7 @@ class RawSink:
         self._out = out
         self._err = err
 
-    def write(self, lines: list[v1.LogLine]) -> None:
+    def write(self, lines: list[Line]) -> None:
         """Write one chunk's lines and flush both streams."""
         for line in lines:
             if line.stream == v1.LogStream.STDOUT:
@@ -42,7 +43,7 @@ class JsonlSink:
     def __init__(self, out: TextIO) -> None:
         self._out = out
 
-    def write(self, lines: list[v1.LogLine]) -> None:
+    def write(self, lines: list[Line]) -> None:
         """Write one object per line and flush."""
         for line in lines:
             self._out.write(json.dumps(log_line_to_dict(line), ensure_ascii=False) + "\n")

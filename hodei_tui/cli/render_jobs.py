@@ -6,6 +6,7 @@ import shlex
 from datetime import datetime
 
 from hodei_api import v1
+from hodei_api.loglines import Line
 from hodei_tui.cli.render import NONE, age_since, clip, details, iso, number, resources_dict, table
 
 JOB_COLUMNS = ("ID", "NAME", "STATE", "ATTEMPT", "WORKER", "EXIT", "AGE")
@@ -152,7 +153,7 @@ def job_text(job: v1.Job, now: datetime) -> str:
     return head + "\n" + "\n".join("  " + line for line in attempts.splitlines())
 
 
-def log_line_to_dict(line: v1.LogLine) -> dict[str, object]:
+def log_line_to_dict(line: Line) -> dict[str, object]:
     """One log line for ``-o jsonl``: text decoded leniently, its newline dropped."""
     return {
         "seq": line.seq,

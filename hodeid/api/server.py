@@ -7,12 +7,13 @@ from grpclib.server import Server
 
 from hodeid.api.jobs import JobService
 from hodeid.api.logs import LogService
+from hodeid.api.scheduler import SchedulerService
 from hodeid.api.workers import WorkerService
 from hodeid.control.daemon import Daemon
 
 
 def services(daemon: Daemon) -> list[IServable]:
-    return [JobService(daemon), LogService(daemon), WorkerService(daemon)]
+    return [JobService(daemon), LogService(daemon), SchedulerService(daemon), WorkerService(daemon)]
 
 
 def build_server(daemon: Daemon) -> Server:

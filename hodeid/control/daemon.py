@@ -8,13 +8,14 @@ import base64
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import UTC, datetime
 
 import asyncpg
 
 from hodei_api import v1
 from hodeid.config import SchedulerSettings
+from hodeid.control.decisions import DecisionLog, to_proto
 from hodeid.control.follow import Chunk, follow
 from hodeid.control.loghub import LogHub
 from hodeid.control.registry import Registry, Session
@@ -24,6 +25,7 @@ from hodeid.control.sessions import WorkerSessions
 from hodeid.control.settle import Settler
 from hodeid.domain.validation import validate
 from hodeid.errors import Conflict, InvalidRequest, NotFound
+from hodeid.store.decisions import DecisionStore
 from hodeid.store.jobs import JobStore
 from hodeid.store.logs import LogStore
 from hodeid.store.workers import WorkerStore
@@ -42,7 +44,8 @@ class Daemon:
         self.hub = LogHub()
         self.registry = Registry()
         self.settler = Settler(self.jobs, self.hub, self.registry)
-        self.scheduler = Scheduler(settings, self.jobs, self.registry, self.settler)
+        self.decisions = DecisionLog(DecisionStore(pool), settings.decisions_per_job)
+        self.scheduler = Scheduler(settings, self.jobs, self.registry, self.settler, self.decisions)
         reports = Reports(self.scheduler, self.settler, self.jobs, self.logs, self.hub)
         self.sessions = WorkerSessions(
             settings, self.id, self.registry, self.scheduler, self.settler, reports,
@@ -96,6 +99,17 @@ class Daemon:
             raise Conflict(f"job {job_id} is on worker {job.worker_id}, which is disconnected; "
                            "it is cancelled when the worker returns or settles when it is lost")  # fmt: skip
         raise Conflict(f"job {job_id} already ended ({job.state.name}); nothing to cancel")
+
+    async def explain(self, job_id: str) -> v1.ExplainJobResponse:
+        """The job's decisions, newest first; a PENDING job's first one is evaluated now."""
+        job = await self.jobs.get(job_id)
+        decisions = await self.decisions.history(job.id)
+        if job.state is v1.JobState.PENDING:
+            decisions.insert(0, to_proto(self.scheduler.evaluate(job), datetime.now(UTC)))
+        return v1.ExplainJobResponse(state=job.state, decisions=decisions)
+
+    def watch_decisions(self, job_id: str) -> AsyncGenerator[v1.Decision]:
+        return self.decisions.watch(job_id)
 
     def stream_logs(self, job_id: str, after_seq: int, live: bool) -> AsyncIterator[Chunk]:
         if after_seq < 0:

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from hodei_api import v1
+from hodei_api.loglines import after, seq_numbers
 from hodeid.control.loghub import LogHub, Subscription
 from hodeid.domain.states import is_terminal
 from hodeid.store.jobs import JobStore
@@ -16,51 +17,55 @@ PAGE = 5000
 # How often a follower re-checks the job in storage even without news (a safety net).
 RECHECK_SECONDS = 5.0
 
-Chunk = tuple[list[v1.LogLine], v1.JobState | None]
+Chunk = tuple[v1.LogLines | None, v1.JobState | None]
+"""Lines (None in the last chunk) and, in the last chunk of a followed log, the final state."""
 
 
-async def _history(logs: LogStore, job_id: str, after_seq: int) -> AsyncIterator[list[v1.LogLine]]:
+async def _history(logs: LogStore, job_id: str, after_seq: int) -> AsyncIterator[tuple[v1.LogLines, int]]:
+    """Pages of stored lines after ``after_seq``, each with its last seq."""
     while True:
         page = await logs.read(job_id, after_seq, PAGE)
-        if page:
-            yield page
-            after_seq = page[-1].seq
-        if len(page) < PAGE:
+        seqs = seq_numbers(page)
+        if seqs:
+            after_seq = seqs[-1]
+            yield page, after_seq
+        if len(seqs) < PAGE:
             return
 
 
 async def follow(
     jobs: JobStore, logs: LogStore, hub: LogHub, job_id: str, after_seq: int, live: bool
 ) -> AsyncIterator[Chunk]:
-    """Yield (lines, None) chunks; with ``live``, end with ([], final state) once the job ends."""
+    """Yield (lines, None) chunks; with ``live``, end with (None, final state) once the job ends."""
     await jobs.state(job_id)  # NotFound before anything else
     sub = hub.subscribe(job_id) if live else None
     try:
         while True:
             # The subscription exists before the history is read: a line stored after the
             # read is in the queue, one stored before it is in the history.
-            async for page in _history(logs, job_id, after_seq):
+            async for page, last in _history(logs, job_id, after_seq):
                 yield page, None
-                after_seq = page[-1].seq
+                after_seq = last
             if sub is None:
                 return
             state = await jobs.state(job_id)
             if is_terminal(state):
-                async for page in _history(logs, job_id, after_seq):
+                async for page, last in _history(logs, job_id, after_seq):
                     yield page, None
-                    after_seq = page[-1].seq
-                yield [], state
+                    after_seq = last
+                yield None, state
                 return
-            async for lines in _live(sub, after_seq):
+            async for lines, last in _live(sub, after_seq):
                 yield lines, None
-                after_seq = lines[-1].seq
+                after_seq = last
     finally:
         if sub is not None:
             hub.unsubscribe(sub)
 
 
-async def _live(sub: Subscription, after_seq: int) -> AsyncIterator[list[v1.LogLine]]:
-    """Lines from the queue until it overflows, the job ends, or it is time to re-check."""
+async def _live(sub: Subscription, after_seq: int) -> AsyncIterator[tuple[v1.LogLines, int]]:
+    """Lines from the queue, each chunk with its greatest seq, until the queue overflows, the
+    job ends, or it is time to re-check."""
     sub.overflowed = False
     while not sub.overflowed:
         try:
@@ -69,7 +74,7 @@ async def _live(sub: Subscription, after_seq: int) -> AsyncIterator[list[v1.LogL
             return
         if isinstance(item, v1.JobState):
             return
-        fresh = [line for line in item if line.seq > after_seq]
-        if fresh:
-            yield fresh
-            after_seq = fresh[-1].seq
+        fresh = after(item, after_seq)
+        if seqs := seq_numbers(fresh):
+            after_seq = max(seqs)
+            yield fresh, after_seq

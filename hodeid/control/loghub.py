@@ -13,7 +13,7 @@ from typing import TypeAlias
 
 from hodei_api import v1
 
-Item: TypeAlias = list[v1.LogLine] | v1.JobState
+Item: TypeAlias = v1.LogLines | v1.JobState
 
 
 @dataclass(eq=False)
@@ -45,7 +45,7 @@ class LogHub:
             if not subs:
                 del self._subs[sub.job_id]
 
-    def publish(self, job_id: str, lines: list[v1.LogLine]) -> None:
+    def publish(self, job_id: str, lines: v1.LogLines) -> None:
         """Hand stored lines to the job's followers."""
         for sub in self._subs.get(job_id, ()):
             sub.offer(lines)

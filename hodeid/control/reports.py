@@ -8,6 +8,7 @@ import logging
 from datetime import UTC, datetime
 
 from hodei_api import v1
+from hodei_api.loglines import Line, pack, unpack
 from hodeid.control.loghub import LogHub
 from hodeid.control.registry import Session
 from hodeid.control.scheduler import Scheduler
@@ -32,15 +33,13 @@ class Reports:
     async def apply(self, session: Session, messages: list[v1.WorkerMessage]) -> None:
         """Apply reports that arrived together: logs first (a job's lines are stored before
         its end is), then starts, then ends."""
-        lines: dict[str, list[v1.LogLine]] = {}
+        lines: dict[str, list[Line]] = {}
         started: list[tuple[str, int, datetime]] = []
         ends: list[AttemptEnd] = []
         for message in messages:
             if (batch := message.log_batch) is not None:
                 if self._current(session, batch.job_id, batch.attempt, "LogBatch"):
-                    for line in batch.lines:
-                        line.attempt = batch.attempt
-                    lines.setdefault(batch.job_id, []).extend(batch.lines)
+                    lines.setdefault(batch.job_id, []).extend(_lines_of(session, batch))
             elif (accepted := message.accepted) is not None:
                 self.scheduler.awaiting_ack.pop((accepted.job_id, accepted.attempt), None)
                 if self._current(session, accepted.job_id, accepted.attempt, "Accepted"):
@@ -63,8 +62,9 @@ class Reports:
                         )
                     )
         for job_id, job_lines in lines.items():
-            await self.logs.append(job_id, job_lines)
-            self.hub.publish(job_id, job_lines)
+            if job_lines:
+                await self.logs.append(job_id, job_lines)
+                self.hub.publish(job_id, pack(job_lines))
         if started:
             await self.jobs.mark_running(started)
         if ends:
@@ -81,6 +81,20 @@ class Reports:
             session.worker_id, what, job_id, attempt,
         )  # fmt: skip
         return False
+
+
+def _lines_of(session: Session, batch: v1.LogBatch) -> list[Line]:
+    """The batch's lines, filed under its attempt; none if the batch is malformed, which
+    costs the worker these lines rather than its stream."""
+    try:
+        lines = unpack(batch.lines or v1.LogLines())
+    except ValueError as exc:
+        log.warning(
+            "worker %s: LogBatch for job %s attempt %d refused: %s",
+            session.worker_id, batch.job_id, batch.attempt, exc,
+        )  # fmt: skip
+        return []
+    return [line if line.attempt == batch.attempt else line._replace(attempt=batch.attempt) for line in lines]
 
 
 def _end_of(body: v1.Finished) -> AttemptEnd:

@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
 from hodei_api import v1
 from hodeid.config import SchedulerSettings
+from hodeid.control.decisions import DecisionLog
 from hodeid.control.registry import Key, Registry
 from hodeid.control.settle import Settler
 from hodeid.domain import selectors
-from hodeid.domain.placement import JobNeeds, Policy, place_batch
+from hodeid.domain.placement import Decision, JobNeeds, Policy, Strategy, place, place_batch
 from hodeid.errors import Unavailable
 from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
 
@@ -26,12 +28,18 @@ def needs_of(job: PendingJob) -> JobNeeds:
 
 class Scheduler:
     def __init__(
-        self, settings: SchedulerSettings, jobs: JobStore, registry: Registry, settler: Settler
+        self,
+        settings: SchedulerSettings,
+        jobs: JobStore,
+        registry: Registry,
+        settler: Settler,
+        decisions: DecisionLog,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
         self.registry = registry
         self.settler = settler
+        self.decisions = decisions
         self.policy = Policy(
             strategy=settings.strategy,
             heartbeat_stale_after=3 * settings.heartbeat_interval_seconds,
@@ -79,16 +87,20 @@ class Scheduler:
         """Claim and dispatch what fits among the first ``window`` PENDING jobs; return how
         many were dispatched and how many were looked at."""
         now = time.monotonic()
-        states = [s.state(now) for s in self.registry.live() if not s.draining]
+        states = [s.state(now) for s in self.registry.live()]
         needs: dict[str, JobNeeds] = {}
+        decisions: list[Decision] = []
 
         def placer(pending: list[PendingJob]) -> list[tuple[str, str]]:
             for job in pending:
                 needs[job.id] = needs_of(job)
-            decisions = place_batch(list(needs.values()), states, [], self.policy)
+            decisions.extend(place_batch(list(needs.values()), states, [], self.policy, time.perf_counter))
             return [(d.job_id, d.worker_id) for d in decisions if d.worker_id]
 
         assignments = await self.jobs.claim(window, placer)
+        if self.policy.strategy is Strategy.ROUND_ROBIN and assignments:
+            self.policy = replace(self.policy, cursor=self.policy.cursor + len(assignments))
+        await self.decisions.record(decisions)
         deadline = time.monotonic() + self.settings.dispatch_timeout_seconds
         for a in assignments:
             key = (a.job.id, a.job.attempt)
@@ -113,6 +125,17 @@ class Scheduler:
             )
             log.debug("job %s attempt %d dispatched to %s", a.job.id, a.job.attempt, session.worker_id)
         return len(assignments), len(needs)
+
+    def evaluate(self, job: v1.Job) -> Decision:
+        """Where ``job`` would go now, and why (for explaining a job that waits)."""
+        spec = job.spec or v1.JobSpec()
+        resources = spec.resources or v1.Resources()
+        needs = JobNeeds(job.id, selectors.parse(spec.selector), resources.cpu, resources.memory_mb)
+        now = time.monotonic()
+        states = [s.state(now) for s in self.registry.live()]
+        started = time.perf_counter()
+        decision = place(needs, states, [], self.policy)
+        return replace(decision, duration_ms=(time.perf_counter() - started) * 1000)
 
     async def expire_unacknowledged(self) -> None:
         now = time.monotonic()

@@ -1,43 +1,29 @@
 """Placement: ``place(job, workers, providers, policy) -> Decision``, a pure function whose
 decision carries one verdict per worker and per provider, each with a stable reason code
-and a sentence with the numbers."""
+(the contract's ``PlacementReason``) and a sentence with the numbers."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import NamedTuple
 
+from hodei_api.gen.hodei.v1 import PlacementOutcome as Outcome
+from hodei_api.gen.hodei.v1 import PlacementReason as Reason
 from hodeid.domain.selectors import Term
 
-
-class Outcome(StrEnum):
-    PLACED = "PLACED"
-    PROVISION = "PROVISION"
-    WAITING = "WAITING"
-    UNPLACEABLE = "UNPLACEABLE"
-
+__all__ = ["Decision", "JobNeeds", "Outcome", "Policy", "Reason", "Strategy", "Verdict", "WorkerState"]
 
 # Resource sums are floats: 0.6 - 0.2 is 0.39999999999999997, and 0.4 must still fit in it.
 EPSILON = 1e-9
 
 
-class Reason(StrEnum):
-    FITS = "FITS"
-    STREAM_DOWN = "STREAM_DOWN"
-    HEARTBEAT_STALE = "HEARTBEAT_STALE"
-    DRAINING = "DRAINING"
-    SELECTOR_MISMATCH = "SELECTOR_MISMATCH"
-    CPU_EXHAUSTED = "CPU_EXHAUSTED"
-    MEMORY_EXHAUSTED = "MEMORY_EXHAUSTED"
-    NO_FREE_SLOT = "NO_FREE_SLOT"
-    NO_PROVIDER = "NO_PROVIDER"
-
-
 class Strategy(StrEnum):
     FIRST_AVAILABLE = "first-available"
     LEAST_LOADED = "least-loaded"
+    ROUND_ROBIN = "round-robin"
     MOST_CAPACITY = "most-capacity"
     BIN_PACK = "bin-pack"
 
@@ -68,18 +54,11 @@ class WorkerState:
 
     def with_job(self, job: JobNeeds) -> WorkerState:
         """This worker once ``job`` is placed on it."""
-        return WorkerState(
-            self.id,
-            self.slots_total,
-            self.slots_used + 1,
-            self.cpu_total,
-            self.cpu_used + job.cpu,
-            self.memory_total,
-            self.memory_used + job.memory_mb,
-            self.labels,
-            self.live,
-            self.draining,
-            self.heartbeat_age,
+        return replace(
+            self,
+            slots_used=self.slots_used + 1,
+            cpu_used=self.cpu_used + job.cpu,
+            memory_used=self.memory_used + job.memory_mb,
         )
 
 
@@ -87,15 +66,18 @@ class WorkerState:
 class Policy:
     strategy: Strategy = Strategy.LEAST_LOADED
     heartbeat_stale_after: float = 15.0
+    # Round-robin: where the rotation over the worker list starts.
+    cursor: int = 0
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """One worker's or provider's answer. A tuple: a decision makes one per worker."""
+
     target: str
     kind: str  # "worker" or "provider"
     reason: Reason
     message: str
-    # False when the worker could not take the job even if it were idle.
+    # False when the target could not take the job even if it were idle.
     could_fit: bool = True
     score: float | None = None
 
@@ -107,51 +89,73 @@ class Decision:
     strategy: Strategy
     verdicts: tuple[Verdict, ...]
     worker_id: str | None = None
+    duration_ms: float = 0.0
 
     @property
     def histogram(self) -> dict[str, int]:
-        return dict(Counter(v.reason.value for v in self.verdicts if v.reason is not Reason.FITS))
+        return dict(Counter(v.reason.name for v in self.verdicts if v.reason is not Reason.FITS))
+
+    @property
+    def counts(self) -> tuple[int, int, int, int]:
+        """Workers (evaluated, eligible, filtered, exhausted), in Nomad's words: filtered ones
+        could never take the job as asked, exhausted ones could once capacity frees up."""
+        workers = [v for v in self.verdicts if v.kind == "worker"]
+        eligible = sum(v.reason is Reason.FITS for v in workers)
+        filtered = sum(not v.could_fit for v in workers)
+        return len(workers), eligible, filtered, len(workers) - eligible - filtered
 
     def summary(self) -> str:
         """One line a person can read, e.g. for a job that waits."""
         if self.worker_id:
             return f"placed on {self.worker_id} ({self.strategy})"
         parts = ", ".join(f"{n} {r}" for r, n in sorted(self.histogram.items()))
-        return f"{self.outcome}: {parts}"
+        if not any(v.kind == "worker" for v in self.verdicts):
+            parts = f"no worker is connected; {parts}"
+        return f"{self.outcome.name}: {parts}"
 
 
-def _check(job: JobNeeds, w: WorkerState, policy: Policy) -> Verdict:
-    def no(reason: Reason, message: str, could_fit: bool = True) -> Verdict:
-        return Verdict(w.id, "worker", reason, message, could_fit)
-
+def _check(job: JobNeeds, w: WorkerState, stale_after: float) -> Verdict | None:
+    """Why ``w`` cannot take ``job`` now, or None when it can."""
     if not w.live:
-        return no(Reason.STREAM_DOWN, "stream is down")
-    if w.heartbeat_age > policy.heartbeat_stale_after:
-        return no(Reason.HEARTBEAT_STALE, f"no heartbeat for {w.heartbeat_age:.0f} s")
+        return Verdict(w.id, "worker", Reason.STREAM_DOWN, "stream is down")
+    if w.heartbeat_age > stale_after:
+        return Verdict(w.id, "worker", Reason.HEARTBEAT_STALE, f"no heartbeat for {w.heartbeat_age:.0f} s")
     for term in job.selector:
         if (why := term.mismatch(w.labels)) is not None:
-            return no(Reason.SELECTOR_MISMATCH, why, could_fit=False)
+            return Verdict(w.id, "worker", Reason.SELECTOR_MISMATCH, why, False)
     if job.cpu > w.cpu_total + EPSILON:
-        return no(Reason.CPU_EXHAUSTED, f"cpu: needs {job.cpu:g}, has {w.cpu_total:g} in all", False)
+        message = f"cpu: needs {job.cpu:g}, has {w.cpu_total:g} in all"
+        return Verdict(w.id, "worker", Reason.CPU_EXHAUSTED, message, False)
     if job.memory_mb > w.memory_total:
         message = f"memory: needs {job.memory_mb} MB, has {w.memory_total} MB in all"
-        return no(Reason.MEMORY_EXHAUSTED, message, could_fit=False)
+        return Verdict(w.id, "worker", Reason.MEMORY_EXHAUSTED, message, False)
     if w.draining:
-        return no(Reason.DRAINING, "draining: takes no new jobs")
+        return Verdict(w.id, "worker", Reason.DRAINING, "draining: takes no new jobs")
     if w.slots_used >= w.slots_total:
-        return no(Reason.NO_FREE_SLOT, f"slots: {w.slots_used} of {w.slots_total} in use")
+        message = f"slots: {w.slots_used} of {w.slots_total} in use"
+        return Verdict(w.id, "worker", Reason.NO_FREE_SLOT, message)
     cpu_free = w.cpu_total - w.cpu_used
     if job.cpu > cpu_free + EPSILON:
-        return no(Reason.CPU_EXHAUSTED, f"cpu: needs {job.cpu:g}, {cpu_free:g} free")
+        return Verdict(w.id, "worker", Reason.CPU_EXHAUSTED, f"cpu: needs {job.cpu:g}, {cpu_free:g} free")
     memory_free = w.memory_total - w.memory_used
     if job.memory_mb > memory_free:
-        return no(Reason.MEMORY_EXHAUSTED, f"memory: needs {job.memory_mb} MB, {memory_free} MB free")
-    return Verdict(w.id, "worker", Reason.FITS, f"fits: {w.slots_total - w.slots_used} slot(s) free")
+        message = f"memory: needs {job.memory_mb} MB, {memory_free} MB free"
+        return Verdict(w.id, "worker", Reason.MEMORY_EXHAUSTED, message)
+    return None
 
 
-def _score(w: WorkerState, strategy: Strategy, index: int) -> float:
+def _fits(w: WorkerState, score: float) -> Verdict:
+    return Verdict(
+        w.id, "worker", Reason.FITS, f"fits: {w.slots_total - w.slots_used} slot(s) free", True, score
+    )
+
+
+def _score(w: WorkerState, policy: Policy, index: int, count: int) -> float:
+    strategy = policy.strategy
     if strategy is Strategy.FIRST_AVAILABLE:
         return -float(index)
+    if strategy is Strategy.ROUND_ROBIN:
+        return -float((index - policy.cursor) % count)
     if strategy is Strategy.MOST_CAPACITY:
         return (w.cpu_total - w.cpu_used) + (w.slots_total - w.slots_used)
     load = w.slots_used / w.slots_total if w.slots_total else 1.0
@@ -171,11 +175,13 @@ def place(
     """
     verdicts: list[Verdict] = []
     best: tuple[float, str] | None = None
+    count = len(workers)
+    stale_after = policy.heartbeat_stale_after
     for index, worker in enumerate(workers):
-        verdict = _check(job, worker, policy)
-        if verdict.reason is Reason.FITS:
-            score = _score(worker, policy.strategy, index)
-            verdict = Verdict(worker.id, "worker", Reason.FITS, verdict.message, True, score)
+        verdict = _check(job, worker, stale_after)
+        if verdict is None:
+            score = _score(worker, policy, index, count)
+            verdict = _fits(worker, score)
             if best is None or score > best[0]:
                 best = (score, worker.id)
         verdicts.append(verdict)
@@ -187,7 +193,7 @@ def place(
         return Decision(job.job_id, Outcome.PLACED, policy.strategy, tuple(verdicts), best[1])
     if any(v.reason is Reason.FITS for v in provider_verdicts):
         return Decision(job.job_id, Outcome.PROVISION, policy.strategy, tuple(verdicts))
-    waiting = any(v.could_fit for v in verdicts if v.kind == "worker")
+    waiting = any(v.could_fit for v in verdicts)
     outcome = Outcome.WAITING if waiting else Outcome.UNPLACEABLE
     return Decision(job.job_id, outcome, policy.strategy, tuple(verdicts))
 
@@ -197,16 +203,25 @@ def place_batch(
     workers: Sequence[WorkerState],
     providers: Sequence[Verdict],
     policy: Policy,
+    clock: Callable[[], float] | None = None,
 ) -> list[Decision]:
     """Place jobs in order (priority order), each seeing the capacity the earlier ones took.
 
-    A job that fits nowhere does not stop later jobs from being placed.
+    A job that fits nowhere does not stop later jobs from being placed. Round-robin moves
+    its cursor past each chosen worker. With ``clock`` (seconds), each decision records how
+    long it took.
     """
-    current = {w.id: w for w in workers}
+    current = list(workers)
+    index = {w.id: i for i, w in enumerate(current)}
     decisions = []
     for job in jobs:
-        decision = place(job, list(current.values()), providers, policy)
+        started = clock() if clock else 0.0
+        decision = place(job, current, providers, policy)
+        if clock:
+            decision = replace(decision, duration_ms=(clock() - started) * 1000)
         if decision.worker_id is not None:
-            current[decision.worker_id] = current[decision.worker_id].with_job(job)
+            at = index[decision.worker_id]
+            current[at] = current[at].with_job(job)
+            policy = replace(policy, cursor=at + 1)
         decisions.append(decision)
     return decisions

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 _KEY = r"[A-Za-z0-9_.\-/]+"
 _VALUE = r"[A-Za-z0-9_.\-/:]*"
@@ -29,6 +30,11 @@ class Term:
     values: tuple[str, ...] = ()
 
     def __str__(self) -> str:
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The expression in its canonical form (cached: every mismatch sentence uses it)."""
         if self.op in ("=", "!="):
             return f"{self.key}{self.op}{self.values[0]}"
         if self.op == "exists":
@@ -40,16 +46,24 @@ class Term:
     def mismatch(self, labels: Mapping[str, str]) -> str | None:
         """None when ``labels`` satisfy the term, else a sentence saying why not."""
         have = labels.get(self.key)
-        shown = "none" if have is None else f"{self.key}={have}"
-        ok = {
-            "=": have == (self.values[0] if self.values else None),
-            "!=": have != self.values[0] if self.values else True,
-            "exists": have is not None,
-            "absent": have is None,
-            "in": have in self.values,
-            "notin": have not in self.values,
-        }[self.op]
-        return None if ok else f"label {self}: worker has {shown}"
+        op = self.op
+        if op == "=":
+            ok = have == self.values[0]
+        elif op == "!=":
+            ok = have != self.values[0]
+        elif op == "exists":
+            ok = have is not None
+        elif op == "absent":
+            ok = have is None
+        elif op == "in":
+            ok = have in self.values
+        else:
+            ok = have not in self.values
+        if ok:
+            return None
+        if have is None:
+            return f"label {self.text}: worker has none"
+        return f"label {self.text}: worker has {self.key}={have}"
 
 
 def parse_term(expr: str) -> Term:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from hodei_api import v1
+from hodei_api.loglines import Line
 from hodeid.store import rows
 from hodeid.store.db import translate
 from hodeid.store.queries import Q
@@ -17,7 +18,8 @@ class LogStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def append(self, job_id: str, lines: Sequence[v1.LogLine]) -> None:
+    async def append(self, job_id: str, lines: Sequence[Line]) -> None:
+        """Store ``lines``, one row each; a line whose seq is stored already is skipped."""
         if not lines:
             return
         async with translate():
@@ -31,7 +33,8 @@ class LogStore:
                 [line.ts for line in lines],
             )
 
-    async def read(self, job_id: str, after_seq: int, limit: int) -> list[v1.LogLine]:
+    async def read(self, job_id: str, after_seq: int, limit: int) -> v1.LogLines:
+        """Up to ``limit`` lines with seq greater than ``after_seq``, in order."""
         async with translate():
             found = await self.pool.fetch(Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit)
-        return [rows.log_line(r) for r in found]
+        return rows.log_lines(found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hodei_api import v1
+from hodei_api import loglines, v1
 
 Row = Mapping[str, Any]
 
@@ -58,11 +58,12 @@ def job(row: Row, attempts: Sequence[Row] = ()) -> v1.Job:
     )
 
 
-def log_line(row: Row) -> v1.LogLine:
-    return v1.LogLine(
-        seq=row["seq"],
-        stream=v1.LogStream[row["stream"]],
-        data=bytes(row["data"]),
-        ts=row["ts"],
-        attempt=row["attempt"],
+def log_lines(found: Sequence[Row]) -> v1.LogLines:
+    """Rows of ``read_log_lines``, column by column: no message per line."""
+    return loglines.columns(
+        seqs=[row["seq"] for row in found],
+        streams=[v1.LogStream[row["stream"]] for row in found],
+        data=[row["data"] for row in found],
+        ts_micros=[row["ts_micros"] for row in found],
+        attempts=[row["attempt"] for row in found],
     )

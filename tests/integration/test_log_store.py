@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import asyncpg
+import pytest
 
 from hodei_api import v1
+from hodei_api.loglines import Line, micros, seq_numbers, unpack
 from hodeid.store.jobs import JobStore
 from hodeid.store.logs import LogStore
 
 
-def lines(first: int, count: int, stream: v1.LogStream = v1.LogStream.STDOUT) -> list[v1.LogLine]:
-    now = datetime.now(UTC)
-    return [
-        v1.LogLine(seq=s, stream=stream, data=f"line {s}\n".encode(), ts=now, attempt=1)
-        for s in range(first, first + count)
-    ]
+def lines(first: int, count: int, stream: v1.LogStream = v1.LogStream.STDOUT) -> list[Line]:
+    now = micros(datetime.now(UTC))
+    return [Line(s, stream, f"line {s}\n".encode(), now, 1) for s in range(first, first + count)]
 
 
 async def test_append_is_idempotent_and_read_pages_in_order(pool: asyncpg.Pool) -> None:
@@ -24,16 +23,35 @@ async def test_append_is_idempotent_and_read_pages_in_order(pool: asyncpg.Pool) 
     logs = LogStore(pool)
     await logs.append(job.id, lines(1, 10))
     await logs.append(job.id, lines(5, 10))  # a replay overlapping what is stored
-    first = await logs.read(job.id, 0, 8)
-    rest = await logs.read(job.id, first[-1].seq, 100)
+    first = unpack(await logs.read(job.id, 0, 8))
+    rest = unpack(await logs.read(job.id, first[-1].seq, 100))
     assert [line.seq for line in first + rest] == list(range(1, 15))
     assert rest[-1].data == b"line 14\n" and rest[-1].stream is v1.LogStream.STDOUT
 
 
-async def test_bytes_that_are_not_utf8_survive(pool: asyncpg.Pool) -> None:
+async def test_read_past_the_end_is_empty(pool: asyncpg.Pool) -> None:
     job, _ = await JobStore(pool).insert(v1.JobSpec(name="t", command=["true"]))
     logs = LogStore(pool)
-    raw = v1.LogLine(seq=1, stream=v1.LogStream.STDERR, data=b"\xff\x00bin\n", ts=datetime.now(UTC))
-    await logs.append(job.id, [raw])
-    [back] = await logs.read(job.id, 0, 10)
-    assert (back.data, back.stream) == (b"\xff\x00bin\n", v1.LogStream.STDERR)
+    await logs.append(job.id, lines(1, 3))
+    assert seq_numbers(await logs.read(job.id, 3, 100)) == ()
+
+
+@pytest.mark.parametrize(
+    "ts_micros",
+    [
+        0,
+        1_700_000_000_123_457,
+        micros(datetime(2999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),
+        -1,  # a clock before 1970 is wrong, but the line is kept as it came
+    ],
+)
+async def test_every_column_comes_back_exactly(pool: asyncpg.Pool, ts_micros: int) -> None:
+    job, _ = await JobStore(pool).insert(v1.JobSpec(name="t", command=["true"]))
+    logs = LogStore(pool)
+    sent = [
+        Line(1, v1.LogStream.STDERR, b"\xff\x00bin\n", ts_micros, 3),
+        Line(2, v1.LogStream.SYSTEM, b"", ts_micros, 4),
+        Line(2**40, v1.LogStream.STDOUT, b"x" * 70_000, ts_micros, 5),
+    ]
+    await logs.append(job.id, sent)
+    assert unpack(await logs.read(job.id, 0, 10)) == sent

@@ -14,6 +14,7 @@ from grpclib.exceptions import GRPCError
 from grpclib.testing import ChannelFor
 
 from hodei_api import v1
+from hodei_api.loglines import Line, micros, pack, unpack
 from hodeid.api.server import services
 from hodeid.config import SchedulerSettings
 from hodeid.control.daemon import Daemon
@@ -82,8 +83,17 @@ async def wait_state(channel: object, job_id: str, state: v1.JobState) -> v1.Job
     return job
 
 
-def out(seq: int, text: str, stream: v1.LogStream = v1.LogStream.STDOUT) -> v1.LogLine:
-    return v1.LogLine(seq=seq, stream=stream, data=text.encode(), ts=datetime.now(UTC))
+def out(seq: int, text: str, stream: v1.LogStream = v1.LogStream.STDOUT) -> Line:
+    """A line as a worker sends it, but for its attempt: the daemon files it under the batch's."""
+    return Line(seq, stream, text.encode(), micros(datetime.now(UTC)), 0)
+
+
+def batch(job_id: str, attempt: int, *lines: Line) -> v1.LogBatch:
+    return v1.LogBatch(job_id=job_id, attempt=attempt, lines=pack(lines))
+
+
+def lines_of(*chunks: v1.LogChunk) -> list[Line]:
+    return [line for chunk in chunks if chunk.lines is not None for line in unpack(chunk.lines)]
 
 
 async def test_job_submitted_before_any_worker_runs_when_one_connects(channel: object) -> None:
@@ -95,11 +105,7 @@ async def test_job_submitted_before_any_worker_runs_when_one_connects(channel: o
     assert run.spec and run.spec.command == ["echo", "hi"]
     worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1, pid=1, started_at=datetime.now(UTC)))
     await wait_state(channel, job.id, v1.JobState.RUNNING)
-    worker.send(
-        log_batch=v1.LogBatch(
-            job_id=job.id, attempt=1, lines=[out(1, "hi\n"), out(2, "e\n", v1.LogStream.STDERR)]
-        )
-    )
+    worker.send(log_batch=batch(job.id, 1, out(1, "hi\n"), out(2, "e\n", v1.LogStream.STDERR)))
     worker.send(
         finished=v1.Finished(
             job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0, last_seq=2
@@ -109,8 +115,8 @@ async def test_job_submitted_before_any_worker_runs_when_one_connects(channel: o
     assert (done.exit_code, done.worker_id, done.attempt) == (0, "w1", 1)
     logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
     chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id, follow=True))]
-    got = [(line.seq, line.stream, line.data) for c in chunks for line in c.lines]
-    assert got == [(1, v1.LogStream.STDOUT, b"hi\n"), (2, v1.LogStream.STDERR, b"e\n")]
+    got = [(line.seq, line.stream, line.data, line.attempt) for line in lines_of(*chunks)]
+    assert got == [(1, v1.LogStream.STDOUT, b"hi\n", 1), (2, v1.LogStream.STDERR, b"e\n", 1)]
     assert chunks[-1].final_state is v1.JobState.SUCCEEDED
     worker.close()
 
@@ -120,22 +126,45 @@ async def test_follower_gets_history_then_live_without_gap_or_duplicate(channel:
     worker = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")  # type: ignore[arg-type]
     await worker.next("run_job")
     worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1))
-    batch = [out(s, f"{s}\n") for s in range(1, 501)]
-    worker.send(log_batch=v1.LogBatch(job_id=job.id, attempt=1, lines=batch))
+    worker.send(log_batch=batch(job.id, 1, *(out(s, f"{s}\n") for s in range(1, 501))))
     logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
     follower = logs.stream_logs(v1.StreamLogsRequest(job_id=job.id, follow=True))
     seqs: list[int] = []
     first = await anext(follower)
-    seqs += [line.seq for line in first.lines]
+    seqs += [line.seq for line in lines_of(first)]
     for start in range(501, 1001, 100):
-        lines = [out(s, f"{s}\n") for s in range(start, start + 100)]
-        worker.send(log_batch=v1.LogBatch(job_id=job.id, attempt=1, lines=lines))
+        worker.send(log_batch=batch(job.id, 1, *(out(s, f"{s}\n") for s in range(start, start + 100))))
     worker.send(finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.FAILED, exit_code=3))
     async for chunk in follower:
-        seqs += [line.seq for line in chunk.lines]
+        seqs += [line.seq for line in lines_of(chunk)]
         if chunk.final_state is not v1.JobState.UNSPECIFIED:
             assert chunk.final_state is v1.JobState.FAILED
     assert seqs == list(range(1, 1001))
+    worker.close()
+
+
+async def test_a_malformed_batch_is_refused_and_the_stream_goes_on(
+    channel: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    job = await submit(channel, "true")
+    worker = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")  # type: ignore[arg-type]
+    await worker.next("run_job")
+    bad = batch(job.id, 1, out(1, "one\n"), out(2, "two\n"))
+    assert bad.lines is not None
+    bad.lines.data = b"one\n"  # the lengths say 8 bytes
+    worker.send(log_batch=bad)
+    worker.send(log_batch=batch(job.id, 1, out(3, "three\n")))
+    worker.send(
+        finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
+    )
+    await wait_state(channel, job.id, v1.JobState.SUCCEEDED)
+    logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
+    chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id))]
+    assert [line.data for line in lines_of(*chunks)] == [b"three\n"]
+    assert (
+        f"worker w1: LogBatch for job {job.id} attempt 1 refused: malformed log lines:"
+        " the 2 lengths add up to 8 bytes but data holds 4"
+    ) in caplog.text
     worker.close()
 
 
@@ -143,7 +172,7 @@ async def test_reports_of_a_stale_attempt_are_refused(channel: object) -> None:
     job = await submit(channel, "true")
     worker = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")  # type: ignore[arg-type]
     await worker.next("run_job")
-    worker.send(log_batch=v1.LogBatch(job_id=job.id, attempt=7, lines=[out(1, "stale\n")]))
+    worker.send(log_batch=batch(job.id, 7, out(1, "stale\n")))
     worker.send(
         finished=v1.Finished(job_id=job.id, attempt=7, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
     )
@@ -152,7 +181,7 @@ async def test_reports_of_a_stale_attempt_are_refused(channel: object) -> None:
     assert done.exit_code == 9
     logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
     chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id))]
-    assert [line for c in chunks for line in c.lines] == []
+    assert lines_of(*chunks) == []
     worker.close()
 
 

@@ -55,6 +55,6 @@ async def test_migrate_is_idempotent(database_url: str) -> None:
     try:
         assert await db.migrate(pool) == []
         versions = await pool.fetch("SELECT version, name FROM schema_migrations ORDER BY version")
-        assert [(r["version"], r["name"]) for r in versions] == [(1, "initial")]
+        assert [(r["version"], r["name"]) for r in versions] == [(1, "initial"), (2, "decisions")]
     finally:
         await pool.close()

@@ -134,8 +134,10 @@ SELECT $1::uuid, * FROM unnest($2::bigint[], $3::integer[], $4::log_stream[], $5
 ON CONFLICT (job_id, seq) DO NOTHING;
 
 -- name: read_log_lines
--- $1 job id, $2 after seq, $3 limit
-SELECT seq, attempt, stream, data, ts FROM log_lines
+-- $1 job id, $2 after seq, $3 limit. Timestamps in microseconds since the Unix epoch, as on
+-- the wire (extract gives numeric, so exact).
+SELECT seq, attempt, stream, data, (extract(epoch FROM ts) * 1000000)::bigint AS ts_micros
+FROM log_lines
 WHERE job_id = $1 AND seq > $2
 ORDER BY seq
 LIMIT $3;
@@ -157,3 +159,27 @@ RETURNING sessions;
 -- name: touch_workers
 -- $1 worker ids
 UPDATE workers SET last_seen_at = now() WHERE id = ANY($1::text[]);
+
+-- name: insert_decisions
+-- $1 job ids, $2 decided_at, $3 outcomes, $4 worker ids, $5 strategies, $6 durations,
+-- $7 verdicts (jsonb text each). Ids follow the input order, which is the decisions' order.
+INSERT INTO decisions (job_id, decided_at, outcome, worker_id, strategy, duration_ms, verdicts)
+SELECT a.job_id, a.decided_at, a.outcome, a.worker_id, a.strategy, a.duration_ms, a.verdicts::jsonb
+FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+            $6::double precision[], $7::text[]) WITH ORDINALITY
+     AS a (job_id, decided_at, outcome, worker_id, strategy, duration_ms, verdicts, n)
+WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = a.job_id)
+ORDER BY a.n;
+
+-- name: job_decisions
+-- $1 job id, $2 limit. Newest first.
+SELECT decided_at, outcome, worker_id, strategy, duration_ms, verdicts
+FROM decisions WHERE job_id = $1 ORDER BY id DESC LIMIT $2;
+
+-- name: prune_decisions
+-- $1 how many to keep per job. Only jobs that have more are touched.
+DELETE FROM decisions d
+USING (SELECT id, row_number() OVER (PARTITION BY job_id ORDER BY id DESC) AS n
+       FROM decisions
+       WHERE job_id IN (SELECT job_id FROM decisions GROUP BY job_id HAVING count(*) > $1)) r
+WHERE d.id = r.id AND r.n > $1;

@@ -17,6 +17,7 @@ from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 
 from hodei_api import v1
+from hodei_api.loglines import Line, micros, pack
 
 CREATED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -49,9 +50,14 @@ class Script:
         return self.jobs[job_id]
 
 
-def line(seq: int, stream: v1.LogStream, data: bytes) -> v1.LogLine:
+def line(seq: int, stream: v1.LogStream, data: bytes) -> Line:
     """A log line as a worker would have sent it."""
-    return v1.LogLine(seq=seq, stream=stream, data=data, ts=CREATED, attempt=1)
+    return Line(seq, stream, data, micros(CREATED), 1)
+
+
+def chunk(*lines: Line, final_state: v1.JobState = v1.JobState.UNSPECIFIED) -> v1.LogChunk:
+    """One message of a log stream."""
+    return v1.LogChunk(lines=pack(lines), final_state=final_state)
 
 
 class Jobs(v1.JobServiceBase):

@@ -11,7 +11,7 @@ from hodei_api import v1
 from hodei_tui.cli.parser import parse_args
 from hodei_tui.main import execute
 
-from .scripted_daemon import CREATED, LogScript, Script, line, serving
+from .scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
 
 OUT, ERR, SYSTEM = v1.LogStream.STDOUT, v1.LogStream.STDERR, v1.LogStream.SYSTEM
 
@@ -29,9 +29,9 @@ def finished(state: v1.JobState, **fields: Any) -> v1.Job:
 def run_script(job: v1.Job) -> Script:
     """A daemon on which the next job writes to both streams and ends as ``job``."""
     chunks = [
-        v1.LogChunk(lines=[line(1, OUT, b"out 1\n"), line(2, ERR, b"err 1\n")]),
-        v1.LogChunk(lines=[line(3, SYSTEM, b"attempt 1 lost; retrying"), line(4, OUT, b"out 2\n")]),
-        v1.LogChunk(lines=[line(5, ERR, b"\x00binary\xff\n")], final_state=job.state),
+        chunk(line(1, OUT, b"out 1\n"), line(2, ERR, b"err 1\n")),
+        chunk(line(3, SYSTEM, b"attempt 1 lost; retrying"), line(4, OUT, b"out 2\n")),
+        chunk(line(5, ERR, b"\x00binary\xff\n"), final_state=job.state),
     ]
     return Script(jobs={"job-1": job}, logs=[LogScript(chunks)])
 
@@ -122,9 +122,9 @@ async def test_job_list(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 async def test_job_logs_raw_and_jsonl(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
-    chunk = v1.LogChunk(lines=[line(3, OUT, b"three\n"), line(4, ERR, b"four\n")])
+    both = chunk(line(3, OUT, b"three\n"), line(4, ERR, b"four\n"))
     script = Script(
-        jobs={"job-1": finished(v1.JobState.RUNNING)}, logs=[LogScript([chunk]), LogScript([chunk])]
+        jobs={"job-1": finished(v1.JobState.RUNNING)}, logs=[LogScript([both]), LogScript([both])]
     )
     assert await hodei(script, "job", "logs", "job-1", "--after", "2") == 0
     assert capsysbinary.readouterr() == (b"three\n", b"four\n")
@@ -142,8 +142,8 @@ async def test_job_logs_raw_and_jsonl(capsysbinary: pytest.CaptureFixture[bytes]
 
 async def test_job_logs_follow_ends_with_the_job(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     chunks = [
-        v1.LogChunk(lines=[line(1, OUT, b"a\n")]),
-        v1.LogChunk(lines=[line(2, OUT, b"b\n")], final_state=v1.JobState.FAILED),
+        chunk(line(1, OUT, b"a\n")),
+        chunk(line(2, OUT, b"b\n"), final_state=v1.JobState.FAILED),
     ]
     script = Script(jobs={"job-1": finished(v1.JobState.RUNNING)}, logs=[LogScript(chunks)])
     # The job's failure is not hodei's: following it succeeded.

@@ -12,7 +12,7 @@ import pytest
 
 from hodei_api import v1
 
-from .scripted_daemon import CREATED, LogScript, Script, line, serving
+from .scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
 
 HODEI = str(Path(sys.executable).parent / "hodei")
 
@@ -60,10 +60,8 @@ async def test_hodei_failures_are_one_stderr_line_and_125(argv: list[str], err: 
 async def test_job_run_passes_bytes_through_and_exits_with_the_jobs_code() -> None:
     job = v1.Job(id="job-1", state=v1.JobState.FAILED, exit_code=7, created_at=CREATED)
     chunks = [
-        v1.LogChunk(
-            lines=[line(1, v1.LogStream.STDOUT, b"caf\xc3\xa9 \xff\n"), line(2, v1.LogStream.STDERR, b"e\n")]
-        ),
-        v1.LogChunk(final_state=v1.JobState.FAILED),
+        chunk(line(1, v1.LogStream.STDOUT, b"caf\xc3\xa9 \xff\n"), line(2, v1.LogStream.STDERR, b"e\n")),
+        chunk(final_state=v1.JobState.FAILED),
     ]
     async with serving(Script(jobs={"job-1": job}, logs=[LogScript(chunks)])) as port:
         process = await hodei("job", "run", "--addr", f"127.0.0.1:{port}", "--", "x")
@@ -75,7 +73,7 @@ async def test_ctrl_c_detaches_and_leaves_the_job_running() -> None:
     job = v1.Job(id="job-1", state=v1.JobState.RUNNING, created_at=CREATED)
     script = Script(
         jobs={"job-1": job},
-        logs=[LogScript([v1.LogChunk(lines=[line(1, v1.LogStream.STDOUT, b"hi\n")])], then="hang")],
+        logs=[LogScript([chunk(line(1, v1.LogStream.STDOUT, b"hi\n"))], then="hang")],
     )
     async with serving(script) as port:
         process = await hodei("job", "run", "--addr", f"127.0.0.1:{port}", "--", "sleep", "1000")

@@ -9,11 +9,12 @@ import pytest
 
 from hodei_api import v1
 from hodei_api.backoff import Backoff
+from hodei_api.loglines import Line
 from hodei_tui.backend import connect
 from hodei_tui.cli.follow import follow_log
 from hodei_tui.errors import DaemonUnreachable, RequestRefused
 
-from .scripted_daemon import CREATED, Link, LogScript, Script, line, serving
+from .scripted_daemon import CREATED, Link, LogScript, Script, chunk, line, serving
 
 OUT = v1.LogStream.STDOUT
 RUNNING = v1.Job(id="job-1", spec=v1.JobSpec(command=["x"]), state=v1.JobState.RUNNING, created_at=CREATED)
@@ -26,7 +27,7 @@ class Collected:
         self.seqs: list[int] = []
         self.received = asyncio.Event()
 
-    def write(self, lines: list[v1.LogLine]) -> None:
+    def write(self, lines: list[Line]) -> None:
         self.seqs.extend(each.seq for each in lines)
         self.received.set()
 
@@ -35,8 +36,8 @@ def quick() -> Backoff:
     return Backoff(base=0.01, cap=0.05)
 
 
-def chunk(*seqs: int, final: v1.JobState = v1.JobState.UNSPECIFIED) -> v1.LogChunk:
-    return v1.LogChunk(lines=[line(seq, OUT, b"%d\n" % seq) for seq in seqs], final_state=final)
+def numbered(*seqs: int, final: v1.JobState = v1.JobState.UNSPECIFIED) -> v1.LogChunk:
+    return chunk(*(line(seq, OUT, b"%d\n" % seq) for seq in seqs), final_state=final)
 
 
 @pytest.mark.parametrize("then", ["unavailable", "end"])
@@ -44,9 +45,9 @@ async def test_resumes_after_the_last_line_seen(then: str) -> None:
     script = Script(
         jobs={"job-1": RUNNING},
         logs=[
-            LogScript([chunk(1), chunk(2)], then=then),
+            LogScript([numbered(1), numbered(2)], then=then),
             # A daemon may replay a line the client already has; it is shown once.
-            LogScript([chunk(2, 3, 0), chunk(4, final=v1.JobState.SUCCEEDED)]),
+            LogScript([numbered(2, 3, 0), numbered(4, final=v1.JobState.SUCCEEDED)]),
         ],
     )
     sink = Collected()
@@ -61,7 +62,7 @@ async def test_resumes_after_the_last_line_seen(then: str) -> None:
 async def test_reconnects_to_a_daemon_that_came_back() -> None:
     script = Script(
         jobs={"job-1": RUNNING},
-        logs=[LogScript([chunk(1)], then="hang"), LogScript([chunk(2, final=v1.JobState.FAILED)])],
+        logs=[LogScript([numbered(1)], then="hang"), LogScript([numbered(2, final=v1.JobState.FAILED)])],
     )
     sink = Collected()
     async with serving(script) as port:
@@ -82,7 +83,7 @@ async def test_reconnects_to_a_daemon_that_came_back() -> None:
 
 
 async def test_gives_up_after_the_daemon_stays_away() -> None:
-    script = Script(jobs={"job-1": RUNNING}, logs=[LogScript([chunk(1)], then="hang")])
+    script = Script(jobs={"job-1": RUNNING}, logs=[LogScript([numbered(1)], then="hang")])
     async with serving(script) as port:
         link = Link(port)
         await link.up()
@@ -104,7 +105,7 @@ async def test_gives_up_after_the_daemon_stays_away() -> None:
 
 
 async def test_a_refusal_is_not_retried() -> None:
-    script = Script(jobs={"job-1": RUNNING}, logs=[LogScript([chunk(1)], then="unavailable")])
+    script = Script(jobs={"job-1": RUNNING}, logs=[LogScript([numbered(1)], then="unavailable")])
     async with serving(script) as port, connect(f"127.0.0.1:{port}") as backend:
         following = asyncio.create_task(follow_log(backend, "job-1", Collected(), backoff=quick()))
         await script.streaming.wait()
@@ -116,7 +117,7 @@ async def test_a_refusal_is_not_retried() -> None:
 
 
 async def test_without_follow_the_history_is_all() -> None:
-    script = Script(jobs={"job-1": RUNNING}, logs=[LogScript([chunk(5, 6)])])
+    script = Script(jobs={"job-1": RUNNING}, logs=[LogScript([numbered(5, 6)])])
     sink = Collected()
     async with serving(script) as port, connect(f"127.0.0.1:{port}") as backend:
         final = await follow_log(backend, "job-1", sink, after_seq=4, follow=False)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hodei_api import v1
+from hodei_api.loglines import Line, micros
 from hodei_tui.cli.render import age, clip, details, iso, table
 from hodei_tui.cli.render_jobs import (
     cancel_text,
@@ -281,15 +282,21 @@ def test_job_text_without_attempts() -> None:
     ("line", "expected"),
     [
         (
-            v1.LogLine(seq=1, stream=v1.LogStream.STDOUT, data=b"hello\n", ts=NOW, attempt=1),
+            Line(1, v1.LogStream.STDOUT, b"hello\n", micros(NOW), 1),
             {"seq": 1, "stream": "stdout", "line": "hello", "ts": "2025-06-01T12:00:00Z", "attempt": 1},
         ),
         (
-            v1.LogLine(seq=2, stream=v1.LogStream.STDERR, data=b"no newline", attempt=2),
-            {"seq": 2, "stream": "stderr", "line": "no newline", "ts": None, "attempt": 2},
+            Line(2, v1.LogStream.STDERR, b"no newline", micros(NOW) + 1, 2),
+            {
+                "seq": 2,
+                "stream": "stderr",
+                "line": "no newline",
+                "ts": "2025-06-01T12:00:00.000001Z",
+                "attempt": 2,
+            },
         ),
         (
-            v1.LogLine(seq=0, stream=v1.LogStream.SYSTEM, data=b"bad \xff byte\n\n", ts=NOW, attempt=1),
+            Line(0, v1.LogStream.SYSTEM, b"bad \xff byte\n\n", micros(NOW), 1),
             {
                 "seq": 0,
                 "stream": "system",
@@ -300,7 +307,7 @@ def test_job_text_without_attempts() -> None:
         ),
     ],
 )
-def test_log_line_to_dict(line: v1.LogLine, expected: dict[str, object]) -> None:
+def test_log_line_to_dict(line: Line, expected: dict[str, object]) -> None:
     assert log_line_to_dict(line) == expected
 
 

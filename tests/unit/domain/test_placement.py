@@ -310,7 +310,11 @@ def test_worker_verdict(
 
 
 def test_every_worker_reason_is_in_the_table() -> None:
-    worker_reasons = set(Reason) - {Reason.NO_PROVIDER}
+    not_of_workers = {
+        Reason.UNSPECIFIED, Reason.NO_PROVIDER, Reason.PROVIDER_AT_MAX,
+        Reason.PROVIDER_CANNOT_FIT, Reason.PROVIDER_FAILING,
+    }  # fmt: skip
+    worker_reasons = set(Reason) - not_of_workers
     assert {case[3] for case in REASONS} == worker_reasons
 
 
@@ -484,6 +488,7 @@ def test_ties_go_to_the_earlier_worker(strategy: Strategy) -> None:
 
 @pytest.mark.parametrize("strategy", [pytest.param(s, id=s.value) for s in Strategy])
 def test_a_worker_that_does_not_fit_is_never_chosen(strategy: Strategy) -> None:
+    # (round-robin included: its rotation only orders the workers that fit)
     workers = [
         WorkerState("idle-but-draining", slots_total=8, cpu_total=64.0, draining=True),
         WorkerState("full", slots_total=8, slots_used=8, cpu_total=64.0),
@@ -493,7 +498,9 @@ def test_a_worker_that_does_not_fit_is_never_chosen(strategy: Strategy) -> None:
 
 
 def test_strategy_values_are_the_policy_names() -> None:
-    assert [s.value for s in Strategy] == ["first-available", "least-loaded", "most-capacity", "bin-pack"]
+    assert [s.value for s in Strategy] == [
+        "first-available", "least-loaded", "round-robin", "most-capacity", "bin-pack",
+    ]  # fmt: skip
 
 
 # Trace and histogram.
@@ -743,3 +750,48 @@ def test_batch_never_overcommits_a_worker(
         assert w.slots_used + len(mine) <= w.slots_total
         assert w.cpu_used + sum(j.cpu for j in mine) <= w.cpu_total + 1e-9
         assert w.memory_used + sum(j.memory_mb for j in mine) <= w.memory_total
+
+
+# Round-robin.
+
+
+@pytest.mark.parametrize(
+    ("cursor", "chosen"),
+    [(0, "a"), (1, "b"), (2, "c"), (3, "a"), (4, "b")],
+)
+def test_round_robin_starts_at_the_cursor(cursor: int, chosen: str) -> None:
+    workers = [WorkerState(w, slots_total=4, cpu_total=4.0) for w in "abc"]
+    policy = Policy(Strategy.ROUND_ROBIN, cursor=cursor)
+    assert _place(JobNeeds("j"), workers, policy=policy).worker_id == chosen
+
+
+def test_round_robin_skips_workers_that_do_not_fit() -> None:
+    workers = [
+        WorkerState("a", slots_total=1, cpu_total=4.0),
+        WorkerState("b", slots_total=1, slots_used=1, cpu_total=4.0),
+        WorkerState("c", slots_total=1, cpu_total=4.0),
+    ]
+    assert _place(JobNeeds("j"), workers, policy=Policy(Strategy.ROUND_ROBIN, cursor=1)).worker_id == "c"
+
+
+def test_round_robin_batch_rotates_over_the_workers() -> None:
+    workers = [WorkerState(w, slots_total=4, cpu_total=4.0) for w in "abc"]
+    jobs = [JobNeeds(f"j{i}") for i in range(5)]
+    decisions = place_batch(jobs, workers, [], Policy(Strategy.ROUND_ROBIN))
+    assert [d.worker_id for d in decisions] == ["a", "b", "c", "a", "b"]
+
+
+def test_counts_split_workers_the_way_nomad_does() -> None:
+    workers = [
+        WorkerState("fits", slots_total=1, cpu_total=4.0),
+        WorkerState("busy", slots_total=1, slots_used=1, cpu_total=4.0),
+        WorkerState("small", slots_total=1, cpu_total=1.0),
+    ]
+    decision = _place(JobNeeds("j", cpu=2.0), workers)
+    assert decision.counts == (3, 1, 1, 1)
+
+
+def test_a_clock_times_each_decision() -> None:
+    ticks = iter([0.0, 0.002, 1.0, 1.0005])
+    decisions = place_batch([JobNeeds("a"), JobNeeds("b")], [WORKER], [], Policy(), clock=lambda: next(ticks))
+    assert [round(d.duration_ms, 3) for d in decisions] == [2.0, 0.5]

@@ -13,6 +13,7 @@ import betterproto2
 from grpclib.server import Server
 
 from hodei_api import v1
+from hodei_api.loglines import Line, unpack
 
 _END = None
 
@@ -53,15 +54,15 @@ class DaemonStream:
                 if name != "heartbeat":
                     raise AssertionError(f"wanted {kind}, got {name}: {value}")
 
-    async def until_finished(self, timeout: float = 10.0) -> tuple[list[v1.LogLine], v1.Finished]:
+    async def until_finished(self, timeout: float = 10.0) -> tuple[list[Line], v1.Finished]:
         """Log lines up to the Finished that follows them."""
-        lines: list[v1.LogLine] = []
+        lines: list[Line] = []
         async with asyncio.timeout(timeout):
             while True:
                 message = await self.received.get()
                 assert message is not None, "the worker ended the stream before Finished"
                 if message.log_batch is not None:
-                    lines.extend(message.log_batch.lines)
+                    lines.extend(batch_lines(message))
                 elif message.finished is not None:
                     return lines, message.finished
                 else:
@@ -106,6 +107,12 @@ class FakeDaemon(v1.WorkerServiceBase):
             # The worker ended its side (or went away): end ours, as hodeid does.
             stream.received.put_nowait(None)
             stream.hang_up()
+
+
+def batch_lines(message: v1.WorkerMessage) -> list[Line]:
+    """The lines of a ``log_batch`` message (none for any other message)."""
+    batch = message.log_batch
+    return unpack(batch.lines) if batch is not None and batch.lines is not None else []
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from hodei_api import v1
 from hodei_api.backoff import Backoff
 from hodei_worker.agent import VERSION, Agent
 from hodei_worker.config import WorkerSettings
-from tests.unit.worker.fake_daemon import DaemonStream, FakeDaemon, free_port, now, serve
+from tests.unit.worker.fake_daemon import DaemonStream, FakeDaemon, batch_lines, free_port, now, serve
 from tests.unit.worker.procfs import kill_group, wait_for_group, wait_group_gone
 
 Outcome = v1.AttemptOutcome
@@ -156,7 +156,7 @@ async def test_output_made_while_disconnected_is_replayed_after_welcome(daemon: 
         second.welcome()
         lines, finished = await second.until_finished()
         assert [r.job_id for r in hello.running] == ["job-1"]
-        before = [line for m in first.log if m.log_batch is not None for line in m.log_batch.lines]
+        before = [line for m in first.log for line in batch_lines(m)]
         assert sorted({line.seq: line.data for line in before + lines}.items()) == [
             (1, b"one\n"),
             (2, b"two\n"),

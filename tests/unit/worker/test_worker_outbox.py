@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from hodei_api import v1
+from hodei_api.loglines import Line, pack, unpack
 from hodei_worker.outbox import Outbox
 
 SYSTEM = v1.LogStream.SYSTEM
@@ -12,10 +13,10 @@ SYSTEM = v1.LogStream.SYSTEM
 
 def batch(job_id: str, first: int, count: int, size: int = 10, attempt: int = 1) -> v1.WorkerMessage:
     lines = [
-        v1.LogLine(seq=seq, stream=v1.LogStream.STDOUT, data=b"x" * (size - 1) + b"\n", attempt=attempt)
+        Line(seq, v1.LogStream.STDOUT, b"x" * (size - 1) + b"\n", 0, attempt)
         for seq in range(first, first + count)
     ]
-    return v1.WorkerMessage(log_batch=v1.LogBatch(job_id=job_id, attempt=attempt, lines=lines))
+    return v1.WorkerMessage(log_batch=v1.LogBatch(job_id=job_id, attempt=attempt, lines=pack(lines)))
 
 
 def accepted(job_id: str, attempt: int = 1) -> v1.WorkerMessage:
@@ -33,9 +34,13 @@ def drain(outbox: Outbox) -> list[v1.WorkerMessage]:
     return taken
 
 
+def lines(message: v1.WorkerMessage) -> list[Line]:
+    assert message.log_batch is not None and message.log_batch.lines is not None
+    return unpack(message.log_batch.lines)
+
+
 def seqs(message: v1.WorkerMessage) -> list[int]:
-    assert message.log_batch is not None
-    return [line.seq for line in message.log_batch.lines]
+    return [line.seq for line in lines(message)]
 
 
 async def test_messages_come_out_in_order() -> None:
@@ -67,8 +72,7 @@ async def test_over_the_limit_the_oldest_lines_go_and_a_marker_says_how_many() -
     taken = drain(outbox)
     assert taken[0] == accepted("a")
     assert seqs(taken[1]) == [4, 5, 6, 7, 8]
-    assert taken[1].log_batch is not None
-    marker = taken[1].log_batch.lines[0]
+    marker = lines(taken[1])[0]
     assert marker.stream == SYSTEM
     assert marker.data.startswith(b"hodei-worker: 4 lines of output dropped here")
     assert seqs(taken[2]) == [9, 10, 11, 12]
@@ -81,8 +85,7 @@ async def test_drops_add_up_into_one_marker() -> None:
     taken = drain(outbox)
     assert len(taken) == 1
     assert seqs(taken[0]) == [28, 29, 30, 31, 32]
-    assert taken[0].log_batch is not None
-    assert b" 28 lines of output dropped" in taken[0].log_batch.lines[0].data
+    assert b" 28 lines of output dropped" in lines(taken[0])[0].data
 
 
 async def test_the_marker_goes_before_finished_when_no_batch_is_left() -> None:
@@ -92,8 +95,7 @@ async def test_the_marker_goes_before_finished_when_no_batch_is_left() -> None:
     outbox.put(finished("a", last_seq=4))
     taken = drain(outbox)
     assert [m.log_batch.job_id if m.log_batch else "finished" for m in taken] == ["b", "a", "finished"]
-    assert taken[1].log_batch is not None
-    [marker] = taken[1].log_batch.lines
+    [marker] = lines(taken[1])
     assert (marker.seq, marker.stream, marker.attempt) == (4, SYSTEM, 1)
     assert taken[2] == finished("a", last_seq=4)
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from hodei_api import v1
+from hodei_api.loglines import Line, unpack
 from hodei_worker.process import AttemptProcess
-from hodei_worker.wire import encode
 from tests.unit.worker.procfs import group_members, kill_group, wait_for_group, wait_group_gone
 
 OUT, ERR, SYSTEM = v1.LogStream.STDOUT, v1.LogStream.STDERR, v1.LogStream.SYSTEM
@@ -30,8 +30,9 @@ class Report(list[v1.WorkerMessage]):
         return [m.accepted for m in self if m.accepted is not None]
 
     @property
-    def lines(self) -> list[v1.LogLine]:
-        return [line for m in self if m.log_batch is not None for line in m.log_batch.lines]
+    def lines(self) -> list[Line]:
+        batches = [m.log_batch.lines for m in self if m.log_batch is not None]
+        return [line for lines in batches if lines is not None for line in unpack(lines)]
 
     @property
     def batches(self) -> int:
@@ -282,7 +283,7 @@ async def test_100_000_lines_arrive_in_order_and_in_few_batches(attempts: Attemp
     script = f"import sys; sys.stdout.writelines(f'line {{i}}\\n' for i in range({count}))"
     started = time.monotonic()
     report = await attempts.run([PY, "-c", script])
-    wire_bytes = sum(len(encode(message).SerializeToString()) for message in report)
+    wire_bytes = sum(len(bytes(message)) for message in report)
     elapsed = time.monotonic() - started
     lines = report.lines
     assert [line.seq for line in lines] == list(range(1, count + 1))
