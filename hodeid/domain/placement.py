@@ -36,7 +36,7 @@ class JobNeeds:
     memory_mb: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkerState:
     """What the scheduler knows of one worker, from the live session registry."""
 
@@ -144,12 +144,6 @@ def _check(job: JobNeeds, w: WorkerState, stale_after: float) -> Verdict | None:
     return None
 
 
-def _fits(w: WorkerState, score: float) -> Verdict:
-    return Verdict(
-        w.id, "worker", Reason.FITS, f"fits: {w.slots_total - w.slots_used} slot(s) free", True, score
-    )
-
-
 def _score(w: WorkerState, policy: Policy, index: int, count: int) -> float:
     strategy = policy.strategy
     if strategy is Strategy.FIRST_AVAILABLE:
@@ -177,11 +171,14 @@ def place(
     best: tuple[float, str] | None = None
     count = len(workers)
     stale_after = policy.heartbeat_stale_after
+    # The hot loop of a large fleet: one verdict per worker, built as a plain tuple.
+    new = tuple.__new__
     for index, worker in enumerate(workers):
         verdict = _check(job, worker, stale_after)
         if verdict is None:
             score = _score(worker, policy, index, count)
-            verdict = _fits(worker, score)
+            message = f"fits: {worker.slots_total - worker.slots_used} slot(s) free"
+            verdict = new(Verdict, (worker.id, "worker", Reason.FITS, message, True, score))
             if best is None or score > best[0]:
                 best = (score, worker.id)
         verdicts.append(verdict)
