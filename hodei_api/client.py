@@ -50,6 +50,7 @@ class Client:
         metadata = {"authorization": f"Bearer {token}"} if token else None
         self.jobs = v1.JobServiceStub(self.channel, metadata=metadata)
         self.logs = v1.LogServiceStub(self.channel, metadata=metadata)
+        self.scheduler = v1.SchedulerServiceStub(self.channel, metadata=metadata)
         self.workers = v1.WorkerServiceStub(self.channel, metadata=metadata)
 
     def close(self) -> None:

@@ -134,6 +134,13 @@ class Backend:
         with self._errors():
             return await self._client.jobs.cancel_job(request, timeout=self._timeout)
 
+    async def explain_job(self, job_id: str) -> v1.ExplainJobResponse:
+        """The job's placement decisions, newest first (a waiting job's evaluated now)."""
+        with self._errors():
+            return await self._client.scheduler.explain_job(
+                v1.ExplainJobRequest(id=job_id), timeout=self._timeout
+            )
+
     async def stream_logs(self, job_id: str, after_seq: int, follow: bool) -> AsyncGenerator[LogChunk, None]:
         """A job's log from after ``after_seq``; with ``follow`` until the job ends."""
         request = v1.StreamLogsRequest(job_id=job_id, after_seq=after_seq, follow=follow)

@@ -8,7 +8,7 @@ from typing import NoReturn
 
 from hodei_api import v1
 from hodei_tui.backend import Backend
-from hodei_tui.cli import jobs, logs, run, values, workers
+from hodei_tui.cli import explain, jobs, logs, run, values, workers
 from hodei_tui.errors import UsageError
 
 Handler = Callable[[argparse.Namespace, Backend], Awaitable[int]]
@@ -87,6 +87,12 @@ def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
     add("--retries", metavar="N", type=values.retries, help="retry a failed job N times")
     add("--idempotency-key", metavar="K", help="submit once: a repeat returns the first job")
     add("--detach", action="store_true", help="print the job id and exit at once")
+    add(
+        "--wait-timeout",
+        metavar="S",
+        type=values.non_negative_float,
+        help="cancel the job and exit 125 if no worker takes it within S seconds",
+    )
     add("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARG...]", help="what to run")
 
 
@@ -114,6 +120,13 @@ def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None
         help="at most N jobs (default: the daemon's page)",
     )
     _output(listing, "json")
+
+    why = _command(
+        group, "explain", "why a job went where it went, or why it waits", explain.explain_command, common
+    )
+    why.add_argument("id", metavar="ID")
+    why.add_argument("-v", "--verbose", action="store_true", help="every worker's and provider's verdict")
+    _output(why, "json")
 
     log = _command(group, "logs", "print a job's output", logs.logs_command, common)
     log.add_argument("id", metavar="ID")

@@ -7,7 +7,8 @@ import asyncio
 import sys
 
 from hodei_tui.backend import Backend
-from hodei_tui.cli.exit_codes import OK, job_exit
+from hodei_tui.cli.exit_codes import HODEI_FAILED, OK, job_exit
+from hodei_tui.cli.explain import wait_notes
 from hodei_tui.cli.follow import follow_log
 from hodei_tui.cli.logs import RawSink
 from hodei_tui.cli.spec import build_spec
@@ -18,6 +19,23 @@ def interrupted_message(job_id: str | None) -> str:
     if job_id is None:
         return "interrupted while submitting; the job may have been queued (see 'hodei job list')"
     return f"detached; job {job_id} keeps running (cancel it with: hodei job cancel {job_id})"
+
+
+async def _follow_unless_gave_up(backend: Backend, job_id: str, wait_timeout: float | None) -> bool:
+    """Follow the job's log to its end, saying why while it waits; True if it waited longer
+    than ``wait_timeout`` (and nothing was followed)."""
+    follower = asyncio.create_task(follow_log(backend, job_id, RawSink(sys.stdout.buffer, sys.stderr.buffer)))
+    notes = asyncio.create_task(wait_notes(backend, job_id, wait_timeout))
+    try:
+        await asyncio.wait({follower, notes}, return_when=asyncio.FIRST_COMPLETED)
+        if notes.done() and notes.result():
+            return True
+        await follower
+        return False
+    finally:
+        for task in (follower, notes):
+            task.cancel()
+        await asyncio.gather(follower, notes, return_exceptions=True)
 
 
 async def run_command(args: argparse.Namespace, backend: Backend) -> int:
@@ -36,7 +54,14 @@ async def run_command(args: argparse.Namespace, backend: Backend) -> int:
                 f"job {job_id}; following that job",
                 file=sys.stderr,
             )
-        await follow_log(backend, job_id, RawSink(sys.stdout.buffer, sys.stderr.buffer))
+        if await _follow_unless_gave_up(backend, job_id, args.wait_timeout):
+            await backend.cancel_job(job_id, f"no worker took it within {args.wait_timeout:g} s")
+            print(
+                f"hodei: gave up: no worker took job {job_id} within {args.wait_timeout:g} s "
+                f"(--wait-timeout); cancelled it",
+                file=sys.stderr,
+            )
+            return HODEI_FAILED
         ended = job_exit(await backend.get_job(job_id))
     except asyncio.CancelledError:
         # Ctrl-C: asyncio cancels us, then raises KeyboardInterrupt, which main turns into 130.

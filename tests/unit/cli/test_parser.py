@@ -93,7 +93,11 @@ def test_job_run_spec_refusals(command_line: str, message: str) -> None:
         ("job run --priority 2147483648 -- x", "argument --priority: expected a whole number <="),
         ("job run --selector ' ' -- x", "argument --selector: expected a label expression"),
         ("job run --name", "argument --name: expected one argument"),
-        ("job", "the following arguments are required: {run,get,list,logs,cancel} (see 'hodei job --help')"),
+        (
+            "job",
+            "the following arguments are required: {run,get,list,explain,logs,cancel} "
+            "(see 'hodei job --help')",
+        ),
         ("worker", "the following arguments are required: {list,drain}"),
         ("job get", "the following arguments are required: ID (see 'hodei job get --help')"),
         ("job get a b", "unrecognized arguments: b (see 'hodei job get --help')"),

@@ -1,0 +1,119 @@
+"""Placement seen from the CLI against real processes: selectors, resources, priorities,
+and the explanation of every decision."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import Cluster, cluster
+
+
+@pytest.fixture
+def two_workers(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    workers = [["--id", "plain", "--slots", "2", "--label", "gpu=false", "--cpu", "2"],
+               ["--id", "gpu", "--slots", "1", "--label", "gpu=true", "--cpu", "2"]]  # fmt: skip
+    with cluster(database_url, tmp_path, workers=workers) as c:
+        wait_workers(c, 2)
+        yield c
+
+
+def wait_workers(c: Cluster, count: int) -> None:
+    deadline = time.monotonic() + 15
+    while len(json.loads(c.hodei("worker", "list", "-o", "json").stdout)) < count:
+        assert time.monotonic() < deadline, "workers did not connect"
+        time.sleep(0.1)
+
+
+def explain(c: Cluster, job_id: str) -> dict[str, object]:
+    result = c.hodei("job", "explain", job_id, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def verdicts(decision: dict[str, object]) -> dict[str, tuple[str, str]]:
+    found = decision["verdicts"]
+    assert isinstance(found, list)
+    return {v["target"]: (v["reason"], v["message"]) for v in found}
+
+
+def detach(c: Cluster, *args: str) -> str:
+    result = c.hodei("job", "run", "--detach", *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.decode().strip()
+
+
+def state(c: Cluster, job_id: str) -> str:
+    return str(json.loads(c.hodei("job", "get", job_id, "-o", "json").stdout)["state"])
+
+
+def wait_state(c: Cluster, job_id: str, wanted: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while (now := state(c, job_id)) != wanted:
+        assert time.monotonic() < deadline, f"job {job_id} is {now}, not {wanted}"
+        time.sleep(0.1)
+
+
+def test_selector_runs_on_the_matching_worker_and_explains_the_other(two_workers: Cluster) -> None:
+    result = two_workers.hodei("job", "run", "--selector", "gpu=true", "--", "true")
+    assert result.returncode == 0, result.stderr
+    job_id = json.loads(two_workers.hodei("job", "list", "-o", "json").stdout)[0]["id"]
+    newest = explain(two_workers, job_id)["decisions"][0]  # type: ignore[index]
+    assert newest["outcome"] == "PLACED" and newest["worker_id"] == "gpu"
+    assert verdicts(newest)["plain"] == ("SELECTOR_MISMATCH", "label gpu=true: worker has gpu=false")
+    text = two_workers.hodei("job", "explain", job_id, "-v").stdout.decode()
+    assert "SELECTOR_MISMATCH" in text and "label gpu=true: worker has gpu=false" in text
+
+
+def test_a_job_no_worker_matches_waits_explained_until_one_connects(two_workers: Cluster) -> None:
+    job_id = detach(two_workers, "--selector", "zone=mars", "--", "true")
+    time.sleep(1)
+    assert state(two_workers, job_id) == "PENDING"
+    now = explain(two_workers, job_id)["decisions"][0]  # type: ignore[index]
+    assert now["outcome"] in ("UNPLACEABLE", "WAITING")
+    assert verdicts(now)["gpu"] == ("SELECTOR_MISMATCH", "label zone=mars: worker has none")
+    two_workers.start_worker("--id", "rover", "--label", "zone=mars")
+    wait_state(two_workers, job_id, "SUCCEEDED")
+    assert json.loads(two_workers.hodei("job", "get", job_id, "-o", "json").stdout)["worker_id"] == "rover"
+
+
+def test_too_much_cpu_is_explained_with_the_numbers(two_workers: Cluster) -> None:
+    job_id = detach(two_workers, "--cpu", "64", "--", "true")
+    now = explain(two_workers, job_id)["decisions"][0]  # type: ignore[index]
+    assert verdicts(now)["plain"] == ("CPU_EXHAUSTED", "cpu: needs 64, has 2 in all")
+
+
+def test_run_says_why_it_waits_and_gives_up_after_the_wait_timeout(two_workers: Cluster) -> None:
+    result = two_workers.hodei("job", "run", "--selector", "zone=mars", "--wait-timeout", "2", "--", "true")
+    assert result.returncode == 125
+    lines = result.stderr.decode().splitlines()
+    assert "is waiting: UNPLACEABLE" in lines[0] and "SELECTOR_MISMATCH" in lines[0]
+    assert "gave up" in lines[-1]
+    job = json.loads(two_workers.hodei("job", "list", "-o", "json").stdout)[0]
+    assert job["state"] == "CANCELLED"
+
+
+def test_priority_goes_first_and_an_unplaceable_urgent_job_blocks_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    with cluster(database_url, tmp_path, workers=[["--id", "only", "--slots", "1"]]) as c:
+        wait_workers(c, 1)
+        blocker = detach(c, "--", "sleep", "60")
+        wait_state(c, blocker, "RUNNING")
+        low = [detach(c, "--priority", "1", "--", "true") for _ in range(20)]
+        stuck = detach(c, "--priority", "9", "--selector", "zone=mars", "--", "true")
+        urgent = detach(c, "--priority", "9", "--", "true")
+        assert c.hodei("job", "cancel", blocker).returncode == 0
+        wait_state(c, blocker, "CANCELLED")
+        wait_state(c, low[-1], "SUCCEEDED", timeout=60)
+        started = {
+            j: json.loads(c.hodei("job", "get", j, "-o", "json").stdout)["started_at"] for j in [urgent, *low]
+        }
+        assert min(started, key=lambda j: started[j]) == urgent
+        assert state(c, stuck) == "PENDING"
