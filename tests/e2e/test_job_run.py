@@ -6,23 +6,8 @@ import json
 import time
 import uuid
 
+from tests.support.jobs import job_json, wait_state
 from tests.support.processes import Cluster, free_port
-
-
-def job_json(system: Cluster, job_id: str) -> dict[str, object]:
-    result = system.hodei("job", "get", job_id, "-o", "json")
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert isinstance(data, dict)
-    return data
-
-
-def wait_for(system: Cluster, job_id: str, state: str, timeout: float = 30.0) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while (job := job_json(system, job_id))["state"] != state:
-        assert time.monotonic() < deadline, f"job {job_id} is {job['state']}, not {state}"
-        time.sleep(0.1)
-    return job
 
 
 def test_run_streams_stdout_and_stderr_apart_and_exits_with_the_job_code(system: Cluster) -> None:
@@ -35,7 +20,7 @@ def test_detach_prints_only_the_id_and_the_job_succeeds(system: Cluster) -> None
     assert result.returncode == 0, result.stderr
     job_id = result.stdout.decode().strip()
     uuid.UUID(job_id)
-    job = wait_for(system, job_id, "SUCCEEDED", timeout=5)
+    job = wait_state(system, job_id, "SUCCEEDED", timeout=5)
     assert job["exit_code"] == 0 and job["attempt"] == 1 and job["worker_id"]
     assert {"id", "name", "created_at", "started_at", "finished_at"} <= job.keys()
 
@@ -64,7 +49,7 @@ def test_a_job_queued_with_no_worker_runs_when_one_connects(bare: Cluster) -> No
     time.sleep(1.0)
     assert job_json(bare, job_id)["state"] == "PENDING"
     bare.start_worker()
-    wait_for(bare, job_id, "SUCCEEDED")
+    wait_state(bare, job_id, "SUCCEEDED")
     assert bare.hodei("job", "logs", job_id).stdout == b"late\n"
 
 
@@ -92,7 +77,7 @@ def test_a_hundred_thousand_lines_reach_follower_and_storage_in_order(system: Cl
 
 def test_history_survives_a_daemon_restart(system: Cluster) -> None:
     job_id = system.hodei("job", "run", "--detach", "--", "echo", "kept").stdout.decode().strip()
-    wait_for(system, job_id, "SUCCEEDED")
+    wait_state(system, job_id, "SUCCEEDED")
     system.close()
     system.workers.clear()
     system.start_daemon()

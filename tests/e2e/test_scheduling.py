@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.jobs import detach, job_json, wait_state
 from tests.support.processes import Cluster, cluster
 
 
@@ -43,23 +44,6 @@ def verdicts(decision: dict[str, object]) -> dict[str, tuple[str, str]]:
     return {v["target"]: (v["reason"], v["message"]) for v in found}
 
 
-def detach(c: Cluster, *args: str) -> str:
-    result = c.hodei("job", "run", "--detach", *args)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.decode().strip()
-
-
-def state(c: Cluster, job_id: str) -> str:
-    return str(json.loads(c.hodei("job", "get", job_id, "-o", "json").stdout)["state"])
-
-
-def wait_state(c: Cluster, job_id: str, wanted: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while (now := state(c, job_id)) != wanted:
-        assert time.monotonic() < deadline, f"job {job_id} is {now}, not {wanted}"
-        time.sleep(0.1)
-
-
 def test_selector_runs_on_the_matching_worker_and_explains_the_other(two_workers: Cluster) -> None:
     result = two_workers.hodei("job", "run", "--selector", "gpu=true", "--", "true")
     assert result.returncode == 0, result.stderr
@@ -74,13 +58,13 @@ def test_selector_runs_on_the_matching_worker_and_explains_the_other(two_workers
 def test_a_job_no_worker_matches_waits_explained_until_one_connects(two_workers: Cluster) -> None:
     job_id = detach(two_workers, "--selector", "zone=mars", "--", "true")
     time.sleep(1)
-    assert state(two_workers, job_id) == "PENDING"
+    assert job_json(two_workers, job_id)["state"] == "PENDING"
     now = explain(two_workers, job_id)["decisions"][0]  # type: ignore[index]
     assert now["outcome"] in ("UNPLACEABLE", "WAITING")
     assert verdicts(now)["gpu"] == ("SELECTOR_MISMATCH", "label zone=mars: worker has none")
     two_workers.start_worker("--id", "rover", "--label", "zone=mars")
     wait_state(two_workers, job_id, "SUCCEEDED")
-    assert json.loads(two_workers.hodei("job", "get", job_id, "-o", "json").stdout)["worker_id"] == "rover"
+    assert job_json(two_workers, job_id)["worker_id"] == "rover"
 
 
 def test_too_much_cpu_is_explained_with_the_numbers(two_workers: Cluster) -> None:
@@ -112,8 +96,6 @@ def test_priority_goes_first_and_an_unplaceable_urgent_job_blocks_nothing(
         assert c.hodei("job", "cancel", blocker).returncode == 0
         wait_state(c, blocker, "CANCELLED")
         wait_state(c, low[-1], "SUCCEEDED", timeout=60)
-        started = {
-            j: json.loads(c.hodei("job", "get", j, "-o", "json").stdout)["started_at"] for j in [urgent, *low]
-        }
+        started = {j: str(job_json(c, j)["started_at"]) for j in [urgent, *low]}
         assert min(started, key=lambda j: started[j]) == urgent
-        assert state(c, stuck) == "PENDING"
+        assert job_json(c, stuck)["state"] == "PENDING"

@@ -1,0 +1,33 @@
+"""Asking a test cluster about jobs through the real ``hodei`` CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.support.processes import Cluster
+
+
+def job_json(c: Cluster, job_id: str) -> dict[str, object]:
+    """``hodei job get ID -o json``."""
+    result = c.hodei("job", "get", job_id, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def wait_state(c: Cluster, job_id: str, state: str, timeout: float = 30.0) -> dict[str, object]:
+    """Poll until the job is in ``state``; fail saying where it is stuck."""
+    deadline = time.monotonic() + timeout
+    while (job := job_json(c, job_id))["state"] != state:
+        assert time.monotonic() < deadline, f"job {job_id} is {job['state']}, not {state}"
+        time.sleep(0.1)
+    return job
+
+
+def detach(c: Cluster, *args: str) -> str:
+    """``hodei job run --detach ARGS``: the new job's id."""
+    result = c.hodei("job", "run", "--detach", *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.decode().strip()
