@@ -78,6 +78,8 @@ async def bench(addr: str, n: int, concurrency: int, limit: float) -> None:
     print(f"throughput      {n / span:,.0f} jobs/s (first submit to last finish: {span:.2f} s)")
     print(f"latency p50     {percentile(latencies, 50):.1f} ms (submit -> finished)")
     print(f"latency p99     {percentile(latencies, 99):.1f} ms")
+    for job in failed[:5]:
+        print(f"not SUCCEEDED   {job.id} {job.state.name}: {job.reason}")
 
 
 def free_port() -> int:
@@ -93,7 +95,8 @@ def spawn(slots: int, database_url: str | None, data_dir: str) -> list[subproces
     addr = f"127.0.0.1:{port}"
     db = ["--database-url", database_url] if database_url else ["--data-dir", data_dir]
     env = os.environ | {"HODEI_CONFIG": "/nonexistent.toml", "HODEI_LOG_LEVEL": "WARNING"}
-    daemon = subprocess.Popen([str(bindir / "hodeid"), "--listen", addr, *db], env=env)
+    # One worker, started here: no local-provider workers besides it skewing the numbers.
+    daemon = subprocess.Popen([str(bindir / "hodeid"), "--listen", addr, "--no-local-provider", *db], env=env)
     deadline = time.monotonic() + 60
     while True:
         with socket.socket() as probe:
