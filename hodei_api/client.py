@@ -52,6 +52,7 @@ class Client:
         self.logs = v1.LogServiceStub(self.channel, metadata=metadata)
         self.scheduler = v1.SchedulerServiceStub(self.channel, metadata=metadata)
         self.workers = v1.WorkerServiceStub(self.channel, metadata=metadata)
+        self.providers = v1.ProviderServiceStub(self.channel, metadata=metadata)
 
     def close(self) -> None:
         self.channel.close()

@@ -159,6 +159,14 @@ class Backend:
             response = await self._client.workers.list_workers(v1.ListWorkersRequest(), timeout=self._timeout)
         return list(response.workers)
 
+    async def list_providers(self) -> list[v1.ProviderInfo]:
+        """The providers that create workers on demand, with their counts and last error."""
+        with self._errors():
+            response = await self._client.providers.list_providers(
+                v1.ListProvidersRequest(), timeout=self._timeout
+            )
+        return list(response.providers)
+
     async def drain_worker(self, worker_id: str, stay: bool) -> v1.WorkerInfo:
         """Stop giving a worker jobs; with ``stay`` it stays connected once idle."""
         with self._errors():

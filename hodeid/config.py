@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from hodeid.domain.placement import Strategy
+from hodeid.logformat import LogFormat
 
 
 def default_config_file() -> Path:
@@ -23,6 +24,11 @@ def default_config_file() -> Path:
     if os.geteuid() == 0:
         return Path("/etc/hodei/hodeid.toml")
     return Path(platformdirs.user_config_dir("hodei")) / "hodeid.toml"
+
+
+def config_file() -> Path:
+    """The TOML file settings are read from: ``$HODEI_CONFIG``, else the default one."""
+    return Path(os.environ.get("HODEI_CONFIG", default_config_file()))
 
 
 def default_data_dir() -> Path:
@@ -52,6 +58,54 @@ class SchedulerSettings(BaseModel):
     """How many distinct placement decisions are kept for each job (newest first)."""
 
 
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+class ProviderSettings(BaseModel):
+    """What each worker a provider creates offers, how many it keeps, how long it waits."""
+
+    min: int = Field(0, ge=0)
+    """Workers kept even when there is nothing to run."""
+    max: int = Field(default_factory=_cpu_count, ge=1)
+    """Workers it never goes beyond, whatever the queue (default: the number of CPUs)."""
+    slots: int = Field(1, ge=1)
+    """Slots of each worker it creates."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Labels of each worker it creates, for job selectors."""
+    cpu: float | None = Field(None, gt=0)
+    """CPUs each worker offers (default: the daemon host's count)."""
+    memory_mb: int | None = Field(None, gt=0)
+    """Memory each worker offers, in MiB (default: the daemon host's total)."""
+    idle_timeout_seconds: float = Field(60.0, gt=0)
+    """A worker above ``min`` idle this long is drained and destroyed."""
+    provisioning_timeout_seconds: float = Field(30.0, gt=0)
+    """A created worker that has not connected by then is destroyed and counts as a failure."""
+
+
+class LocalProviderSettings(ProviderSettings):
+    """The ``local`` provider: ``hodei-worker`` subprocesses on the daemon's host."""
+
+    enabled: bool = True
+    """On by default, so that a bare ``hodeid`` runs jobs (``--no-local-provider`` turns it off)."""
+
+
+class ExecProviderSettings(ProviderSettings):
+    """An ``exec`` provider: operator commands, run with ``sh -c``, that create and destroy a
+    worker (as Slurm's ResumeProgram/SuspendProgram). Placeholders, shell-quoted:
+    ``{worker_id}``, ``{addr}``, ``{token}``, ``{labels}`` (``k=v,k=v``)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    """The provider's name, in traces and ``hodei provider list``; its workers' ids start with it."""
+    create: str = Field(min_length=1)
+    """Starts a worker that connects to ``{addr}`` as ``{worker_id}`` with ``HODEI_JOIN_TOKEN={token}``,
+    and returns once it is started; a non-zero exit is a failure."""
+    destroy: str = ""
+    """Makes sure the worker ``{worker_id}`` is gone (run when it is idle, lost, or failed)."""
+    max: int = Field(1, ge=1)
+    """Workers it never goes beyond, whatever the queue."""
+
+
 class Settings(BaseSettings):
     """Settings of ``hodeid``."""
 
@@ -65,8 +119,21 @@ class Settings(BaseSettings):
     """Directory for the embedded database and local state."""
     log_level: str = "INFO"
     """Logging level: DEBUG, INFO, WARNING or ERROR."""
+    metrics_listen: str | None = None
+    """HOST:PORT to serve Prometheus metrics on (``/metrics``); unset, none are served."""
+    log_format: LogFormat = LogFormat.TEXT
+    """Log lines on stderr for people (``text``) or JSON lines for collectors (``json``)."""
     scheduler: SchedulerSettings = SchedulerSettings()
     """Placement and liveness."""
+    local_provider: LocalProviderSettings = LocalProviderSettings()
+    """The ``local`` provider, which starts workers on this host when jobs need them."""
+    exec_providers: list[ExecProviderSettings] = Field(default_factory=list)
+    """Providers that create workers with commands, tried after ``local`` in this order."""
+    join_token: SecretStr | None = None
+    """Cluster join token statically started workers must present (``HODEI_JOIN_TOKEN``);
+    unset, they need none. Provisioned workers get a one-time token of their own."""
+    join_token_ttl_seconds: float = Field(300.0, gt=0)
+    """How long a provisioned worker's one-time join token stays valid."""
 
     @classmethod
     def settings_customise_sources(
@@ -77,6 +144,5 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = Path(os.environ.get("HODEI_CONFIG", default_config_file()))
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
         return init_settings, env_settings, toml

@@ -26,8 +26,16 @@ class Conflict(HodeiError):
     """The object is not in a state that allows this."""
 
 
+class Unauthenticated(HodeiError):
+    """The caller did not prove who it is (a missing, wrong, used or expired token)."""
+
+
 class Unavailable(HodeiError):
     """A part the daemon needs is not reachable right now; try again."""
+
+
+class ProviderError(HodeiError):
+    """A provider could not create or destroy a worker."""
 
 
 class StoreError(Unavailable):

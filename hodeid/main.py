@@ -10,16 +10,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+from grpclib.server import Server
 from pydantic import ValidationError
 
 from hodei_api.client import AddressError, parse_addr
+from hodeid import config_show, logformat
+from hodeid.api.metrics import MetricsEndpoint
 from hodeid.api.server import build_server
 from hodeid.config import Settings
 from hodeid.control.daemon import Daemon
+from hodeid.control.providers.configured import configured
+from hodeid.control.tokens import JoinTokens
 from hodeid.errors import HodeiError
+from hodeid.logformat import LogFormat
 from hodeid.store import db, embedded
+from hodeid.systemd import Notifier
 
 log = logging.getLogger("hodeid")
+
+# Operators and systemd expect a stopped daemon within 10 s; leave room for the interpreter.
+SHUTDOWN_SECONDS = 8.0
 
 
 def parse_args(argv: list[str] | None) -> dict[str, Any]:
@@ -32,9 +43,46 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
         "--database-url", help="PostgreSQL URL (default: embedded PostgreSQL in the data dir)"
     )
     parser.add_argument("--data-dir", type=Path, help="directory for the embedded database")
+    parser.add_argument("--metrics-listen", metavar="HOST:PORT", help="serve Prometheus metrics here")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    args = vars(parser.parse_args(argv))
-    return {k: v for k, v in args.items() if v is not None}
+    parser.add_argument(
+        "--log-format", choices=list(LogFormat), help="text for people (default) or json lines"
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    config = commands.add_parser("config", help="inspect the settings")
+    show = config.add_subparsers(metavar="{show}", required=True).add_parser(
+        "show", help="print the effective settings and where each came from"
+    )
+    show.set_defaults(command="config show")
+    local = parser.add_argument_group(
+        "local provider", "hodei-worker processes started on this host on demand"
+    )
+    local.add_argument(
+        "--no-local-provider", dest="local_enabled", action="store_const", const=False,
+        help="start no workers here; jobs wait for workers started by hand or other providers",
+    )  # fmt: skip
+    local.add_argument(
+        "--local-min", dest="local_min", type=int, metavar="N", help="workers kept (default 0)"
+    )
+    local.add_argument(
+        "--local-max", dest="local_max", type=int, metavar="N", help="at most N (default: CPUs)"
+    )
+    local.add_argument(
+        "--local-slots", dest="local_slots", type=int, metavar="N", help="slots each (default 1)"
+    )
+    local.add_argument(
+        "--local-idle-timeout", dest="local_idle_timeout_seconds", type=float, metavar="S",
+        help="stop a worker idle this long (default 60)",
+    )  # fmt: skip
+    local.add_argument(
+        "--local-provisioning-timeout", dest="local_provisioning_timeout_seconds", type=float, metavar="S",
+        help="give up on a worker not connected by then (default 30)",
+    )  # fmt: skip
+    args = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
+    local_flags = {k.removeprefix("local_"): args.pop(k) for k in list(args) if k.startswith("local_")}
+    if local_flags:
+        args["local_provider"] = local_flags
+    return args
 
 
 async def serve(settings: Settings) -> int:
@@ -49,7 +97,9 @@ async def serve(settings: Settings) -> int:
     pool = await db.connect(url)
     try:
         await db.migrate(pool)
-        daemon = Daemon(pool, settings.scheduler)
+        cluster_token = settings.join_token.get_secret_value() if settings.join_token else None
+        tokens = JoinTokens(settings.join_token_ttl_seconds, cluster_token)
+        daemon = Daemon(pool, settings.scheduler, configured(settings), tokens)
         server = build_server(daemon)
         try:
             await server.start(host, port)
@@ -58,33 +108,70 @@ async def serve(settings: Settings) -> int:
                              "is another hodeid running? choose another --listen") from exc  # fmt: skip
         daemon.start()
         log.info("hodeid %s listening on %s:%d", daemon.id[:8], host, port)
+        metrics = await start_metrics(settings, daemon)
+        notifier = Notifier()
+        notifier.notify("READY=1", f"STATUS=listening on {host}:{port}")
+        watchdog = asyncio.create_task(notifier.keep_alive(), name="watchdog")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
+        notifier.notify("STOPPING=1", "STATUS=stopping")
         log.info("stopping: workers keep running their jobs and reconnect to the next daemon")
-        server.close()
-        await daemon.stop()
-        await server.wait_closed()
+        if metrics is not None:
+            metrics.close()
+        await shut_down(server, daemon, pool)
+        watchdog.cancel()
     finally:
         await pool.close()
     return 0
 
 
-def main(argv: list[str] | None = None) -> None:
+async def start_metrics(settings: Settings, daemon: Daemon) -> MetricsEndpoint | None:
+    """The Prometheus endpoint, if ``--metrics-listen`` asks for one, refreshing its gauges."""
+    if settings.metrics_listen is None:
+        return None
+    host, port = parse_addr(settings.metrics_listen)
+    endpoint = MetricsEndpoint(daemon)
     try:
-        settings = Settings(**parse_args(argv))
+        await endpoint.start(host, port)
+    except OSError as exc:
+        raise HodeiError(f"cannot serve metrics on {settings.metrics_listen}: {exc.strerror}; "
+                         "choose another --metrics-listen") from exc  # fmt: skip
+    log.info("Prometheus metrics on http://%s:%d/metrics", host, port)
+    return endpoint
+
+
+async def shut_down(server: Server, daemon: Daemon, pool: asyncpg.Pool) -> None:
+    """Stop accepting and close every stream (workers keep running their jobs and reconnect
+    to the next daemon), let the reports already received be stored, close the pool; past
+    ``SHUTDOWN_SECONDS`` cut the rest: workers resend what they do not see stored."""
+    server.close()
+    try:
+        async with asyncio.timeout(SHUTDOWN_SECONDS):
+            await daemon.stop()
+            await server.wait_closed()
+            await pool.close()
+    except TimeoutError:
+        log.warning("shutdown took over %g s; closing the database connections now", SHUTDOWN_SECONDS)
+        pool.terminate()
+
+
+def main(argv: list[str] | None = None) -> None:
+    flags = parse_args(argv)
+    command = flags.pop("command", "serve")
+    try:
+        settings = Settings(**flags)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         sys.stderr.write(f"hodeid: setting {where}: {first['msg']}\n")
         sys.exit(2)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    if command == "config show":
+        sys.stdout.write(config_show.render(flags))
+        return
+    logformat.configure(settings.log_level, settings.log_format)
     try:
         sys.exit(asyncio.run(serve(settings)))
     except (HodeiError, AddressError) as exc:

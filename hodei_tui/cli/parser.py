@@ -8,7 +8,7 @@ from typing import NoReturn
 
 from hodei_api import v1
 from hodei_tui.backend import Backend
-from hodei_tui.cli import explain, jobs, logs, run, values, workers
+from hodei_tui.cli import explain, jobs, logs, providers, run, values, workers
 from hodei_tui.errors import UsageError
 
 Handler = Callable[[argparse.Namespace, Backend], Awaitable[int]]
@@ -152,6 +152,13 @@ def _add_workers(group: argparse._SubParsersAction[Parser], common: Parser) -> N
     _output(drain, "json")
 
 
+def _add_providers(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
+    listing = _command(
+        group, "list", "list the providers that create workers on demand", providers.list_command, common
+    )
+    _output(listing, "json")
+
+
 def build_parser() -> Parser:
     """The whole ``hodei`` command tree."""
     common = _common()
@@ -161,10 +168,11 @@ def build_parser() -> Parser:
         parents=[common],
     )
     top.set_defaults(handler=None, usage_parser=top)
-    groups = top.add_subparsers(title="commands", metavar="{job,worker}")
+    groups = top.add_subparsers(title="commands", metavar="{job,worker,provider}")
     for name, summary, add in (
         ("job", "run and inspect jobs", _add_jobs),
         ("worker", "inspect and drain workers", _add_workers),
+        ("provider", "inspect the providers that create workers", _add_providers),
     ):
         parser = groups.add_parser(name, help=summary, description=summary, parents=[common])
         parser.set_defaults(usage_parser=parser)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from hodeid.errors import Conflict, HodeiError, InvalidRequest, NotFound, Unavailable
+from hodeid.errors import Conflict, HodeiError, InvalidRequest, NotFound, Unauthenticated, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,7 @@ _STATUS: list[tuple[type[HodeiError], Status]] = [
     (NotFound, Status.NOT_FOUND),
     (Conflict, Status.FAILED_PRECONDITION),
     (Unavailable, Status.UNAVAILABLE),
+    (Unauthenticated, Status.UNAUTHENTICATED),
 ]
 
 

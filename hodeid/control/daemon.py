@@ -8,7 +8,7 @@ import base64
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -18,13 +18,17 @@ from hodeid.config import SchedulerSettings
 from hodeid.control.decisions import DecisionLog, to_proto
 from hodeid.control.follow import Chunk, follow
 from hodeid.control.loghub import LogHub
+from hodeid.control.providers.base import Provider
+from hodeid.control.providers.fleet import Fleet
 from hodeid.control.registry import Registry, Session
 from hodeid.control.reports import Reports
 from hodeid.control.scheduler import Scheduler
 from hodeid.control.sessions import WorkerSessions
 from hodeid.control.settle import Settler
+from hodeid.control.tokens import JoinTokens
 from hodeid.domain.validation import validate
-from hodeid.errors import Conflict, InvalidRequest, NotFound
+from hodeid.errors import Conflict, InvalidRequest, NotFound, StoreError
+from hodeid.store import db
 from hodeid.store.decisions import DecisionStore
 from hodeid.store.jobs import JobStore
 from hodeid.store.logs import LogStore
@@ -34,22 +38,35 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
+# A database that does not answer SELECT 1 this fast counts as unreachable for health checks.
+PING_TIMEOUT = 2.0
 
 
 class Daemon:
-    def __init__(self, pool: asyncpg.Pool, settings: SchedulerSettings) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: SchedulerSettings,
+        providers: Sequence[Provider] = (),
+        tokens: JoinTokens | None = None,
+    ) -> None:
         self.id = uuid.uuid4().hex
+        self.pool = pool
         self.jobs = JobStore(pool)
         self.logs = LogStore(pool)
         self.hub = LogHub()
         self.registry = Registry()
         self.settler = Settler(self.jobs, self.hub, self.registry)
         self.decisions = DecisionLog(DecisionStore(pool), settings.decisions_per_job)
-        self.scheduler = Scheduler(settings, self.jobs, self.registry, self.settler, self.decisions)
+        self.tokens = tokens or JoinTokens()
+        self.fleet = Fleet(providers, self.registry, self.tokens)
+        self.scheduler = Scheduler(
+            settings, self.jobs, self.registry, self.settler, self.decisions, self.fleet
+        )
         reports = Reports(self.scheduler, self.settler, self.jobs, self.logs, self.hub)
         self.sessions = WorkerSessions(
             settings, self.id, self.registry, self.scheduler, self.settler, reports,
-            self.jobs, WorkerStore(pool),
+            self.jobs, WorkerStore(pool), self.tokens,
         )  # fmt: skip
         self._task: asyncio.Task[None] | None = None
 
@@ -64,11 +81,27 @@ class Daemon:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self.sessions.stop_readers()
+        await self.fleet.close()
+
+    async def database_ok(self) -> bool:
+        """Whether the database answers a trivial query within ``PING_TIMEOUT`` seconds."""
+        try:
+            await db.ping(self.pool, PING_TIMEOUT)
+        except StoreError as exc:
+            log.warning("database unreachable: %s", exc.message)
+            return False
+        return True
+
+    async def job_counts(self) -> dict[str, int]:
+        """How many jobs the database holds in each state."""
+        return await self.jobs.count_by_state()
 
     async def submit(self, spec: v1.JobSpec) -> tuple[v1.Job, bool]:
         job, existing = await self.jobs.insert(validate(spec))
         if not existing:
-            log.debug("job %s submitted: %s", job.id, " ".join(job.spec.command if job.spec else []))
+            command = " ".join(job.spec.command if job.spec else [])
+            log.debug("job %s submitted: %s", job.id, command, extra={"job_id": job.id})
             self.scheduler.wake()
         return job, existing
 
@@ -119,6 +152,9 @@ class Daemon:
     def workers(self) -> list[v1.WorkerInfo]:
         now = time.monotonic()
         return [_info(s, now) for s in sorted(self.registry.live(), key=lambda s: s.worker_id)]
+
+    def providers(self) -> list[v1.ProviderInfo]:
+        return self.fleet.info()
 
     def drain(self, worker_id: str, stay: bool) -> v1.WorkerInfo:
         session = self.registry.get(worker_id)

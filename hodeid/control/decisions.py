@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from hodei_api import v1
 from hodeid.domain.placement import Decision, Outcome, Reason, Strategy, Verdict
+from hodeid.metrics import DECISIONS
 from hodeid.store.decisions import DecisionRow, DecisionStore
 
 Signature = tuple[Outcome, str | None, tuple[tuple[str, Reason], ...]]
@@ -96,6 +97,7 @@ class DecisionLog:
                 self._remember(decision.job_id, sig)
             rows.append(to_row(decision, now))
             self._publish(to_proto(decision, now))
+            DECISIONS.labels(outcome=decision.outcome.name).inc()
         await self.store.append(rows)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + PRUNE_EVERY

@@ -1,17 +1,21 @@
 """The controller loop: wakes on events (job submitted, worker connected, slot freed) or on
-a short timer, claims PENDING jobs for live workers' free slots and dispatches them; also
-returns unacknowledged dispatches and the attempts of lost workers."""
+a short timer, claims PENDING jobs for live workers' free slots and dispatches them, asks the
+providers for workers when none fits (the jobs stay PENDING, claimed by nobody, until those
+connect); also returns unacknowledged dispatches and the attempts of lost workers."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections import Counter
 from dataclasses import replace
 
 from hodei_api import v1
 from hodeid.config import SchedulerSettings
 from hodeid.control.decisions import DecisionLog
+from hodeid.control.providers.fleet import Fleet
 from hodeid.control.registry import Key, Registry
 from hodeid.control.settle import Settler
 from hodeid.domain import selectors
@@ -26,6 +30,11 @@ def needs_of(job: PendingJob) -> JobNeeds:
     return JobNeeds(job.id, selectors.parse(job.selector), job.cpu, job.memory_mb)
 
 
+def demand(decisions: list[Decision]) -> Counter[str]:
+    """How many jobs wait for a worker from each provider."""
+    return Counter(chosen.target for d in decisions if (chosen := d.provisioner) is not None)
+
+
 class Scheduler:
     def __init__(
         self,
@@ -34,12 +43,14 @@ class Scheduler:
         registry: Registry,
         settler: Settler,
         decisions: DecisionLog,
+        fleet: Fleet,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
         self.registry = registry
         self.settler = settler
         self.decisions = decisions
+        self.fleet = fleet
         self.policy = Policy(
             strategy=settings.strategy,
             heartbeat_stale_after=3 * settings.heartbeat_interval_seconds,
@@ -54,12 +65,14 @@ class Scheduler:
 
     async def run(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.settings.tick_seconds)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel that
+            # arrives as the wake-up does, and the daemon would then never stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.tick_seconds):
+                    await self._wake.wait()
             self._wake.clear()
             try:
+                self.fleet.tick()
                 await self.expire_unacknowledged()
                 await self.reap_lost()
                 await self.schedule()
@@ -75,6 +88,10 @@ class Scheduler:
         while True:
             free = sum(max(0, s.hello.slots - len(s.running)) for s in self.registry.live() if not s.draining)
             if not free:
+                # No slot to fill, but the providers may make some: one look at the queue
+                # tells them how many (and costs nothing when they are at max or backing off).
+                if room := self.fleet.room(self.fleet.states()):
+                    await self.schedule_pass(min(self.settings.claim_batch, max(16, 4 * room)))
                 return
             window = min(self.settings.claim_batch, max(window, 16, 4 * free))
             placed, seen = await self.schedule_pass(window)
@@ -88,16 +105,20 @@ class Scheduler:
         many were dispatched and how many were looked at."""
         now = time.monotonic()
         states = [s.state(now) for s in self.registry.live()]
+        providers = self.fleet.verdicts(self.fleet.states())
         needs: dict[str, JobNeeds] = {}
         decisions: list[Decision] = []
 
         def placer(pending: list[PendingJob]) -> list[tuple[str, str]]:
             for job in pending:
                 needs[job.id] = needs_of(job)
-            decisions.extend(place_batch(list(needs.values()), states, [], self.policy, time.perf_counter))
+            decisions.extend(
+                place_batch(list(needs.values()), states, providers, self.policy, time.perf_counter)
+            )
             return [(d.job_id, d.worker_id) for d in decisions if d.worker_id]
 
         assignments = await self.jobs.claim(window, placer)
+        self.fleet.scale(demand(decisions))
         if self.policy.strategy is Strategy.ROUND_ROBIN and assignments:
             self.policy = replace(self.policy, cursor=self.policy.cursor + len(assignments))
         await self.decisions.record(decisions)
@@ -133,8 +154,9 @@ class Scheduler:
         needs = JobNeeds(job.id, selectors.parse(spec.selector), resources.cpu, resources.memory_mb)
         now = time.monotonic()
         states = [s.state(now) for s in self.registry.live()]
+        providers = self.fleet.verdicts(self.fleet.states())
         started = time.perf_counter()
-        decision = place(needs, states, [], self.policy)
+        decision = place(needs, states, providers(needs), self.policy)
         return replace(decision, duration_ms=(time.perf_counter() - started) * 1000)
 
     async def expire_unacknowledged(self) -> None:

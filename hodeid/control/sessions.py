@@ -19,6 +19,7 @@ from hodeid.control.registry import Registry, Session
 from hodeid.control.reports import Reports
 from hodeid.control.scheduler import Scheduler
 from hodeid.control.settle import Settler
+from hodeid.control.tokens import JoinTokens
 from hodeid.domain.placement import JobNeeds
 from hodeid.errors import InvalidRequest, Unavailable
 from hodeid.store.jobs import AttemptEnd, JobStore
@@ -42,6 +43,7 @@ class WorkerSessions:
         reports: Reports,
         jobs: JobStore,
         workers: WorkerStore,
+        tokens: JoinTokens,
     ) -> None:
         self.settings = settings
         self.daemon_id = daemon_id
@@ -51,6 +53,7 @@ class WorkerSessions:
         self.reports = reports
         self.jobs = jobs
         self.workers = workers
+        self.tokens = tokens
         # The latest session of each worker whose reader has not finished, and the readers.
         self._readers: dict[str, Session] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -89,6 +92,7 @@ class WorkerSessions:
             raise InvalidRequest("Hello needs a worker_id")
         if hello.slots < 1:
             raise InvalidRequest(f"worker {hello.worker_id} offers {hello.slots} slots; at least 1 is needed")
+        self.tokens.admit(hello)
         sessions = await self.workers.record_hello(hello)
         if (old := self._readers.get(hello.worker_id)) is not None:
             # Let its older stream's reports land first, or they would look lost.
@@ -103,6 +107,7 @@ class WorkerSessions:
         log.info(
             "worker %s connected (%d slots, labels %s, %d attempts resumed)",
             hello.worker_id, hello.slots, dict(hello.labels), len(session.running),
+            extra={"worker_id": hello.worker_id},
         )  # fmt: skip
         self.scheduler.wake()
         welcome = v1.Welcome(
@@ -133,6 +138,14 @@ class WorkerSessions:
         await self.settler.end(gone)
         return stale
 
+    async def stop_readers(self) -> None:
+        """Stop reading the worker streams and wait until what was already received is
+        applied: a reader's batch is shielded from the cancel (see ``_read``)."""
+        for reader in self._tasks:
+            reader.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     def detach(self, session: Session) -> None:
         session.close()
         self.registry.remove(session)
@@ -142,6 +155,7 @@ class WorkerSessions:
             "worker %s disconnected with %d attempts running",
             session.worker_id,
             len(session.running),
+            extra={"worker_id": session.worker_id},
         )
 
     async def _heartbeat(self, session: Session) -> None:

@@ -49,7 +49,8 @@ class Settler:
                 del session.running[(end.job_id, end.attempt)]
         settled = await self.jobs.settle(ends, sorted(from_states), decide)
         for s in settled:
-            log.info("job %s attempt %d -> %s", s.job_id, s.attempt, s.state.name)
+            context = {"job_id": s.job_id, "attempt": s.attempt}
+            log.info("job %s attempt %d -> %s", s.job_id, s.attempt, s.state.name, extra=context)
             if is_terminal(s.state):
                 self.hub.finish(s.job_id, s.state)
         return settled

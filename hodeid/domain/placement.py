@@ -104,11 +104,21 @@ class Decision:
         filtered = sum(not v.could_fit for v in workers)
         return len(workers), eligible, filtered, len(workers) - eligible - filtered
 
+    @property
+    def provisioner(self) -> Verdict | None:
+        """When PROVISION, the verdict of the provider that makes the worker: the first, in
+        configuration order, that said it would."""
+        if self.outcome is not Outcome.PROVISION:
+            return None
+        return next(v for v in self.verdicts if v.kind == "provider" and v.reason is Reason.FITS)
+
     def summary(self) -> str:
         """One line a person can read, e.g. for a job that waits."""
         if self.worker_id:
             return f"placed on {self.worker_id} ({self.strategy})"
         parts = ", ".join(f"{n} {r}" for r, n in sorted(self.histogram.items()))
+        if (chosen := self.provisioner) is not None:
+            parts = "; ".join(filter(None, [f"provider {chosen.target}: {chosen.message}", parts]))
         if not any(v.kind == "worker" for v in self.verdicts):
             parts = f"no worker is connected; {parts}"
         return f"{self.outcome.name}: {parts}"
@@ -198,7 +208,7 @@ def place(
 def place_batch(
     jobs: Sequence[JobNeeds],
     workers: Sequence[WorkerState],
-    providers: Sequence[Verdict],
+    providers: Sequence[Verdict] | Callable[[JobNeeds], Sequence[Verdict]],
     policy: Policy,
     clock: Callable[[], float] | None = None,
 ) -> list[Decision]:
@@ -206,14 +216,16 @@ def place_batch(
 
     A job that fits nowhere does not stop later jobs from being placed. Round-robin moves
     its cursor past each chosen worker. With ``clock`` (seconds), each decision records how
-    long it took.
+    long it took. ``providers`` are the providers' verdicts, or a function giving them for
+    each job (a provider's answer depends on what the job asks for).
     """
     current = list(workers)
     index = {w.id: i for i, w in enumerate(current)}
     decisions = []
     for job in jobs:
         started = clock() if clock else 0.0
-        decision = place(job, current, providers, policy)
+        verdicts = providers(job) if callable(providers) else providers
+        decision = place(job, current, verdicts, policy)
         if clock:
             decision = replace(decision, duration_ms=(clock() - started) * 1000)
         if decision.worker_id is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -38,6 +39,12 @@ async def connect(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg
         raise StoreError(f"cannot connect to PostgreSQL at {redact(url)}: {exc}") from exc
     assert pool is not None
     return pool
+
+
+async def ping(pool: asyncpg.Pool, seconds: float) -> None:
+    """Run ``SELECT 1`` on a pooled connection within ``seconds``, or raise StoreError."""
+    async with translate(), asyncio.timeout(seconds), pool.acquire() as conn:
+        await conn.fetchval("SELECT 1")
 
 
 def redact(url: str) -> str:

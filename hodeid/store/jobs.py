@@ -12,6 +12,7 @@ import asyncpg
 
 from hodei_api import v1
 from hodeid.errors import InvalidRequest, NotFound
+from hodeid.metrics import START_LATENCY
 from hodeid.store import rows
 from hodeid.store.db import translate
 from hodeid.store.queries import Q
@@ -152,6 +153,12 @@ class JobStore:
             )
         return [Assignment(rows.job(r), r["first_seq"]) for r in assigned]
 
+    async def count_by_state(self) -> dict[str, int]:
+        """How many jobs are in each state (states with none are absent)."""
+        async with translate():
+            found = await self.pool.fetch(Q["count_jobs_by_state"])
+        return {r["state"]: r["n"] for r in found}
+
     async def mark_running(self, started: Sequence[tuple[str, int, datetime]]) -> set[tuple[str, int]]:
         """Mark attempts RUNNING (only the current attempt, only from ASSIGNED)."""
         async with translate():
@@ -161,6 +168,10 @@ class JobStore:
                 [a for _, a, _ in started],
                 [t for _, _, t in started],
             )
+        for r in done:
+            if r["number"] == 1:
+                # The worker's clock against the database's: a little skew is not a negative wait.
+                START_LATENCY.observe(max(0.0, float(r["waited"])))
         return {(str(r["job_id"]), r["number"]) for r in done}
 
     async def settle(

@@ -9,6 +9,7 @@ import asyncpg
 
 from hodei_api import v1
 from hodei_api.loglines import Line
+from hodeid.metrics import LOG_BYTES, LOG_LINES
 from hodeid.store import rows
 from hodeid.store.db import translate
 from hodeid.store.queries import Q
@@ -32,6 +33,8 @@ class LogStore:
                 [line.data for line in lines],
                 [line.ts for line in lines],
             )
+        LOG_LINES.inc(len(lines))
+        LOG_BYTES.inc(sum(len(line.data) for line in lines))
 
     async def read(self, job_id: str, after_seq: int, limit: int) -> v1.LogLines:
         """Up to ``limit`` lines with seq greater than ``after_seq``, in order."""

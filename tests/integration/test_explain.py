@@ -53,6 +53,17 @@ async def wait_state(daemon: Daemon, job_id: str, state: v1.JobState) -> v1.Job:
     return job
 
 
+async def newest_placed(daemon: Daemon, job_id: str) -> list[v1.Decision]:
+    """The job's decisions once the PLACED one is stored (it is written just after the claim
+    commits, so a job can be ASSIGNED a moment before its decision is)."""
+    async with asyncio.timeout(5):
+        while not (decisions := (await daemon.explain(job_id)).decisions) or (
+            decisions[0].outcome is not v1.PlacementOutcome.PLACED
+        ):
+            await asyncio.sleep(0.02)
+    return decisions
+
+
 def verdicts(decision: v1.Decision) -> dict[str, tuple[v1.PlacementReason, str]]:
     return {v.target: (v.reason, v.message) for v in decision.verdicts}
 
@@ -72,7 +83,7 @@ async def test_selector_places_on_the_matching_worker_and_explains_the_other(dae
     await connect(daemon, "gpu", slots=1, gpu="true")
     job = await submit(daemon, "gpu=true")
     assert (await wait_state(daemon, job.id, v1.JobState.ASSIGNED)).worker_id == "gpu"
-    [placed] = (await daemon.explain(job.id)).decisions
+    [placed] = await newest_placed(daemon, job.id)
     assert (placed.outcome, placed.worker_id) == (v1.PlacementOutcome.PLACED, "gpu")
     assert verdicts(placed)["cpu"] == (R.SELECTOR_MISMATCH, "label gpu=true: worker has gpu=false")
     assert verdicts(placed)["gpu"][0] is R.FITS
@@ -93,7 +104,7 @@ async def test_a_waiting_job_writes_one_row_per_distinct_decision(daemon: Daemon
         assert verdicts(decision)["earth"] == (R.SELECTOR_MISMATCH, "label zone=mars: worker has zone=earth")
     await connect(daemon, "mars", zone="mars")
     assert (await wait_state(daemon, job.id, v1.JobState.ASSIGNED)).worker_id == "mars"
-    newest = (await daemon.explain(job.id)).decisions[0]
+    newest = (await newest_placed(daemon, job.id))[0]
     assert (newest.outcome, newest.worker_id) == (v1.PlacementOutcome.PLACED, "mars")
 
 

@@ -79,6 +79,16 @@ class Databases:
     def drop(self, name: str) -> None:
         run_sync(_admin(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
+    def shut(self, name: str, shut: bool = True) -> None:
+        """Refuse new connections to database ``name`` and end its open ones, or (``shut``
+        false) accept connections again: a database that is down, as its clients see it."""
+        statements = [f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(not shut).lower()}']
+        if shut:
+            statements.append(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            )
+        run_sync(_admin(self.server_url, *statements))
+
     def url(self, name: str) -> str:
         return with_database(self.server_url, name)
 

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +52,8 @@ class Cluster:
     database_url: str
     log_dir: Path
     port: int = field(default_factory=free_port)
+    # Off unless a test asks: tests that start their own workers expect no others.
+    local_provider: bool = False
     daemon: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -65,12 +67,17 @@ class Cluster:
         env["HODEI_CONFIG"] = "/nonexistent/hodeid.toml"
         return env
 
-    def start_daemon(self, *extra: str) -> subprocess.Popen[bytes]:
-        env = self.env() | {
+    def start_daemon(self, *extra: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start hodeid with flags ``extra`` and variables ``env`` added to the cluster's."""
+        env = {
+            **self.env(),
             "HODEI_SCHEDULER__TICK_SECONDS": "0.2",
             "HODEI_SCHEDULER__HEARTBEAT_INTERVAL_SECONDS": "1",
+            **(env or {}),
         }
         args = [str(BIN / "hodeid"), "--listen", self.addr, "--database-url", self.database_url, *extra]
+        if not self.local_provider:
+            args.append("--no-local-provider")
         with (self.log_dir / "hodeid.log").open("ab") as log:
             self.daemon = subprocess.Popen(args, stdout=log, stderr=log, env=env)
         wait_port(self.port, self.daemon)

@@ -62,10 +62,10 @@ WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[])
            AS a (job_id, attempt, started_at)),
      j AS (UPDATE jobs j SET state = 'RUNNING', started_at = a.started_at, updated_at = now()
            FROM a WHERE j.id = a.job_id AND j.attempt = a.attempt AND j.state = 'ASSIGNED'
-           RETURNING j.id, j.attempt, a.started_at)
+           RETURNING j.id, j.attempt, a.started_at, j.created_at)
 UPDATE attempts t SET started_at = j.started_at
 FROM j WHERE t.job_id = j.id AND t.number = j.attempt
-RETURNING t.job_id, t.number;
+RETURNING t.job_id, t.number, extract(epoch FROM j.started_at - j.created_at)::float8 AS waited;
 
 -- name: lock_active_attempts
 -- $1 job ids, $2 attempts, $3 states the job may be in. The current attempt only.
@@ -120,6 +120,9 @@ WHERE t.job_id = a.job_id AND t.number = a.number;
 UPDATE jobs SET state = 'CANCELLED', reason = $2, finished_at = now(), updated_at = now()
 WHERE id = $1 AND state = 'PENDING'
 RETURNING *;
+
+-- name: count_jobs_by_state
+SELECT state, count(*) AS n FROM jobs GROUP BY state;
 
 -- name: active_jobs
 -- Jobs some worker holds (or held when this daemon started).

@@ -1,0 +1,52 @@
+"""The providers the settings ask for, in the order the scheduler consults them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hodeid.config import ProviderSettings, Settings
+from hodeid.control.providers.base import Limits, Provider
+from hodeid.control.providers.exec import ExecProvider
+from hodeid.control.providers.local import LocalProvider
+from hodeid.domain.scaling import Offer
+from hodeid.errors import ConfigError
+
+_MEMINFO = Path("/proc/meminfo")
+
+
+def host_memory_mb() -> int:
+    """The host's total memory in MiB (what a worker offers by default)."""
+    try:
+        for line in _MEMINFO.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024  # the value is in kB
+    except OSError:
+        pass  # not Linux: ask sysconf below
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+
+
+def offer_of(p: ProviderSettings) -> Offer:
+    cpu = p.cpu if p.cpu is not None else float(os.cpu_count() or 1)
+    memory = p.memory_mb if p.memory_mb is not None else host_memory_mb()
+    return Offer(dict(p.labels), p.slots, cpu, memory)
+
+
+def limits_of(p: ProviderSettings) -> Limits:
+    return Limits(p.min, p.max, p.idle_timeout_seconds, p.provisioning_timeout_seconds)
+
+
+def configured(settings: Settings) -> list[Provider]:
+    """``local`` first when enabled, then the exec providers; all connect their workers to
+    the daemon's own listen address."""
+    providers: list[Provider] = []
+    local = settings.local_provider
+    if local.enabled:
+        providers.append(LocalProvider("local", offer_of(local), limits_of(local), settings.listen))
+    for p in settings.exec_providers:
+        if any(other.name == p.name for other in providers):
+            raise ConfigError(f"two providers are named {p.name!r}; give each exec provider its own name")
+        providers.append(
+            ExecProvider(p.name, offer_of(p), limits_of(p), settings.listen, p.create, p.destroy)
+        )
+    return providers

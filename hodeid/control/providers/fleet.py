@@ -1,0 +1,230 @@
+"""The provisioned fleet: every provider, the workers each has created, and the rules that
+create and stop them (the arithmetic is in ``hodeid.domain.scaling``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hodei_api import v1
+from hodeid.control.providers.base import Provider
+from hodeid.control.registry import Registry
+from hodeid.control.tokens import JoinTokens
+from hodeid.domain import scaling
+from hodeid.domain.placement import JobNeeds, Verdict
+from hodeid.domain.scaling import ProviderState
+from hodeid.errors import ProviderError
+
+log = logging.getLogger(__name__)
+
+# On shutdown, how long creates and destroys under way may take before the rest are
+# destroyed; a daemon is expected to stop within seconds.
+CLOSE_WAIT = 3.0
+
+
+@dataclass
+class Member:
+    """One worker a provider created."""
+
+    worker_id: str
+    provider: Provider
+    token: str
+    created_at: float
+    connected: bool = False
+    """It presented its token: it joined (its session may not be in the registry yet)."""
+    seen_live: bool = False
+    idle_since: float | None = None
+    stopping: bool = False
+
+
+@dataclass
+class Health:
+    """A provider's failures in a row, the latest one, and when it may try again."""
+
+    failures: int = 0
+    last_error: str = ""
+    retry_at: float = 0.0
+
+
+class Fleet:
+    """The providers the scheduler consults, and the workers they created."""
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        registry: Registry,
+        tokens: JoinTokens,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.providers = {p.name: p for p in providers}
+        self.registry = registry
+        self.tokens = tokens
+        self.clock = clock
+        self.members: dict[str, Member] = {}
+        self.health = {name: Health() for name in self.providers}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def states(self) -> list[ProviderState]:
+        """Each provider as the scheduler sees it now, in configuration order."""
+        now = self.clock()
+        return [self._state(p, now) for p in self.providers.values()]
+
+    def _state(self, p: Provider, now: float) -> ProviderState:
+        mine = [m for m in self.members.values() if m.provider is p]
+        connected = sum(m.connected for m in mine)
+        health = self.health[p.name]
+        return ProviderState(
+            p.name, p.offer, p.limits.min, p.limits.max,
+            provisioning=len(mine) - connected, connected=connected,
+            last_error=health.last_error, retry_in=max(0.0, health.retry_at - now),
+        )  # fmt: skip
+
+    @staticmethod
+    def verdicts(states: Sequence[ProviderState]) -> Callable[[JobNeeds], list[Verdict]]:
+        """The providers' verdicts on a job, for ``place``."""
+        return lambda job: [scaling.verdict(job, s) for s in states]
+
+    def room(self, states: Sequence[ProviderState]) -> int:
+        """Slots the providers could still add now (0 at max or while backing off)."""
+        return sum(max(0, s.max - s.total) * s.offer.slots for s in states if not s.retry_in)
+
+    def scale(self, demand: Mapping[str, int]) -> None:
+        """Create workers for the jobs placement sent to each provider (``PROVISION``); the
+        workers already provisioning count against that demand, and ``max`` is never passed."""
+        now = self.clock()
+        for p in self.providers.values():
+            for _ in range(scaling.workers_to_create(demand.get(p.name, 0), self._state(p, now))):
+                worker_id = f"{p.name}-{secrets.token_hex(4)}"
+                member = Member(worker_id, p, self.tokens.issue(worker_id), now)
+                self.members[worker_id] = member
+                self._spawn(self._create(member), f"create {worker_id}")
+
+    async def _create(self, member: Member) -> None:
+        try:
+            await member.provider.create(member.worker_id, member.token)
+        except ProviderError as exc:
+            # A create that outlived the provisioning timeout has been counted as failed already.
+            if self.members.get(member.worker_id) is member:
+                self._failed(member, exc.message)
+
+    def tick(self) -> None:
+        """Follow the workers created: connected, idle, gone, or failed to connect in time;
+        stop the ones idle too long; keep each provider at its ``min``."""
+        now = self.clock()
+        for member in list(self.members.values()):
+            session = self.registry.get(member.worker_id)
+            live = session is not None and not session.closed
+            timeout = member.provider.limits.provisioning_timeout
+            waited = now - member.created_at
+            if not member.connected and (live or self.tokens.consumed(member.token)):
+                member.connected = True
+                self.health[member.provider.name] = Health(
+                    last_error=self.health[member.provider.name].last_error
+                )
+            if session is not None and live:
+                member.seen_live = True
+                busy = session.running or session.draining
+                member.idle_since = None if busy else member.idle_since or now
+            elif member.seen_live or (member.connected and waited >= timeout):
+                # Its token is spent: a worker that left cannot come back, so it is gone.
+                log.info("provisioned worker %s is gone; destroying it", member.worker_id)
+                self._remove(member)
+            elif member.connected:
+                continue  # joined a moment ago; its session is on its way into the registry
+            elif (why := member.provider.exited(member.worker_id)) is not None:
+                self._failed(member, f"worker {member.worker_id} {why} before connecting")
+            elif waited >= timeout:
+                self._failed(member, f"worker {member.worker_id} did not connect within {timeout:g} s")
+        for p in self.providers.values():
+            self._stop_idle(p, now)
+        self.scale({})
+
+    def _stop_idle(self, p: Provider, now: float) -> None:
+        idle = sorted(
+            (
+                m
+                for m in self.members.values()
+                if m.provider is p and m.idle_since is not None and not m.stopping
+            ),
+            key=lambda m: m.idle_since or now,
+        )
+        stopping = sum(m.stopping for m in self.members.values() if m.provider is p)
+        state = self._state(p, now)
+        # Workers already stopping are on their way out: min counts only the ones staying.
+        staying = replace(state, connected=state.connected - stopping)
+        count = scaling.idle_to_stop(
+            [now - (m.idle_since or now) for m in idle], staying, p.limits.idle_timeout
+        )
+        for member in idle[:count]:
+            session = self.registry.get(member.worker_id)
+            if session is None:
+                continue
+            log.info(
+                "worker %s idle for %.0f s; draining it", member.worker_id, now - (member.idle_since or now)
+            )
+            member.stopping = True
+            session.draining = True
+            session.send(v1.DaemonMessage(drain=v1.Drain(stay=False)))
+
+    def _failed(self, member: Member, error: str) -> None:
+        health = self.health[member.provider.name]
+        health.failures += 1
+        health.last_error = error
+        delay = scaling.retry_delay(health.failures)
+        health.retry_at = self.clock() + delay
+        log.warning("provider %s: %s; next try in %.0f s", member.provider.name, error, delay)
+        self._remove(member)
+
+    def _remove(self, member: Member) -> None:
+        self.members.pop(member.worker_id, None)
+        self.tokens.revoke(member.token)
+        self._spawn(self._destroy(member), f"destroy {member.worker_id}")
+
+    async def _destroy(self, member: Member) -> None:
+        try:
+            await member.provider.destroy(member.worker_id)
+        except ProviderError as exc:
+            self.health[member.provider.name].last_error = exc.message
+            log.warning("provider %s: %s", member.provider.name, exc.message)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        # Creating and destroying run beside the scheduler: a slow command must not stall it.
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def info(self) -> list[v1.ProviderInfo]:
+        """What ``hodei provider list`` shows."""
+        now = self.clock()
+        idle = Counter(m.provider.name for m in self.members.values() if m.idle_since is not None)
+        result = []
+        for p in self.providers.values():
+            state = self._state(p, now)
+            result.append(
+                v1.ProviderInfo(
+                    name=p.name, kind=p.kind, min=p.limits.min, max=p.limits.max,
+                    provisioning=state.provisioning, connected=state.connected, idle=idle[p.name],
+                    last_error=state.last_error, retry_in_seconds=state.retry_in,
+                    failures=self.health[p.name].failures, labels=dict(p.offer.labels), slots=p.offer.slots,
+                )
+            )  # fmt: skip
+        return result
+
+    async def close(self) -> None:
+        """The daemon stops: every worker created is destroyed (its one-time token dies
+        with this daemon, so it could not join another)."""
+        if self._tasks:
+            # Let destroys finish (a destroyed worker's process must not be left behind),
+            # but do not wait for ever on a create command that hangs.
+            _, pending = await asyncio.wait(set(self._tasks), timeout=CLOSE_WAIT)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        members, self.members = list(self.members.values()), {}
+        await asyncio.gather(*(self._destroy(m) for m in members))

@@ -1,0 +1,97 @@
+"""Join tokens: who may open a worker stream. The one check point is ``JoinTokens.admit``.
+
+A provisioned worker gets a one-time token bound to its worker id; it expires, and the first
+Hello that presents it consumes it. Other workers present the cluster join token when one
+is configured.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hodei_api import v1
+from hodeid.errors import Unauthenticated
+
+# One-time tokens carry this prefix, so one this daemon no longer remembers is still
+# refused as a one-time token and never taken for the cluster token.
+PREFIX = "hodei-jt-"
+# How long a used or expired token is remembered, to say which of the two it was.
+REMEMBER_SECONDS = 3600.0
+
+
+@dataclass
+class _Issued:
+    worker_id: str
+    expires_at: float
+    used: bool = False
+
+
+class JoinTokens:
+    """One-time tokens issued to provisioned workers, and the cluster token."""
+
+    def __init__(
+        self,
+        ttl_seconds: float = 300.0,
+        cluster_token: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl_seconds
+        self.cluster_token = cluster_token
+        self.clock = clock
+        self._issued: dict[str, _Issued] = {}
+
+    def issue(self, worker_id: str) -> str:
+        """A new one-time token for the worker ``worker_id`` that is about to be created."""
+        self._forget_old()
+        token = PREFIX + secrets.token_urlsafe(24)
+        self._issued[token] = _Issued(worker_id, self.clock() + self.ttl)
+        return token
+
+    def revoke(self, token: str) -> None:
+        """The worker was destroyed before using its token: nobody may use it now."""
+        if (issued := self._issued.get(token)) is not None:
+            issued.used = True
+
+    def consumed(self, token: str) -> bool:
+        """Whether a worker has been admitted with ``token`` (or it was revoked)."""
+        issued = self._issued.get(token)
+        return issued is not None and issued.used
+
+    def admit(self, hello: v1.Hello) -> None:
+        """Let the worker in, consuming its one-time token, or raise ``Unauthenticated``."""
+        token = hello.token
+        if token.startswith(PREFIX):
+            issued = self._issued.get(token)
+            if issued is None:
+                raise Unauthenticated(
+                    f"worker {hello.worker_id}: join token is unknown to this daemon; "
+                    "a provisioned worker must connect to the daemon that created it"
+                )
+            if issued.used:
+                raise Unauthenticated(
+                    f"worker {hello.worker_id}: join token was already used; each one admits one worker once"
+                )
+            if self.clock() >= issued.expires_at:
+                raise Unauthenticated(
+                    f"worker {hello.worker_id}: join token expired {self.ttl:g} s after it was issued"
+                )
+            if issued.worker_id != hello.worker_id:
+                raise Unauthenticated(
+                    f"worker {hello.worker_id}: join token was issued to worker {issued.worker_id}"
+                )
+            issued.used = True
+            return
+        if self.cluster_token and not hmac.compare_digest(token.encode(), self.cluster_token.encode()):
+            raise Unauthenticated(
+                f"worker {hello.worker_id}: wrong or missing join token; "
+                "set HODEI_JOIN_TOKEN to the cluster's join token"
+            )
+
+    def _forget_old(self) -> None:
+        horizon = self.clock() - REMEMBER_SECONDS
+        for token in [t for t, i in self._issued.items() if i.expires_at < horizon]:
+            del self._issued[token]

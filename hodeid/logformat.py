@@ -1,0 +1,48 @@
+"""How hodeid's own log records are written: a line for people on a terminal, or JSON lines
+for collectors (``--log-format json``) with job and worker ids as fields of their own."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+
+# Fields a record may carry through ``extra=`` that JSON lines keep as fields of their own.
+CONTEXT_FIELDS = ("job_id", "attempt", "worker_id")
+
+HUMAN_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+class LogFormat(StrEnum):
+    """``text`` for people, ``json`` for log collectors."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``ts`` (UTC, ISO 8601), ``level``, ``logger``, ``message``,
+    the context fields the record carries, and ``exception`` with its traceback if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            if (value := getattr(record, name, None)) is not None:
+                line[name] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure(level: str, kind: LogFormat) -> None:
+    """Send every record at ``level`` and above to stderr in the ``kind`` format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if kind is LogFormat.JSON else logging.Formatter(HUMAN_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler], force=True)

@@ -1,0 +1,29 @@
+"""The daemon's Prometheus series, in a registry of their own (what ``--metrics-listen``
+serves). Counters and the histogram are updated where things happen; the gauges are set
+from the database and the session registry by ``hodeid.api.metrics`` before they are read."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+JOBS = Gauge("hodei_jobs", "Jobs in the database by state.", ["state"], registry=REGISTRY)
+QUEUE_DEPTH = Gauge("hodei_queue_depth", "Jobs waiting for a worker (PENDING).", registry=REGISTRY)
+WORKERS = Gauge(
+    "hodei_workers",
+    "Workers connected to this daemon by state: ready (a free slot), full, draining.",
+    ["state"],
+    registry=REGISTRY,
+)
+START_LATENCY = Histogram(
+    "hodei_job_start_latency_seconds",
+    "From submission to the worker starting the job's first attempt.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+    registry=REGISTRY,
+)
+DECISIONS = Counter(
+    "hodei_decisions", "Distinct placement decisions recorded, by outcome.", ["outcome"], registry=REGISTRY
+)
+LOG_LINES = Counter("hodei_log_lines", "Job output lines received for storage.", registry=REGISTRY)
+LOG_BYTES = Counter("hodei_log_bytes", "Bytes of job output received for storage.", registry=REGISTRY)

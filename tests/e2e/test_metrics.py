@@ -1,0 +1,46 @@
+"""``hodeid --metrics-listen``: a real daemon serves valid Prometheus text with the series
+the issue names, and they move when a job runs."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.processes import Cluster, free_port, wait_port
+
+
+def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_show_jobs_queue_latency_decisions_workers_and_logs(bare: Cluster) -> None:
+    port = free_port()
+    bare.close()
+    daemon = bare.start_daemon("--metrics-listen", f"127.0.0.1:{port}")
+    # Metrics are served once the gRPC listener is up: wait for them too.
+    wait_port(port, daemon)
+    before = scrape(port)
+    assert before[("hodei_queue_depth", ())] == 0
+    assert before[("hodei_jobs", (("state", "SUCCEEDED"),))] == 0
+    assert before[("hodei_job_start_latency_seconds_count", ())] == 0
+    bare.start_worker("--slots", "1")
+    result = bare.hodei("job", "run", "--", "echo", "measured")
+    assert result.returncode == 0, result.stderr
+    deadline = time.monotonic() + 30
+    while (after := scrape(port))[("hodei_jobs", (("state", "SUCCEEDED"),))] != 1:
+        assert time.monotonic() < deadline, "hodei_jobs{state=SUCCEEDED} never reached 1"
+        time.sleep(0.2)
+    assert after[("hodei_queue_depth", ())] == 0
+    assert after[("hodei_workers", (("state", "ready"),))] == 1
+    assert after[("hodei_job_start_latency_seconds_count", ())] == 1
+    assert after[("hodei_decisions_total", (("outcome", "PLACED"),))] >= 1
+    assert after[("hodei_log_lines_total", ())] == 1
+    assert after[("hodei_log_bytes_total", ())] == len(b"measured\n")

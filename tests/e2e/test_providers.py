@@ -1,0 +1,166 @@
+"""Providers with real processes: a bare hodeid runs a job on a local worker it starts and
+stops it once idle; a burst never starts more than max; an exec provider creates workers
+through sh, and one whose create command fails leaves jobs PENDING, explained, backing off."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import BIN, Cluster
+
+
+@pytest.fixture
+def make(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(database_url, tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def json_of(c: Cluster, *args: str) -> object:
+    result = c.hodei(*args, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def providers(c: Cluster) -> dict[str, dict[str, object]]:
+    found = json_of(c, "provider", "list")
+    assert isinstance(found, list)
+    return {p["name"]: p for p in found}
+
+
+def wait_for(check: object, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_a_bare_hodeid_runs_a_job_on_a_local_worker_and_stops_it_when_idle(make: Cluster) -> None:
+    make.local_provider = True
+    # Idle long enough for the checks below to see the worker on a busy machine.
+    make.start_daemon("--local-max", "2", "--local-idle-timeout", "6")
+    result = make.hodei("job", "run", "--", "echo", "hi")
+    assert (result.returncode, result.stdout) == (0, b"hi\n"), result.stderr
+    workers = json_of(make, "worker", "list")
+    assert isinstance(workers, list) and [w["id"].startswith("local-") for w in workers] == [True]
+    jobs = json_of(make, "job", "list")
+    assert isinstance(jobs, list) and [j["worker_id"] for j in jobs] == [workers[0]["id"]]
+    local = providers(make)["local"]
+    assert (local["kind"], local["max"], local["connected"]) == ("local", 2, 1)
+    wait_for(lambda: json_of(make, "worker", "list") == [], "the idle local worker was not stopped")
+    assert providers(make)["local"]["connected"] == 0
+
+
+def test_a_burst_of_jobs_never_starts_more_than_max_local_workers(make: Cluster) -> None:
+    make.local_provider = True
+    make.start_daemon("--local-max", "2")
+    jobs = []
+    for _ in range(12):
+        result = make.hodei("job", "run", "--detach", "--", "sleep", "1")
+        assert result.returncode == 0, result.stderr
+        jobs.append(result.stdout.decode().strip())
+    most = 0
+
+    def all_done() -> bool:
+        nonlocal most
+        local = providers(make)["local"]
+        most = max(most, int(local["provisioning"]) + int(local["connected"]))  # type: ignore[call-overload]
+        listed = json_of(make, "job", "list")
+        assert isinstance(listed, list)
+        return all(j["state"] == "SUCCEEDED" for j in listed if j["id"] in jobs)
+
+    wait_for(all_done, "the jobs did not all succeed", timeout=120)
+    assert 1 <= most <= 2
+    listed = json_of(make, "job", "list")
+    assert isinstance(listed, list)
+    assert len({j["worker_id"] for j in listed}) <= 2
+
+
+def exec_config(path: Path, create: str, destroy: str = "", max_: int = 2) -> Path:
+    config = path / "hodeid.toml"
+    config.write_text(
+        "[[exec_providers]]\n"
+        'name = "cloud"\n'
+        f"create = {json.dumps(create)}\n"
+        f"destroy = {json.dumps(destroy)}\n"
+        f"max = {max_}\n"
+        'labels = { zone = "eu" }\n'
+    )
+    return config
+
+
+def test_an_exec_provider_whose_create_fails_leaves_jobs_pending_and_explained(
+    make: Cluster, tmp_path: Path
+) -> None:
+    config = exec_config(tmp_path, "echo 'no quota left in zone eu' >&2; exit 3")
+    make.start_daemon(env={"HODEI_CONFIG": str(config)})
+    result = make.hodei("job", "run", "--detach", "--", "true")
+    assert result.returncode == 0, result.stderr
+    job_id = result.stdout.decode().strip()
+
+    def failing() -> bool:
+        return bool(providers(make)["cloud"]["failures"])
+
+    wait_for(failing, "the create command's failure was not recorded")
+    cloud = providers(make)["cloud"]
+    assert cloud["last_error"] == "create command exited with 3: no quota left in zone eu"
+    assert cloud["kind"] == "exec" and cloud["provisioning"] == cloud["connected"] == 0
+    explained = json_of(make, "job", "explain", job_id)
+    assert isinstance(explained, dict) and explained["state"] == "PENDING"
+    [verdict] = [v for v in explained["decisions"][0]["verdicts"] if v["target"] == "cloud"]
+    assert verdict["reason"] == "PROVIDER_FAILING"
+    assert verdict["message"].startswith("failing: create command exited with 3: no quota left in zone eu")
+    # Backing off, not spinning: doubling delays from 1 s allow a handful of tries here.
+    time.sleep(3)
+    cloud = providers(make)["cloud"]
+    assert 1 <= int(cloud["failures"]) <= 6  # type: ignore[call-overload]
+    assert float(cloud["retry_in_seconds"]) > 0  # type: ignore[arg-type]
+    text = make.hodei("provider", "list").stdout.decode()
+    assert "cloud" in text and "no quota left in zone eu (retry in" in text
+
+
+def test_an_exec_provider_starts_a_worker_through_sh_and_destroys_it(make: Cluster, tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    create = (
+        f"HODEI_JOIN_TOKEN={{token}} {BIN}/hodei-worker --server {{addr}} --id {{worker_id}}"
+        f" --label {{labels}} >>{tmp_path}/exec-worker.log 2>&1 & echo $! > {pids}/{{worker_id}}"
+    )
+    destroy = f'kill "$(cat {pids}/{{worker_id}})"'
+    config = exec_config(tmp_path, create, destroy)
+    try:
+        make.start_daemon(env={"HODEI_CONFIG": str(config)})
+        result = make.hodei("job", "run", "--selector", "zone=eu", "--", "echo", "from the cloud")
+        assert (result.returncode, result.stdout) == (0, b"from the cloud\n"), result.stderr
+        workers = json_of(make, "worker", "list")
+        assert isinstance(workers, list) and len(workers) == 1
+        assert workers[0]["id"].startswith("cloud-") and workers[0]["labels"] == {"zone": "eu"}
+        assert make.daemon is not None
+        make.close()
+        # The daemon's shutdown ran the destroy command: the worker is gone.
+        [pid_file] = pids.iterdir()
+        pid = int(pid_file.read_text())
+        wait_for(lambda: not _alive(pid), "the destroy command did not end the worker", timeout=30)
+    finally:
+        for pid_file in pids.iterdir():
+            if _alive(pid := int(pid_file.read_text())):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie the shell left behind is reaped by init; it no longer runs.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"

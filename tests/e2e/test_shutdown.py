@@ -1,0 +1,55 @@
+"""SIGTERM with a job running: the daemon exits 0 within 10 s, the worker keeps the job
+running and reconnects, and the next daemon records how it ended."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import Cluster
+
+# The issue's bound; hodeid bounds its own shutdown below it.
+SHUTDOWN_BOUND = 10.0
+
+
+def job(c: Cluster, job_id: str) -> dict[str, object]:
+    result = c.hodei("job", "get", job_id, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def wait_state(c: Cluster, job_id: str, state: str, timeout: float = 30.0) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while (found := job(c, job_id))["state"] != state:
+        assert time.monotonic() < deadline, f"job {job_id} is {found['state']}, not {state}"
+        time.sleep(0.1)
+    return found
+
+
+@pytest.mark.parametrize("ends", ["after the restart", "while no daemon runs"])
+def test_sigterm_keeps_the_running_job_and_the_next_daemon_records_it(
+    system: Cluster, tmp_path: Path, ends: str
+) -> None:
+    go = tmp_path / "go"
+    script = f"echo started; while [ ! -e {go} ]; do sleep 0.05; done; echo finished"
+    result = system.hodei("job", "run", "--detach", "--", "sh", "-c", script)
+    job_id = result.stdout.decode().strip()
+    wait_state(system, job_id, "RUNNING")
+    daemon = system.daemon
+    assert daemon is not None
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(SHUTDOWN_BOUND) == 0
+    if ends == "while no daemon runs":
+        go.touch()
+        time.sleep(0.5)
+    system.start_daemon()
+    go.touch()
+    done = wait_state(system, job_id, "SUCCEEDED", timeout=60)
+    assert (done["attempt"], done["exit_code"]) == (1, 0)
+    assert system.hodei("job", "logs", job_id).stdout == b"started\nfinished\n"

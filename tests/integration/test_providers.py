@@ -1,0 +1,220 @@
+"""Providers through the Daemon on real PostgreSQL: a job no worker fits makes a provider
+create one and waits unclaimed until it connects; a queue never starts more than max; a
+worker that does not connect in time makes the provider fail and back off; idle workers
+are drained and destroyed; a join token admits once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import asyncpg
+import pytest
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+from grpclib.testing import ChannelFor
+
+from hodei_api import v1
+from hodeid.api.server import services
+from hodeid.config import SchedulerSettings
+from hodeid.control.daemon import Daemon
+from hodeid.control.providers.base import Limits, Provider
+from hodeid.control.registry import Session
+from hodeid.control.tokens import JoinTokens
+from hodeid.domain.scaling import Offer
+from hodeid.errors import ProviderError, Unauthenticated
+
+SETTINGS = SchedulerSettings(tick_seconds=0.05, heartbeat_interval_seconds=60)
+R = v1.PlacementReason
+
+
+class FakeProvider(Provider):
+    """Records what it is asked; its workers connect only when the test says so."""
+
+    kind = "fake"
+
+    def __init__(self, limits: Limits, fail: str = "") -> None:
+        super().__init__("fake", Offer(labels={"pool": "fake"}, slots=1, cpu=2, memory_mb=1024), limits)
+        self.fail = fail
+        self.tokens: dict[str, str] = {}
+        self.destroyed: list[str] = []
+
+    async def create(self, worker_id: str, token: str) -> None:
+        if self.fail:
+            raise ProviderError(self.fail)
+        self.tokens[worker_id] = token
+
+    async def destroy(self, worker_id: str) -> None:
+        self.destroyed.append(worker_id)
+
+
+@pytest.fixture
+async def start(pool: asyncpg.Pool) -> AsyncIterator[Callable[[FakeProvider], Daemon]]:
+    daemons: list[Daemon] = []
+
+    def start(provider: FakeProvider) -> Daemon:
+        daemon = Daemon(pool, SETTINGS, [provider])
+        daemon.start()
+        daemons.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in daemons:
+        await daemon.stop()
+
+
+async def connect(daemon: Daemon, worker_id: str, token: str) -> Session:
+    resources = v1.Resources(cpu=2, memory_mb=1024)
+    hello = v1.Hello(
+        worker_id=worker_id, hostname="h", slots=1, resources=resources, labels={"pool": "fake"}, token=token
+    )
+    session, _ = await daemon.sessions.attach(hello)
+    return session
+
+
+async def submit(daemon: Daemon, count: int = 1) -> list[v1.Job]:
+    return [(await daemon.submit(v1.JobSpec(command=["true"])))[0] for _ in range(count)]
+
+
+async def eventually(check: Callable[[], object], timeout: float = 5) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.02)
+
+
+async def test_a_job_waits_unclaimed_for_the_worker_a_provider_creates(start: Callable[..., Daemon]) -> None:
+    provider = FakeProvider(Limits(max=3))
+    daemon = start(provider)
+    [job] = await submit(daemon)
+    await eventually(lambda: provider.tokens)
+    job = await daemon.get(job.id)
+    assert (job.state, job.worker_id) == (v1.JobState.PENDING, "")
+    explained = await daemon.explain(job.id)
+    now = explained.decisions[0]
+    assert now.outcome is v1.PlacementOutcome.PROVISION
+    assert [(v.target, v.reason, v.message) for v in now.verdicts] == [
+        ("fake", R.FITS, "would create worker with labels {pool=fake}")
+    ]
+    [info] = daemon.providers()
+    assert (info.name, info.kind, info.provisioning, info.connected) == ("fake", "fake", 1, 0)
+    [(worker_id, token)] = provider.tokens.items()
+    await connect(daemon, worker_id, token)
+    await eventually(lambda: daemon.registry.get(worker_id) and daemon.registry.get(worker_id).running)  # type: ignore[union-attr]
+    assert (await daemon.get(job.id)).worker_id == worker_id
+    [info] = daemon.providers()
+    assert (info.provisioning, info.connected) == (0, 1)
+
+
+async def test_a_queue_never_provisions_more_than_max(start: Callable[..., Daemon]) -> None:
+    provider = FakeProvider(Limits(max=2))
+    daemon = start(provider)
+    jobs = await submit(daemon, 10)
+    await eventually(lambda: len(provider.tokens) == 2)
+    await asyncio.sleep(0.3)  # several ticks see the same queue
+    assert len(provider.tokens) == 2
+    now = (await daemon.explain(jobs[-1].id)).decisions[0]
+    assert now.outcome is v1.PlacementOutcome.PROVISION
+    assert now.verdicts[0].message == "at max 2; 2 worker(s) starting"
+    for worker_id, token in provider.tokens.items():
+        await connect(daemon, worker_id, token)
+    await eventually(lambda: sum(len(s.running) for s in daemon.registry.live()) == 2)
+    await asyncio.sleep(0.3)
+    assert len(provider.tokens) == 2
+    now = (await daemon.explain(jobs[-1].id)).decisions[0]
+    assert (now.outcome, now.verdicts[-1].reason) == (v1.PlacementOutcome.WAITING, R.PROVIDER_AT_MAX)
+
+
+async def test_a_worker_that_does_not_connect_in_time_fails_the_provider(
+    start: Callable[..., Daemon],
+) -> None:
+    provider = FakeProvider(Limits(max=2, provisioning_timeout=0.2))
+    daemon = start(provider)
+    [job] = await submit(daemon)
+    await eventually(lambda: provider.destroyed)
+    [worker_id] = provider.destroyed
+    [info] = daemon.providers()
+    assert info.last_error == f"worker {worker_id} did not connect within 0.2 s"
+    assert info.failures == 1 and info.retry_in_seconds > 0
+    now = (await daemon.explain(job.id)).decisions[0]
+    assert (await daemon.get(job.id)).state is v1.JobState.PENDING
+    assert now.outcome is v1.PlacementOutcome.WAITING
+    assert now.verdicts[0].reason is R.PROVIDER_FAILING
+    assert now.verdicts[0].message.startswith(
+        f"failing: worker {worker_id} did not connect within 0.2 s; next try"
+    )
+    # Its token died with it.
+    with pytest.raises(Unauthenticated, match="already used"):
+        await connect(daemon, worker_id, provider.tokens[worker_id])
+
+
+async def test_a_failing_create_is_recorded_and_backed_off(start: Callable[..., Daemon]) -> None:
+    provider = FakeProvider(Limits(max=5), fail="create command exited with 3: no quota")
+    daemon = start(provider)
+    [job] = await submit(daemon)
+    await eventually(lambda: daemon.providers()[0].failures)
+    await asyncio.sleep(0.3)  # within the first back-off second: no second try
+    [info] = daemon.providers()
+    assert (info.failures, info.last_error) == (1, "create command exited with 3: no quota")
+    now = (await daemon.explain(job.id)).decisions[0]
+    assert now.verdicts[0].reason is R.PROVIDER_FAILING
+    assert "create command exited with 3: no quota" in now.verdicts[0].message
+
+
+async def test_idle_workers_above_min_are_drained_then_destroyed(start: Callable[..., Daemon]) -> None:
+    provider = FakeProvider(Limits(min=0, max=2, idle_timeout=0.2))
+    daemon = start(provider)
+    [job] = await submit(daemon)
+    await eventually(lambda: provider.tokens)
+    [(worker_id, token)] = provider.tokens.items()
+    session = await connect(daemon, worker_id, token)
+    await eventually(lambda: session.running)
+    await asyncio.sleep(0.3)
+    assert not session.draining  # busy: not idle
+    session.running.clear()  # as the job's Finished report does
+    await eventually(lambda: session.draining)
+    sent = []
+    while not session.outbox.empty():
+        sent.append(session.outbox.get_nowait())
+    assert any(m is not None and m.drain == v1.Drain(stay=False) for m in sent)
+    daemon.sessions.detach(session)  # the drained worker exits
+    await eventually(lambda: provider.destroyed == [worker_id])
+    assert daemon.providers()[0].connected == 0
+    del job
+
+
+async def test_a_join_token_admits_once(start: Callable[..., Daemon]) -> None:
+    provider = FakeProvider(Limits(max=1))
+    daemon = start(provider)
+    await submit(daemon)
+    await eventually(lambda: provider.tokens)
+    [(worker_id, token)] = provider.tokens.items()
+    session = await connect(daemon, worker_id, token)
+    daemon.sessions.detach(session)
+    with pytest.raises(Unauthenticated, match="already used"):
+        await connect(daemon, worker_id, token)
+
+
+async def refusal(daemon: Daemon, hello: v1.Hello) -> GRPCError:
+    """How the Connect stream refuses ``hello``."""
+    async with ChannelFor(services(daemon)) as channel:
+        stream = v1.WorkerServiceStub(channel).connect([v1.WorkerMessage(hello=hello)])
+        with pytest.raises(GRPCError) as raised:
+            await anext(aiter(stream))
+    return raised.value
+
+
+async def test_a_used_or_expired_token_is_refused_on_the_stream_as_unauthenticated(
+    pool: asyncpg.Pool,
+) -> None:
+    clock = [0.0]
+    tokens = JoinTokens(ttl_seconds=300, clock=lambda: clock[0])
+    daemon = Daemon(pool, SETTINGS, [], tokens)
+    used, expired = tokens.issue("w1"), tokens.issue("w2")
+    tokens.admit(v1.Hello(worker_id="w1", token=used))
+    clock[0] = 301
+    error = await refusal(daemon, v1.Hello(worker_id="w1", slots=1, token=used))
+    assert error.status is Status.UNAUTHENTICATED
+    assert error.message == "worker w1: join token was already used; each one admits one worker once"
+    error = await refusal(daemon, v1.Hello(worker_id="w2", slots=1, token=expired))
+    assert error.status is Status.UNAUTHENTICATED
+    assert error.message == "worker w2: join token expired 300 s after it was issued"

@@ -1,0 +1,90 @@
+"""JoinTokens.admit, the one check point for who may open a worker stream."""
+
+from __future__ import annotations
+
+import pytest
+
+from hodei_api import v1
+from hodeid.control.tokens import PREFIX, JoinTokens
+from hodeid.errors import Unauthenticated
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def hello(worker_id: str, token: str) -> v1.Hello:
+    return v1.Hello(worker_id=worker_id, slots=1, token=token)
+
+
+def test_a_one_time_token_admits_its_worker_once() -> None:
+    tokens = JoinTokens(ttl_seconds=300)
+    token = tokens.issue("local-1")
+    assert token.startswith(PREFIX)
+    tokens.admit(hello("local-1", token))
+    with pytest.raises(Unauthenticated, match="already used"):
+        tokens.admit(hello("local-1", token))
+    with pytest.raises(Unauthenticated, match="already used"):
+        tokens.admit(hello("intruder", token))
+
+
+def test_an_expired_token_is_refused() -> None:
+    clock = Clock()
+    tokens = JoinTokens(ttl_seconds=300, clock=clock)
+    token = tokens.issue("local-1")
+    clock.now += 300
+    with pytest.raises(Unauthenticated, match="expired 300 s after it was issued"):
+        tokens.admit(hello("local-1", token))
+
+
+def test_a_token_admits_only_the_worker_it_was_issued_to() -> None:
+    tokens = JoinTokens()
+    token = tokens.issue("local-1")
+    with pytest.raises(Unauthenticated, match="issued to worker local-1"):
+        tokens.admit(hello("other", token))
+
+
+def test_a_revoked_or_unknown_one_time_token_is_refused() -> None:
+    tokens = JoinTokens(cluster_token=None)
+    token = tokens.issue("local-1")
+    tokens.revoke(token)
+    with pytest.raises(Unauthenticated, match="already used"):
+        tokens.admit(hello("local-1", token))
+    # Never taken for a cluster token, even when none is configured.
+    with pytest.raises(Unauthenticated, match="unknown to this daemon"):
+        tokens.admit(hello("local-1", PREFIX + "forged"))
+
+
+def test_tokens_used_long_ago_are_forgotten_but_still_refused() -> None:
+    clock = Clock()
+    tokens = JoinTokens(ttl_seconds=1, clock=clock)
+    old = tokens.issue("a")
+    clock.now += 10_000
+    tokens.issue("b")
+    with pytest.raises(Unauthenticated, match="unknown"):
+        tokens.admit(hello("a", old))
+
+
+@pytest.mark.parametrize(
+    ("cluster", "presented", "admitted"),
+    [
+        (None, "", True),
+        (None, "anything", True),
+        ("s3cret", "s3cret", True),
+        ("s3cret", "", False),
+        ("s3cret", "wrong", False),
+    ],
+)
+def test_static_workers_need_the_cluster_token_when_one_is_set(
+    cluster: str | None, presented: str, admitted: bool
+) -> None:
+    tokens = JoinTokens(cluster_token=cluster)
+    if admitted:
+        tokens.admit(hello("static", presented))
+    else:
+        with pytest.raises(Unauthenticated, match="set HODEI_JOIN_TOKEN"):
+            tokens.admit(hello("static", presented))
