@@ -58,7 +58,7 @@ def workers_table(workers: list[v1.WorkerInfo]) -> str:
                 cpu,
                 mem,
                 f"{worker.heartbeat_age_seconds:.1f}s",
-                f"{worker.rtt_ms:.1f}ms",
+                f"{worker.rtt_ms:.1f}ms" if worker.rtt_ms else NONE,  # none measured yet
                 labels_text(worker.labels),
                 "yes" if worker.draining else "no",
             )

@@ -371,5 +371,5 @@ def test_workers_table() -> None:
     assert workers_table(workers).splitlines() == [
         "ID   LIVE  SLOTS  CPU    MEM            HEARTBEAT  RTT    LABELS           DRAINING",
         "w-1  yes   1/4    6.5/8  8192/16384 MB  0.4s       1.2ms  gpu=true,zone=a  no",
-        "w-2  no    1/4    -      -              31.0s      0.0ms  -                yes",
+        "w-2  no    1/4    -      -              31.0s      -      -                yes",
     ]
