@@ -25,6 +25,8 @@ from hodei_worker.session import CONNECT, Session
 logger = logging.getLogger(__name__)
 
 VERSION = version("hodei")
+# How long a stopping worker waits for the daemon to see it close its stream.
+STOP_GRACE = 3.0
 
 
 class Agent:
@@ -62,6 +64,7 @@ class Agent:
         )
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._connecting: asyncio.Task[str | None] | None = None
         self._uptime = 0.0  # how long the latest stream stayed up, for the backoff
 
     @property
@@ -73,7 +76,13 @@ class Agent:
         """Serve until stopped or drained; on the way out nothing the attempts started is left."""
         try:
             while not self._done():
-                reason = await self._connect_once()
+                self._connecting = asyncio.create_task(self._connect_once(), name="hodei-worker connect")
+                try:
+                    reason = await self._connecting
+                except asyncio.CancelledError:
+                    if not self._stopping:
+                        raise
+                    reason = None  # stop() gave up a connection that was not made yet
                 if reason is None or self._done():
                     break
                 delay = self._backoff.next_delay(self._uptime)
@@ -99,7 +108,20 @@ class Agent:
         logger.info("shutting down%s", f"; cancelling {n} running" if (n := len(self.attempts)) else "")
         self.attempts.cancel_all("the worker is shutting down")
         self._wake.set()
+        session = self.session
+        if session is None or session.welcomed_at is None:
+            # Not connected (the daemon may be gone, or be going): there is no one to report
+            # to, and a half-made connection could hold the exit for a heartbeat timeout.
+            self._give_up_connection()
+        else:
+            # Connected: report and close gracefully, but a daemon that is itself stopping
+            # may never answer the close; do not wait a heartbeat timeout for it.
+            asyncio.get_running_loop().call_later(STOP_GRACE, self._give_up_connection)
         self._check_idle()
+
+    def _give_up_connection(self) -> None:
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
 
     async def __aenter__(self) -> Agent:
         self._task = asyncio.create_task(self.run(), name="hodei-worker agent")

@@ -118,7 +118,10 @@ async def serve(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         notifier.notify("STOPPING=1", "STATUS=stopping")
-        log.info("stopping: workers keep running their jobs and reconnect to the next daemon")
+        log.info(
+            "stopping: workers started apart keep running their jobs and reconnect to the next "
+            "daemon; the ones this daemon provisioned stop with it"
+        )
         if metrics is not None:
             metrics.close()
         await shut_down(server, daemon, pool)

@@ -81,11 +81,13 @@ class FakeDaemon(v1.WorkerServiceBase):
     def __init__(self) -> None:
         self.streams: asyncio.Queue[DaemonStream] = asyncio.Queue()
         self.addr = ""
+        # False plays a daemon that is going away and never ends its side of a stream.
+        self.answers_close = True
 
     async def connect(self, messages: AsyncIterator[v1.WorkerMessage]) -> AsyncIterator[v1.DaemonMessage]:
         stream = DaemonStream()
         self.streams.put_nowait(stream)
-        reader = asyncio.create_task(self._read(messages, stream))
+        reader = asyncio.create_task(self._read(messages, stream, self.answers_close))
         try:
             while (message := await stream._outgoing.get()) is not _END:
                 assert message is not None
@@ -98,7 +100,7 @@ class FakeDaemon(v1.WorkerServiceBase):
             return await self.streams.get()
 
     @staticmethod
-    async def _read(messages: AsyncIterator[v1.WorkerMessage], stream: DaemonStream) -> None:
+    async def _read(messages: AsyncIterator[v1.WorkerMessage], stream: DaemonStream, answer: bool) -> None:
         try:
             async for message in messages:
                 stream.log.append(message)
@@ -106,7 +108,8 @@ class FakeDaemon(v1.WorkerServiceBase):
         finally:
             # The worker ended its side (or went away): end ours, as hodeid does.
             stream.received.put_nowait(None)
-            stream.hang_up()
+            if answer:
+                stream.hang_up()
 
 
 def batch_lines(message: v1.WorkerMessage) -> list[Line]:

@@ -12,7 +12,7 @@ import pytest
 
 from hodei_api import v1
 from hodei_api.backoff import Backoff
-from hodei_worker.agent import VERSION, Agent
+from hodei_worker.agent import STOP_GRACE, VERSION, Agent
 from hodei_worker.config import WorkerSettings
 from tests.unit.worker.fake_daemon import DaemonStream, FakeDaemon, batch_lines, free_port, now, serve
 from tests.unit.worker.procfs import kill_group, wait_for_group, wait_group_gone
@@ -278,3 +278,17 @@ async def test_stopped_before_it_ran_it_does_not_connect(daemon: FakeDaemon) -> 
     agent.stop()
     await asyncio.wait_for(agent.run(), 5)
     assert daemon.streams.empty()
+
+
+async def test_stop_does_not_wait_on_a_daemon_that_never_closes_its_side(daemon: FakeDaemon) -> None:
+    # A daemon that is itself shutting down may never end the stream: the worker reports,
+    # closes its side, and exits after STOP_GRACE instead of a heartbeat timeout (15 s here).
+    daemon.answers_close = False
+    agent = quick(daemon.addr)
+    task = asyncio.create_task(agent.run())
+    stream, _ = await connected(daemon)
+    while agent.session is None or agent.session.welcomed_at is None:
+        await asyncio.sleep(0.01)
+    agent.stop()
+    await asyncio.wait_for(task, STOP_GRACE + 5)
+    stream.hang_up()
