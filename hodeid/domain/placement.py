@@ -124,46 +124,56 @@ class Decision:
         return f"{self.outcome.name}: {parts}"
 
 
+# The hot path of a large fleet makes one verdict per worker: build them as plain tuples
+# (NamedTuple's constructor is several times slower) with the reasons looked up once.
+_new = tuple.__new__
+_STREAM_DOWN, _STALE, _MISMATCH = Reason.STREAM_DOWN, Reason.HEARTBEAT_STALE, Reason.SELECTOR_MISMATCH
+_CPU, _MEMORY, _DRAINING, _NO_SLOT = (
+    Reason.CPU_EXHAUSTED, Reason.MEMORY_EXHAUSTED, Reason.DRAINING, Reason.NO_FREE_SLOT,
+)  # fmt: skip
+_FITS = Reason.FITS
+
+
 def _check(job: JobNeeds, w: WorkerState, stale_after: float) -> Verdict | None:
     """Why ``w`` cannot take ``job`` now, or None when it can."""
     if not w.live:
-        return Verdict(w.id, "worker", Reason.STREAM_DOWN, "stream is down")
+        return _new(Verdict, (w.id, "worker", _STREAM_DOWN, "stream is down", True, None))
     if w.heartbeat_age > stale_after:
-        return Verdict(w.id, "worker", Reason.HEARTBEAT_STALE, f"no heartbeat for {w.heartbeat_age:.0f} s")
+        message = f"no heartbeat for {w.heartbeat_age:.0f} s"
+        return _new(Verdict, (w.id, "worker", _STALE, message, True, None))
     for term in job.selector:
         if (why := term.mismatch(w.labels)) is not None:
-            return Verdict(w.id, "worker", Reason.SELECTOR_MISMATCH, why, False)
+            return _new(Verdict, (w.id, "worker", _MISMATCH, why, False, None))
     if job.cpu > w.cpu_total + EPSILON:
         message = f"cpu: needs {job.cpu:g}, has {w.cpu_total:g} in all"
-        return Verdict(w.id, "worker", Reason.CPU_EXHAUSTED, message, False)
+        return _new(Verdict, (w.id, "worker", _CPU, message, False, None))
     if job.memory_mb > w.memory_total:
         message = f"memory: needs {job.memory_mb} MB, has {w.memory_total} MB in all"
-        return Verdict(w.id, "worker", Reason.MEMORY_EXHAUSTED, message, False)
+        return _new(Verdict, (w.id, "worker", _MEMORY, message, False, None))
     if w.draining:
-        return Verdict(w.id, "worker", Reason.DRAINING, "draining: takes no new jobs")
+        return _new(Verdict, (w.id, "worker", _DRAINING, "draining: takes no new jobs", True, None))
     if w.slots_used >= w.slots_total:
         message = f"slots: {w.slots_used} of {w.slots_total} in use"
-        return Verdict(w.id, "worker", Reason.NO_FREE_SLOT, message)
+        return _new(Verdict, (w.id, "worker", _NO_SLOT, message, True, None))
     cpu_free = w.cpu_total - w.cpu_used
     if job.cpu > cpu_free + EPSILON:
-        return Verdict(w.id, "worker", Reason.CPU_EXHAUSTED, f"cpu: needs {job.cpu:g}, {cpu_free:g} free")
+        message = f"cpu: needs {job.cpu:g}, {cpu_free:g} free"
+        return _new(Verdict, (w.id, "worker", _CPU, message, True, None))
     memory_free = w.memory_total - w.memory_used
     if job.memory_mb > memory_free:
         message = f"memory: needs {job.memory_mb} MB, {memory_free} MB free"
-        return Verdict(w.id, "worker", Reason.MEMORY_EXHAUSTED, message)
+        return _new(Verdict, (w.id, "worker", _MEMORY, message, True, None))
     return None
 
 
 def _score(w: WorkerState, policy: Policy, index: int, count: int) -> float:
+    """Scores of the strategies that do not go by load (those are computed inline)."""
     strategy = policy.strategy
     if strategy is Strategy.FIRST_AVAILABLE:
         return -float(index)
     if strategy is Strategy.ROUND_ROBIN:
         return -float((index - policy.cursor) % count)
-    if strategy is Strategy.MOST_CAPACITY:
-        return (w.cpu_total - w.cpu_used) + (w.slots_total - w.slots_used)
-    load = w.slots_used / w.slots_total if w.slots_total else 1.0
-    return load if strategy is Strategy.BIN_PACK else 1.0 - load
+    return (w.cpu_total - w.cpu_used) + (w.slots_total - w.slots_used)
 
 
 def place(
@@ -181,14 +191,17 @@ def place(
     best: tuple[float, str] | None = None
     count = len(workers)
     stale_after = policy.heartbeat_stale_after
-    # The hot loop of a large fleet: one verdict per worker, built as a plain tuple.
-    new = tuple.__new__
+    strategy = policy.strategy
     for index, worker in enumerate(workers):
         verdict = _check(job, worker, stale_after)
         if verdict is None:
-            score = _score(worker, policy, index, count)
+            if strategy is Strategy.LEAST_LOADED or strategy is Strategy.BIN_PACK:
+                load = worker.slots_used / worker.slots_total
+                score = load if strategy is Strategy.BIN_PACK else 1.0 - load
+            else:
+                score = _score(worker, policy, index, count)
             message = f"fits: {worker.slots_total - worker.slots_used} slot(s) free"
-            verdict = new(Verdict, (worker.id, "worker", Reason.FITS, message, True, score))
+            verdict = _new(Verdict, (worker.id, "worker", _FITS, message, True, score))
             if best is None or score > best[0]:
                 best = (score, worker.id)
         verdicts.append(verdict)
