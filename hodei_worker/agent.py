@@ -65,6 +65,7 @@ class Agent:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[str | None] | None = None
+        self._resume_token = ""
         self._uptime = 0.0  # how long the latest stream stayed up, for the backoff
 
     @property
@@ -185,7 +186,7 @@ class Agent:
             resources=v1.Resources(cpu=settings.cpu, memory_mb=settings.memory_mb),
             running=self.attempts.unreported(),
             version=VERSION,
-            token=settings.join_token,
+            token=self._resume_token or settings.join_token,
         )
 
     def _dispatch(self, message: v1.DaemonMessage) -> None:
@@ -199,6 +200,9 @@ class Agent:
             self._on_drain(message.drain)
 
     def _on_welcome(self, welcome: v1.Welcome) -> None:
+        if welcome.resume_token:
+            # The one-time join token is spent; this one lets the worker back in.
+            self._resume_token = welcome.resume_token
         for stale in welcome.stale:
             self.attempts.abandon((stale.job_id, stale.attempt))
         settings = self.settings

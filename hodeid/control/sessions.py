@@ -92,7 +92,7 @@ class WorkerSessions:
             raise InvalidRequest("Hello needs a worker_id")
         if hello.slots < 1:
             raise InvalidRequest(f"worker {hello.worker_id} offers {hello.slots} slots; at least 1 is needed")
-        self.tokens.admit(hello)
+        resume_token = self.tokens.admit(hello)
         sessions = await self.workers.record_hello(hello)
         if (old := self._readers.get(hello.worker_id)) is not None:
             # Let its older stream's reports land first, or they would look lost.
@@ -115,6 +115,7 @@ class WorkerSessions:
             daemon_id=self.daemon_id,
             heartbeat_interval_seconds=self.settings.heartbeat_interval_seconds,
             stale=stale,
+            resume_token=resume_token,
         )
         return session, welcome
 

@@ -1,8 +1,10 @@
 """Join tokens: who may open a worker stream. The one check point is ``JoinTokens.admit``.
 
 A provisioned worker gets a one-time token bound to its worker id; it expires, and the first
-Hello that presents it consumes it. Other workers present the cluster join token when one
-is configured.
+Hello that presents it consumes it. In exchange the worker gets a resume token, bound to the
+same worker id, for reconnecting after a dropped stream; it lives as long as the worker (it is
+revoked with the one-time token when the worker is destroyed). Other workers present the
+cluster join token when one is configured.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from hodeid.errors import Unauthenticated
 # One-time tokens carry this prefix, so one this daemon no longer remembers is still
 # refused as a one-time token and never taken for the cluster token.
 PREFIX = "hodei-jt-"
+RESUME_PREFIX = "hodei-rt-"
 # How long a used or expired token is remembered, to say which of the two it was.
 REMEMBER_SECONDS = 3600.0
 
@@ -28,6 +31,7 @@ class _Issued:
     worker_id: str
     expires_at: float
     used: bool = False
+    resume: str = ""
 
 
 class JoinTokens:
@@ -43,6 +47,8 @@ class JoinTokens:
         self.cluster_token = cluster_token
         self.clock = clock
         self._issued: dict[str, _Issued] = {}
+        # Resume token -> worker id, for provisioned workers that joined.
+        self._resumes: dict[str, str] = {}
 
     def issue(self, worker_id: str) -> str:
         """A new one-time token for the worker ``worker_id`` that is about to be created."""
@@ -52,18 +58,27 @@ class JoinTokens:
         return token
 
     def revoke(self, token: str) -> None:
-        """The worker was destroyed before using its token: nobody may use it now."""
+        """The worker was destroyed: nobody may use its token, or its resume token, now."""
         if (issued := self._issued.get(token)) is not None:
             issued.used = True
+            self._resumes.pop(issued.resume, None)
 
     def consumed(self, token: str) -> bool:
         """Whether a worker has been admitted with ``token`` (or it was revoked)."""
         issued = self._issued.get(token)
         return issued is not None and issued.used
 
-    def admit(self, hello: v1.Hello) -> None:
-        """Let the worker in, consuming its one-time token, or raise ``Unauthenticated``."""
+    def admit(self, hello: v1.Hello) -> str:
+        """Let the worker in or raise ``Unauthenticated``. A one-time token is consumed and
+        exchanged for the resume token returned (else the result is empty)."""
         token = hello.token
+        if token.startswith(RESUME_PREFIX):
+            if self._resumes.get(token) != hello.worker_id:
+                raise Unauthenticated(
+                    f"worker {hello.worker_id}: resume token is not valid here; "
+                    "a provisioned worker can only rejoin the daemon that created it, while it exists"
+                )
+            return ""
         if token.startswith(PREFIX):
             issued = self._issued.get(token)
             if issued is None:
@@ -84,12 +99,15 @@ class JoinTokens:
                     f"worker {hello.worker_id}: join token was issued to worker {issued.worker_id}"
                 )
             issued.used = True
-            return
+            issued.resume = RESUME_PREFIX + secrets.token_urlsafe(24)
+            self._resumes[issued.resume] = hello.worker_id
+            return issued.resume
         if self.cluster_token and not hmac.compare_digest(token.encode(), self.cluster_token.encode()):
             raise Unauthenticated(
                 f"worker {hello.worker_id}: wrong or missing join token; "
                 "set HODEI_JOIN_TOKEN to the cluster's join token"
             )
+        return ""
 
     def _forget_old(self) -> None:
         horizon = self.clock() - REMEMBER_SECONDS

@@ -41,6 +41,8 @@ class Member:
     seen_live: bool = False
     idle_since: float | None = None
     stopping: bool = False
+    gone_since: float | None = None
+    """When its stream went away; it may come back (with its resume token) for a while."""
 
 
 @dataclass
@@ -129,10 +131,14 @@ class Fleet:
                 )
             if session is not None and live:
                 member.seen_live = True
+                member.gone_since = None
                 busy = session.running or session.draining
                 member.idle_since = None if busy else member.idle_since or now
+            elif member.seen_live and not member.stopping and (member.gone_since or now) + timeout > now:
+                # A dropped stream: the worker reconnects with its resume token, and gets as
+                # long to come back as it had to connect the first time.
+                member.gone_since = member.gone_since or now
             elif member.seen_live or (member.connected and waited >= timeout):
-                # Its token is spent: a worker that left cannot come back, so it is gone.
                 log.info("provisioned worker %s is gone; destroying it", member.worker_id)
                 self._remove(member)
             elif member.connected:

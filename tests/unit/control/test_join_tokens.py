@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hodei_api import v1
-from hodeid.control.tokens import PREFIX, JoinTokens
+from hodeid.control.tokens import PREFIX, RESUME_PREFIX, JoinTokens
 from hodeid.errors import Unauthenticated
 
 
@@ -88,3 +88,26 @@ def test_static_workers_need_the_cluster_token_when_one_is_set(
     else:
         with pytest.raises(Unauthenticated, match="set HODEI_JOIN_TOKEN"):
             tokens.admit(hello("static", presented))
+
+
+def test_the_spent_token_is_exchanged_for_a_resume_token_that_lets_the_worker_back_in() -> None:
+    tokens = JoinTokens(clock=Clock())
+    resume = tokens.admit(hello("w1", tokens.issue("w1")))
+    assert resume.startswith(RESUME_PREFIX)
+    for _ in range(3):  # a dropped stream, then another
+        assert tokens.admit(hello("w1", resume)) == ""
+    with pytest.raises(Unauthenticated, match="resume token is not valid"):
+        tokens.admit(hello("w2", resume))
+
+
+def test_a_destroyed_worker_cannot_resume() -> None:
+    tokens = JoinTokens(clock=Clock())
+    token = tokens.issue("w1")
+    resume = tokens.admit(hello("w1", token))
+    tokens.revoke(token)
+    with pytest.raises(Unauthenticated, match="while it exists"):
+        tokens.admit(hello("w1", resume))
+
+
+def test_static_workers_get_no_resume_token() -> None:
+    assert JoinTokens(cluster_token="c").admit(hello("static", "c")) == ""

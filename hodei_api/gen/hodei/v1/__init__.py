@@ -1068,6 +1068,12 @@ class Welcome(betterproto2.Message):
     Attempts from Hello.running the daemon no longer wants: the worker kills them.
     """
 
+    resume_token: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    Set when the worker joined with a one-time token, which is now spent: the worker
+    presents this one in the Hellos of its later reconnections to the same daemon.
+    """
+
 
 default_message_pool.register_message("hodei.v1", "Welcome", Welcome)
 
