@@ -114,11 +114,21 @@ def test_an_exec_provider_whose_create_fails_leaves_jobs_pending_and_explained(
     cloud = providers(make)["cloud"]
     assert cloud["last_error"] == "create command exited with 3: no quota left in zone eu"
     assert cloud["kind"] == "exec" and cloud["provisioning"] == cloud["connected"] == 0
-    explained = json_of(make, "job", "explain", job_id)
-    assert isinstance(explained, dict) and explained["state"] == "PENDING"
-    [verdict] = [v for v in explained["decisions"][0]["verdicts"] if v["target"] == "cloud"]
-    assert verdict["reason"] == "PROVIDER_FAILING"
-    assert verdict["message"].startswith("failing: create command exited with 3: no quota left in zone eu")
+
+    def explained_as_failing() -> bool:
+        # Between two tries (1 s, then 2 s, 4 s ...) the trace says why the provider is out;
+        # at the moment it may try again it is a candidate like any other.
+        explained = json_of(make, "job", "explain", job_id)
+        assert isinstance(explained, dict) and explained["state"] == "PENDING"
+        [verdict] = [v for v in explained["decisions"][0]["verdicts"] if v["target"] == "cloud"]
+        if verdict["reason"] != "PROVIDER_FAILING":
+            return False
+        assert verdict["message"].startswith(
+            "failing: create command exited with 3: no quota left in zone eu"
+        )
+        return True
+
+    wait_for(explained_as_failing, "explain never showed the provider failing")
     # Backing off, not spinning: doubling delays from 1 s allow a handful of tries here.
     time.sleep(3)
     cloud = providers(make)["cloud"]
