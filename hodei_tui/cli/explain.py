@@ -11,7 +11,7 @@ from hodei_tui.backend import Backend
 from hodei_tui.cli.exit_codes import OK
 from hodei_tui.cli.render import to_json
 from hodei_tui.cli.render_decisions import explain_text, explain_to_dict
-from hodei_tui.errors import DaemonUnreachable
+from hodei_tui.errors import DaemonUnreachable, RequestRefused
 
 # How long a job may wait before `job run` says why, and how often it looks again.
 FIRST_NOTE_AFTER = 1.0
@@ -32,7 +32,8 @@ async def wait_notes(backend: Backend, job_id: str, give_up_after: float | None)
     """While the job is PENDING, say why on stderr (once, then each time the reason changes).
 
     Returns False once the job left PENDING, True if it was still waiting after
-    ``give_up_after`` seconds.
+    ``give_up_after`` seconds. The notes are best effort: a daemon that cannot explain (an
+    older one, say) only costs the notes, never the run.
     """
     loop = asyncio.get_running_loop()
     deadline = None if give_up_after is None else loop.time() + give_up_after
@@ -40,18 +41,26 @@ async def wait_notes(backend: Backend, job_id: str, give_up_after: float | None)
     await asyncio.sleep(min(FIRST_NOTE_AFTER, give_up_after or FIRST_NOTE_AFTER))
     while True:
         try:
-            explained = await backend.explain_job(job_id)
-        except DaemonUnreachable:
-            explained = None  # the log follower reports and rides out the outage
-        if explained is not None:
-            if explained.state is not v1.JobState.PENDING:
+            if (await backend.get_job(job_id)).state is not v1.JobState.PENDING:
                 return False
-            summary = explained.decisions[0].summary if explained.decisions else "no decision yet"
-            if summary != said:
-                print(f"hodei: job {job_id} is waiting: {summary} (see: hodei job explain {job_id})",
-                      file=sys.stderr)  # fmt: skip
-                said = summary
+            summary = await _why_waiting(backend, job_id)
+        except DaemonUnreachable:
+            summary = ""  # the log follower reports and rides out the outage
+        if summary and summary != said:
+            print(
+                f"hodei: job {job_id} is waiting: {summary} (see: hodei job explain {job_id})",
+                file=sys.stderr,
+            )
+            said = summary
         if deadline is not None and loop.time() >= deadline:
             return True
         pause = POLL_EVERY if deadline is None else min(POLL_EVERY, max(0.0, deadline - loop.time()))
         await asyncio.sleep(pause)
+
+
+async def _why_waiting(backend: Backend, job_id: str) -> str:
+    try:
+        explained = await backend.explain_job(job_id)
+    except RequestRefused:
+        return ""
+    return explained.decisions[0].summary if explained.decisions else ""
