@@ -5,31 +5,18 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hodei_api.client import DEFAULT_ADDR, AddressError, parse_addr
-
-_MEMINFO = Path("/proc/meminfo")
+from hodei_api.host import total_memory_mb
 
 
 def default_worker_id() -> str:
     """``<hostname>-<8 hex digits>``: readable, and unique among workers on one host."""
     return f"{socket.gethostname()}-{secrets.token_hex(4)}"
-
-
-def total_memory_mb() -> int:
-    """The host's total memory in MiB, from /proc/meminfo where there is one."""
-    try:
-        for line in _MEMINFO.read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) // 1024  # the value is in kB
-    except OSError:
-        pass  # not Linux: ask sysconf below
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
 
 
 def default_cpu() -> float:

@@ -3,33 +3,17 @@ running and reconnects, and the next daemon records how it ended."""
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.jobs import wait_state
 from tests.support.processes import Cluster
 
 # The issue's bound; hodeid bounds its own shutdown below it.
 SHUTDOWN_BOUND = 10.0
-
-
-def job(c: Cluster, job_id: str) -> dict[str, object]:
-    result = c.hodei("job", "get", job_id, "-o", "json")
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert isinstance(data, dict)
-    return data
-
-
-def wait_state(c: Cluster, job_id: str, state: str, timeout: float = 30.0) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while (found := job(c, job_id))["state"] != state:
-        assert time.monotonic() < deadline, f"job {job_id} is {found['state']}, not {state}"
-        time.sleep(0.1)
-    return found
 
 
 @pytest.mark.parametrize("ends", ["after the restart", "while no daemon runs"])

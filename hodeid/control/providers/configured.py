@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
+from hodei_api.host import total_memory_mb
 from hodeid.config import ProviderSettings, Settings
 from hodeid.control.providers.base import Limits, Provider
 from hodeid.control.providers.exec import ExecProvider
@@ -12,23 +12,10 @@ from hodeid.control.providers.local import LocalProvider
 from hodeid.domain.scaling import Offer
 from hodeid.errors import ConfigError
 
-_MEMINFO = Path("/proc/meminfo")
-
-
-def host_memory_mb() -> int:
-    """The host's total memory in MiB (what a worker offers by default)."""
-    try:
-        for line in _MEMINFO.read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) // 1024  # the value is in kB
-    except OSError:
-        pass  # not Linux: ask sysconf below
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-
 
 def offer_of(p: ProviderSettings) -> Offer:
     cpu = p.cpu if p.cpu is not None else float(os.cpu_count() or 1)
-    memory = p.memory_mb if p.memory_mb is not None else host_memory_mb()
+    memory = p.memory_mb if p.memory_mb is not None else total_memory_mb()
     return Offer(dict(p.labels), p.slots, cpu, memory)
 
 

@@ -9,7 +9,8 @@ import socket
 import pytest
 from pydantic import ValidationError
 
-from hodei_worker.config import WorkerSettings, describe, total_memory_mb
+from hodei_api.host import total_memory_mb
+from hodei_worker.config import WorkerSettings, describe
 from hodei_worker.main import _parser, settings_from_args
 
 
