@@ -80,12 +80,10 @@ class Registry:
         self.gone_since: dict[str, float] = {}
         self.started = time.monotonic()
 
-    def add(self, session: Session) -> Session | None:
-        """Register ``session``; return the older session of the same worker, now replaced."""
-        old = self.sessions.get(session.worker_id)
+    def add(self, session: Session) -> None:
+        """Register ``session`` (an older one of the same worker was closed before)."""
         self.sessions[session.worker_id] = session
         self.gone_since.pop(session.worker_id, None)
-        return old
 
     def remove(self, session: Session) -> None:
         if self.sessions.get(session.worker_id) is session:

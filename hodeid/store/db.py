@@ -7,7 +7,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import asyncpg
 
@@ -91,7 +90,3 @@ async def translate() -> AsyncIterator[None]:
         yield
     except _DRIVER_ERRORS as exc:
         raise StoreError(f"database error: {exc}") from exc
-
-
-def record_dict(record: Any) -> dict[str, Any]:
-    return dict(record.items())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import asyncpg
 
 from hodei_api import v1
@@ -24,7 +22,3 @@ class WorkerStore:
                 hello.slots, resources.cpu, resources.memory_mb, hello.version,
             )  # fmt: skip
         return sessions
-
-    async def touch(self, worker_ids: Sequence[str]) -> None:
-        async with translate():
-            await self.pool.execute(Q["touch_workers"], list(worker_ids))

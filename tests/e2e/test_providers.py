@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.jobs import cli_json
 from tests.support.processes import BIN, Cluster
 
 
@@ -25,14 +26,8 @@ def make(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
         c.close()
 
 
-def json_of(c: Cluster, *args: str) -> object:
-    result = c.hodei(*args, "-o", "json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def providers(c: Cluster) -> dict[str, dict[str, object]]:
-    found = json_of(c, "provider", "list")
+    found = cli_json(c, "provider", "list")
     assert isinstance(found, list)
     return {p["name"]: p for p in found}
 
@@ -50,13 +45,13 @@ def test_a_bare_hodeid_runs_a_job_on_a_local_worker_and_stops_it_when_idle(make:
     make.start_daemon("--local-max", "2", "--local-idle-timeout", "6")
     result = make.hodei("job", "run", "--", "echo", "hi")
     assert (result.returncode, result.stdout) == (0, b"hi\n"), result.stderr
-    workers = json_of(make, "worker", "list")
+    workers = cli_json(make, "worker", "list")
     assert isinstance(workers, list) and [w["id"].startswith("local-") for w in workers] == [True]
-    jobs = json_of(make, "job", "list")
+    jobs = cli_json(make, "job", "list")
     assert isinstance(jobs, list) and [j["worker_id"] for j in jobs] == [workers[0]["id"]]
     local = providers(make)["local"]
     assert (local["kind"], local["max"], local["connected"]) == ("local", 2, 1)
-    wait_for(lambda: json_of(make, "worker", "list") == [], "the idle local worker was not stopped")
+    wait_for(lambda: cli_json(make, "worker", "list") == [], "the idle local worker was not stopped")
     # The provider counts it gone on its next tick.
     wait_for(lambda: providers(make)["local"]["connected"] == 0, "the provider still counts the worker")
 
@@ -75,13 +70,13 @@ def test_a_burst_of_jobs_never_starts_more_than_max_local_workers(make: Cluster)
         nonlocal most
         local = providers(make)["local"]
         most = max(most, int(local["provisioning"]) + int(local["connected"]))  # type: ignore[call-overload]
-        listed = json_of(make, "job", "list")
+        listed = cli_json(make, "job", "list")
         assert isinstance(listed, list)
         return all(j["state"] == "SUCCEEDED" for j in listed if j["id"] in jobs)
 
     wait_for(all_done, "the jobs did not all succeed", timeout=120)
     assert 1 <= most <= 2
-    listed = json_of(make, "job", "list")
+    listed = cli_json(make, "job", "list")
     assert isinstance(listed, list)
     assert len({j["worker_id"] for j in listed}) <= 2
 
@@ -119,7 +114,7 @@ def test_an_exec_provider_whose_create_fails_leaves_jobs_pending_and_explained(
     def explained_as_failing() -> bool:
         # Between two tries (1 s, then 2 s, 4 s ...) the trace says why the provider is out;
         # at the moment it may try again it is a candidate like any other.
-        explained = json_of(make, "job", "explain", job_id)
+        explained = cli_json(make, "job", "explain", job_id)
         assert isinstance(explained, dict) and explained["state"] == "PENDING"
         [verdict] = [v for v in explained["decisions"][0]["verdicts"] if v["target"] == "cloud"]
         if verdict["reason"] != "PROVIDER_FAILING":
@@ -152,7 +147,7 @@ def test_an_exec_provider_starts_a_worker_through_sh_and_destroys_it(make: Clust
         make.start_daemon(env={"HODEI_CONFIG": str(config)})
         result = make.hodei("job", "run", "--selector", "zone=eu", "--", "echo", "from the cloud")
         assert (result.returncode, result.stdout) == (0, b"from the cloud\n"), result.stderr
-        workers = json_of(make, "worker", "list")
+        workers = cli_json(make, "worker", "list")
         assert isinstance(workers, list) and len(workers) == 1
         assert workers[0]["id"].startswith("cloud-") and workers[0]["labels"] == {"zone": "eu"}
         assert make.daemon is not None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.jobs import detach, job_json, wait_state
+from tests.support.jobs import cli_json, detach, job_json, wait_state
 from tests.support.processes import Cluster, cluster
 
 
@@ -31,9 +31,7 @@ def wait_workers(c: Cluster, count: int) -> None:
 
 
 def explain(c: Cluster, job_id: str) -> dict[str, object]:
-    result = c.hodei("job", "explain", job_id, "-o", "json")
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
+    data = cli_json(c, "job", "explain", job_id)
     assert isinstance(data, dict)
     return data
 

@@ -8,11 +8,16 @@ import time
 from tests.support.processes import Cluster
 
 
+def cli_json(c: Cluster, *args: str) -> object:
+    """``hodei ARGS -o json``, parsed; the command must succeed."""
+    result = c.hodei(*args, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def job_json(c: Cluster, job_id: str) -> dict[str, object]:
     """``hodei job get ID -o json``."""
-    result = c.hodei("job", "get", job_id, "-o", "json")
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
+    data = cli_json(c, "job", "get", job_id)
     assert isinstance(data, dict)
     return data
 

@@ -159,10 +159,6 @@ SET hostname = excluded.hostname, labels = excluded.labels, slots = excluded.slo
     last_seen_at = now(), sessions = workers.sessions + 1
 RETURNING sessions;
 
--- name: touch_workers
--- $1 worker ids
-UPDATE workers SET last_seen_at = now() WHERE id = ANY($1::text[]);
-
 -- name: insert_decisions
 -- $1 job ids, $2 decided_at, $3 outcomes, $4 worker ids, $5 strategies, $6 durations,
 -- $7 verdicts (jsonb text each). Ids follow the input order, which is the decisions' order.
