@@ -20,6 +20,7 @@ __all__ = (
     "Heartbeat",
     "Hello",
     "Job",
+    "JobEvent",
     "JobServiceBase",
     "JobServiceStub",
     "JobSpec",
@@ -43,6 +44,7 @@ __all__ = (
     "ProviderServiceStub",
     "Rejected",
     "Resources",
+    "RetryJobRequest",
     "RunJob",
     "RunningAttempt",
     "SchedulerServiceBase",
@@ -52,7 +54,10 @@ __all__ = (
     "SubmitJobResponse",
     "Verdict",
     "WatchDecisionsRequest",
+    "WatchJobsRequest",
+    "WatchWorkersRequest",
     "Welcome",
+    "WorkerEvent",
     "WorkerInfo",
     "WorkerMessage",
     "WorkerServiceBase",
@@ -657,6 +662,22 @@ default_message_pool.register_message("hodei.v1", "Job", Job)
 
 
 @dataclass(eq=False, repr=False)
+class JobEvent(betterproto2.Message):
+    job: "Job | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    A job as it is now: part of the first listing, or one that just changed.
+    """
+
+    listed: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
+    """
+    Set (with job unset) on the message that ends the first listing.
+    """
+
+
+default_message_pool.register_message("hodei.v1", "JobEvent", JobEvent)
+
+
+@dataclass(eq=False, repr=False)
 class JobSpec(betterproto2.Message):
     """
     Everything the submitter asked for; every field is honoured or refused.
@@ -941,6 +962,14 @@ default_message_pool.register_message("hodei.v1", "Resources", Resources)
 
 
 @dataclass(eq=False, repr=False)
+class RetryJobRequest(betterproto2.Message):
+    id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+
+default_message_pool.register_message("hodei.v1", "RetryJobRequest", RetryJobRequest)
+
+
+@dataclass(eq=False, repr=False)
 class RunJob(betterproto2.Message):
     job_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
@@ -1056,6 +1085,25 @@ default_message_pool.register_message("hodei.v1", "WatchDecisionsRequest", Watch
 
 
 @dataclass(eq=False, repr=False)
+class WatchJobsRequest(betterproto2.Message):
+    limit: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    How many of the newest jobs the first listing holds; 0 means the server's default (100).
+    """
+
+
+default_message_pool.register_message("hodei.v1", "WatchJobsRequest", WatchJobsRequest)
+
+
+@dataclass(eq=False, repr=False)
+class WatchWorkersRequest(betterproto2.Message):
+    pass
+
+
+default_message_pool.register_message("hodei.v1", "WatchWorkersRequest", WatchWorkersRequest)
+
+
+@dataclass(eq=False, repr=False)
 class Welcome(betterproto2.Message):
     session_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
@@ -1076,6 +1124,22 @@ class Welcome(betterproto2.Message):
 
 
 default_message_pool.register_message("hodei.v1", "Welcome", Welcome)
+
+
+@dataclass(eq=False, repr=False)
+class WorkerEvent(betterproto2.Message):
+    worker: "WorkerInfo | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    A worker as it is now: part of the first listing, or one that just changed.
+    """
+
+    listed: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
+    """
+    Set (with worker unset) on the message that ends the first listing.
+    """
+
+
+default_message_pool.register_message("hodei.v1", "WorkerEvent", WorkerEvent)
 
 
 @dataclass(eq=False, repr=False)
@@ -1235,6 +1299,49 @@ class JobServiceStub(betterproto2_grpclib.ServiceStub):
             deadline=deadline,
             metadata=metadata,
         )
+
+    async def retry_job(
+        self,
+        message: "RetryJobRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "Job":
+        """
+        Queue a finished job again as its next attempt; its earlier attempts and log are kept.
+        """
+
+        return await self._unary_unary(
+            "/hodei.v1.JobService/RetryJob",
+            message,
+            Job,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def watch_jobs(
+        self,
+        message: "WatchJobsRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "AsyncIterator[JobEvent]":
+        """
+        The newest jobs as they are now, a marker, then every job as it changes.
+        """
+
+        async for response in self._unary_stream(
+            "/hodei.v1.JobService/WatchJobs",
+            message,
+            JobEvent,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
 
 
 class LogServiceStub(betterproto2_grpclib.ServiceStub):
@@ -1401,6 +1508,32 @@ class WorkerServiceStub(betterproto2_grpclib.ServiceStub):
             metadata=metadata,
         )
 
+    async def watch_workers(
+        self,
+        message: "WatchWorkersRequest | None" = None,
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "AsyncIterator[WorkerEvent]":
+        """
+        The workers as they are now, a marker, then each worker whenever its state, slots,
+        heartbeat or RTT change.
+        """
+
+        if message is None:
+            message = WatchWorkersRequest()
+
+        async for response in self._unary_stream(
+            "/hodei.v1.WorkerService/WatchWorkers",
+            message,
+            WorkerEvent,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
 
 from ...google import protobuf as __google__protobuf__
 
@@ -1424,6 +1557,21 @@ class JobServiceBase(betterproto2_grpclib.ServiceBase):
     async def cancel_job(self, message: "CancelJobRequest") -> "Job":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def retry_job(self, message: "RetryJobRequest") -> "Job":
+        """
+        Queue a finished job again as its next attempt; its earlier attempts and log are kept.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def watch_jobs(self, message: "WatchJobsRequest") -> "AsyncIterator[JobEvent]":
+        """
+        The newest jobs as they are now, a marker, then every job as it changes.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield JobEvent()
 
     async def __rpc_submit_job(
         self, stream: "grpclib.server.Stream[SubmitJobRequest, SubmitJobResponse]"
@@ -1453,6 +1601,21 @@ class JobServiceBase(betterproto2_grpclib.ServiceBase):
         response = await self.cancel_job(request)
         await stream.send_message(response)
 
+    async def __rpc_retry_job(self, stream: "grpclib.server.Stream[RetryJobRequest, Job]") -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.retry_job(request)
+        await stream.send_message(response)
+
+    async def __rpc_watch_jobs(self, stream: "grpclib.server.Stream[WatchJobsRequest, JobEvent]") -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        await self._call_rpc_handler_server_stream(
+            self.watch_jobs,
+            stream,
+            request,
+        )
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/hodei.v1.JobService/SubmitJob": grpclib.const.Handler(
@@ -1478,6 +1641,18 @@ class JobServiceBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 CancelJobRequest,
                 Job,
+            ),
+            "/hodei.v1.JobService/RetryJob": grpclib.const.Handler(
+                self.__rpc_retry_job,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                RetryJobRequest,
+                Job,
+            ),
+            "/hodei.v1.JobService/WatchJobs": grpclib.const.Handler(
+                self.__rpc_watch_jobs,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                WatchJobsRequest,
+                JobEvent,
             ),
         }
 
@@ -1613,6 +1788,15 @@ class WorkerServiceBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
+    async def watch_workers(self, message: "WatchWorkersRequest") -> "AsyncIterator[WorkerEvent]":
+        """
+        The workers as they are now, a marker, then each worker whenever its state, slots,
+        heartbeat or RTT change.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield WorkerEvent()
+
     async def __rpc_connect(self, stream: "grpclib.server.Stream[WorkerMessage, DaemonMessage]") -> None:
         request = stream.__aiter__()
         await self._call_rpc_handler_server_stream(
@@ -1637,6 +1821,17 @@ class WorkerServiceBase(betterproto2_grpclib.ServiceBase):
         response = await self.drain_worker(request)
         await stream.send_message(response)
 
+    async def __rpc_watch_workers(
+        self, stream: "grpclib.server.Stream[WatchWorkersRequest, WorkerEvent]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        await self._call_rpc_handler_server_stream(
+            self.watch_workers,
+            stream,
+            request,
+        )
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/hodei.v1.WorkerService/Connect": grpclib.const.Handler(
@@ -1656,5 +1851,11 @@ class WorkerServiceBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 DrainWorkerRequest,
                 WorkerInfo,
+            ),
+            "/hodei.v1.WorkerService/WatchWorkers": grpclib.const.Handler(
+                self.__rpc_watch_workers,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                WatchWorkersRequest,
+                WorkerEvent,
             ),
         }
