@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -10,6 +11,7 @@ from types import TracebackType
 from grpclib.client import Channel
 
 from hodei_api import v1
+from hodei_api.paths import ADMIN_TOKEN_FILE, JOIN_TOKEN_FILE, default_data_dir
 
 DEFAULT_ADDR = "127.0.0.1:50051"
 
@@ -31,22 +33,53 @@ def resolve_addr(flag: str | None, environ: Mapping[str, str] = os.environ) -> s
     return flag or environ.get("HODEI_ADDR") or DEFAULT_ADDR
 
 
-def resolve_token(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The bearer token: ``HODEI_TOKEN``, else the contents of ``HODEI_TOKEN_FILE``."""
-    if token := environ.get("HODEI_TOKEN"):
-        return token.strip()
-    if path := environ.get("HODEI_TOKEN_FILE"):
+def _token(environ: Mapping[str, str], variable: str, default_file: Path) -> str | None:
+    if token := environ.get(variable, "").strip():
+        return token
+    if path := environ.get(f"{variable}_FILE"):
         return Path(path).read_text().strip()
-    return None
+    try:
+        return default_file.read_text().strip() or None
+    except (FileNotFoundError, PermissionError, NotADirectoryError):
+        return None
+
+
+def resolve_token(environ: Mapping[str, str] = os.environ, data_dir: Path | None = None) -> str | None:
+    """The bearer token: ``HODEI_TOKEN``, else the contents of ``HODEI_TOKEN_FILE``, else the
+    ``admin.token`` hodeid wrote in its default data directory (OSError if
+    ``HODEI_TOKEN_FILE`` cannot be read)."""
+    return _token(environ, "HODEI_TOKEN", (data_dir or default_data_dir()) / ADMIN_TOKEN_FILE)
+
+
+def resolve_join_token(environ: Mapping[str, str] = os.environ, data_dir: Path | None = None) -> str | None:
+    """A worker's join token: ``HODEI_JOIN_TOKEN``, else the contents of
+    ``HODEI_JOIN_TOKEN_FILE``, else the ``join.token`` hodeid wrote in its default data
+    directory (OSError if ``HODEI_JOIN_TOKEN_FILE`` cannot be read)."""
+    return _token(environ, "HODEI_JOIN_TOKEN", (data_dir or default_data_dir()) / JOIN_TOKEN_FILE)
+
+
+def tls_context(
+    ca: str | Path | None, cert: str | Path | None = None, key: str | Path | None = None
+) -> ssl.SSLContext | None:
+    """The TLS context to reach a daemon serving TLS: trusting the CA bundle ``ca`` (PEM),
+    presenting the client certificate ``cert``/``key`` if given; None for plaintext (no ``ca``).
+    OSError or ssl.SSLError if the files cannot be loaded."""
+    if ca is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca))
+    if cert is not None:
+        context.load_cert_chain(cert, key)
+    context.set_alpn_protocols(["h2"])
+    return context
 
 
 class Client:
     """A connection to one daemon with a stub per service; use as ``async with``."""
 
-    def __init__(self, addr: str, token: str | None = None) -> None:
+    def __init__(self, addr: str, token: str | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.addr = addr
         host, port = parse_addr(addr)
-        self.channel = Channel(host, port)
+        self.channel = Channel(host, port, ssl=tls)
         metadata = {"authorization": f"Bearer {token}"} if token else None
         self.jobs = v1.JobServiceStub(self.channel, metadata=metadata)
         self.logs = v1.LogServiceStub(self.channel, metadata=metadata)

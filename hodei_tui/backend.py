@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import aclosing, asynccontextmanager, contextmanager
 from typing import NamedTuple, cast
@@ -10,7 +11,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
-from hodei_api.client import AddressError, Client, resolve_token
+from hodei_api.client import AddressError, Client, resolve_token, tls_context
 from hodei_api.loglines import Line, unpack
 from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused, UsageError
 
@@ -185,8 +186,9 @@ def _lines_of(chunk: v1.LogChunk) -> list[Line]:
 
 
 @asynccontextmanager
-async def connect(addr: str) -> AsyncIterator[Backend]:
-    """A backend for the daemon at ``addr``, authenticated from the environment."""
+async def connect(addr: str, tls_ca: str | None = None) -> AsyncIterator[Backend]:
+    """A backend for the daemon at ``addr``, authenticated from the environment, over TLS
+    trusting the CA bundle ``tls_ca`` if given."""
     try:
         token = resolve_token()
     except OSError as exc:
@@ -195,7 +197,13 @@ async def connect(addr: str) -> AsyncIterator[Backend]:
             "point it at a readable file holding the token"
         ) from exc
     try:
-        client = Client(addr, token)
+        tls = tls_context(tls_ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(
+            f"cannot load the CA bundle {tls_ca} ({exc}); point --tls-ca/HODEI_TLS_CA at a PEM file"
+        ) from exc
+    try:
+        client = Client(addr, token, tls)
     except AddressError as exc:
         raise UsageError(f"{exc}; fix --addr or HODEI_ADDR") from exc
     async with client:

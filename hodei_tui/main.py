@@ -25,7 +25,8 @@ async def execute(args: argparse.Namespace) -> int:
     """Run a parsed command against its daemon and return the exit status."""
     try:
         handler: Handler = args.handler
-        async with connect(resolve_addr(getattr(args, "addr", None))) as backend:
+        tls_ca = getattr(args, "tls_ca", None) or os.environ.get("HODEI_TLS_CA")
+        async with connect(resolve_addr(getattr(args, "addr", None)), tls_ca) as backend:
             return await handler(args, backend)
     except HodeiError as error:
         return fail(error)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 from importlib.metadata import version
 from types import TracebackType
 
@@ -45,8 +46,10 @@ class Agent:
         *,
         backoff: Backoff | None = None,
         hostname: str | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = settings
+        self.tls = tls
         self.hostname = hostname or socket.gethostname()
         self.outbox = Outbox(settings.outbox_mb << 20)
         self.session: Session | None = None
@@ -155,7 +158,7 @@ class Agent:
         if self._closing:
             session.close()
         try:
-            async with Client(server) as client:
+            async with Client(server, tls=self.tls) as client:
                 stream = client.channel.request(
                     CONNECT, Cardinality.STREAM_STREAM, v1.WorkerMessage, v1.DaemonMessage
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -42,7 +43,15 @@ class WorkerSettings(BaseSettings):
     worker_id: str = Field(default_factory=default_worker_id, min_length=1)
     """This worker's id, stable across its reconnects (``--id``; default: hostname and hex)."""
     join_token: str = ""
-    """Cluster join token or one-time provisioning token sent in Hello."""
+    """Cluster join token or one-time provisioning token sent in Hello (``HODEI_JOIN_TOKEN``;
+    unset, the contents of ``HODEI_JOIN_TOKEN_FILE``, else the ``join.token`` file in
+    hodeid's default data directory)."""
+    tls_ca: Path | None = None
+    """CA bundle (PEM) to trust: connect over TLS (``--tls-ca``); unset, plaintext."""
+    tls_cert: Path | None = None
+    """Client certificate (PEM) to present, for a daemon that verifies workers' certificates."""
+    tls_key: Path | None = None
+    """Private key of ``tls_cert``."""
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     """Heartbeat interval until the daemon's Welcome sets its own."""
     kill_grace_seconds: float = Field(default=10.0, gt=0)
@@ -83,6 +92,9 @@ _FLAGS = {
     "cpu": "--cpu",
     "memory_mb": "--memory",
     "worker_id": "--id",
+    "tls_ca": "--tls-ca",
+    "tls_cert": "--tls-cert",
+    "tls_key": "--tls-key",
 }
 
 

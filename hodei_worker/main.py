@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import logging
 import signal
+import ssl
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+from hodei_api.client import resolve_join_token, tls_context
 from hodei_worker.agent import VERSION, Agent
 from hodei_worker.config import WorkerSettings, describe, parse_label
 
@@ -35,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="hodei-worker",
         description="Connect to hodeid and run the jobs it sends.",
-        epilog="Environment: HODEI_ADDR, HODEI_JOIN_TOKEN, HODEI_SLOTS, HODEI_LABELS=K=V,K=V, ...",
+        epilog="Environment: HODEI_ADDR, HODEI_JOIN_TOKEN (or HODEI_JOIN_TOKEN_FILE; default: the "
+        "join.token file in hodeid's data directory), HODEI_SLOTS, HODEI_LABELS=K=V,K=V, HODEI_TLS_CA, ...",
     )
     parser.add_argument(
         "--server", metavar="HOST:PORT", help="daemon address (default: $HODEI_ADDR, else 127.0.0.1:50051)"
@@ -51,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cpu", type=float, metavar="N", help="CPUs offered (default: all)")
     parser.add_argument("--memory", type=int, metavar="MB", help="memory offered in MiB (default: all)")
     parser.add_argument("--id", metavar="ID", help="worker id (default: HOSTNAME-RANDOM)")
+    parser.add_argument("--tls-ca", metavar="PEM", help="connect over TLS, trusting this CA bundle")
+    parser.add_argument("--tls-cert", metavar="PEM", help="client certificate, if hodeid verifies workers")
+    parser.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     parser.add_argument("--version", action="version", version=f"hodei-worker {VERSION}")
     return parser
@@ -65,6 +71,9 @@ def settings_from_args(args: argparse.Namespace) -> WorkerSettings:
         "cpu": args.cpu,
         "memory_mb": args.memory,
         "worker_id": args.id,
+        "tls_ca": args.tls_ca,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
     }
     return WorkerSettings(**{name: value for name, value in flags.items() if value is not None})
 
@@ -83,8 +92,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         settings = settings_from_args(args)
+        if not settings.join_token:
+            settings.join_token = resolve_join_token() or ""
     except ValidationError as exc:
         logger.error("%s", describe(exc))
         return 2
-    asyncio.run(_serve(Agent(settings)))
+    except OSError as exc:
+        logger.error("cannot read HODEI_JOIN_TOKEN_FILE %s: %s", exc.filename, exc.strerror)
+        return 2
+    try:
+        tls = tls_context(settings.tls_ca, settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        logger.error("cannot load the TLS files: %s; give --tls-ca/--tls-cert/--tls-key PEM files", exc)
+        return 2
+    asyncio.run(_serve(Agent(settings, tls=tls)))
     return 0

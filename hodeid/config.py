@@ -15,6 +15,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hodei_api.paths import default_data_dir
 from hodeid.domain.placement import Strategy
 from hodeid.logformat import LogFormat
 
@@ -29,14 +30,6 @@ def default_config_file() -> Path:
 def config_file() -> Path:
     """The TOML file settings are read from: ``$HODEI_CONFIG``, else the default one."""
     return Path(os.environ.get("HODEI_CONFIG", default_config_file()))
-
-
-def default_data_dir() -> Path:
-    """Where the embedded database lives: ``/var/lib/hodei`` as root (never under /root,
-    whose permissions the embedded server would open), else the user's data directory."""
-    if os.geteuid() == 0:
-        return Path("/var/lib/hodei")
-    return Path(platformdirs.user_data_dir("hodei"))
 
 
 class SchedulerSettings(BaseModel):
@@ -56,6 +49,30 @@ class SchedulerSettings(BaseModel):
     """How long a disconnected worker's running attempts are kept before they are LOST."""
     decisions_per_job: int = Field(20, ge=1)
     """How many distinct placement decisions are kept for each job (newest first)."""
+
+
+class LimitSettings(BaseModel):
+    """What the daemon accepts; anything over is refused with INVALID_ARGUMENT or
+    RESOURCE_EXHAUSTED naming the limit (``limits.<name>``)."""
+
+    max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    """Largest gRPC message a client or worker may send, in bytes (4 MiB, gRPC's usual)."""
+    max_command_bytes: int = Field(128 * 1024, ge=1)
+    """Total bytes of a job's command and arguments."""
+    max_command_args: int = Field(4096, ge=1)
+    """Arguments of a job's command."""
+    max_env_vars: int = Field(1024, ge=0)
+    """Environment variables one job may set."""
+    max_env_bytes: int = Field(128 * 1024, ge=0)
+    """Total bytes of a job's environment names and values."""
+    max_selector_terms: int = Field(64, ge=0)
+    """Selector terms (``K=V``) of one job."""
+    max_label_bytes: int = Field(1024, ge=1)
+    """Bytes of one selector term or worker label (key and value together)."""
+    max_worker_labels: int = Field(64, ge=0)
+    """Labels one worker may declare in its Hello."""
+    max_pending_per_submitter: int = Field(10_000, ge=1)
+    """PENDING jobs one API token may have; past it submissions get RESOURCE_EXHAUSTED."""
 
 
 def _cpu_count() -> int:
@@ -125,13 +142,23 @@ class Settings(BaseSettings):
     """Log lines on stderr for people (``text``) or JSON lines for collectors (``json``)."""
     scheduler: SchedulerSettings = SchedulerSettings()
     """Placement and liveness."""
+    limits: LimitSettings = LimitSettings()
+    """Limits on what clients and workers send."""
+    tls_cert: Path | None = None
+    """PEM certificate chain the gRPC API serves TLS with (with ``tls_key``); unset, plaintext."""
+    tls_key: Path | None = None
+    """PEM private key of ``tls_cert``."""
+    tls_client_ca: Path | None = None
+    """PEM CA bundle: with it, every client must present a certificate signed by one of these
+    (mutual TLS, e.g. for workers on other hosts); needs ``tls_cert``."""
     local_provider: LocalProviderSettings = LocalProviderSettings()
     """The ``local`` provider, which starts workers on this host when jobs need them."""
     exec_providers: list[ExecProviderSettings] = Field(default_factory=list)
     """Providers that create workers with commands, tried after ``local`` in this order."""
     join_token: SecretStr | None = None
-    """Cluster join token statically started workers must present (``HODEI_JOIN_TOKEN``);
-    unset, they need none. Provisioned workers get a one-time token of their own."""
+    """Cluster join token workers started by hand must present (``HODEI_JOIN_TOKEN``); unset,
+    the one in ``join.token`` in the data directory (written on first start). Provisioned
+    workers get a one-time token of their own."""
     join_token_ttl_seconds: float = Field(300.0, gt=0)
     """How long a provisioned worker's one-time join token stays valid."""
 

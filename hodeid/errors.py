@@ -30,6 +30,14 @@ class Unauthenticated(HodeiError):
     """The caller did not prove who it is (a missing, wrong, used or expired token)."""
 
 
+class PermissionDenied(HodeiError):
+    """The caller's token does not allow this."""
+
+
+class LimitExceeded(HodeiError):
+    """The request goes over one of the daemon's limits."""
+
+
 class Unavailable(HodeiError):
     """A part the daemon needs is not reachable right now; try again."""
 

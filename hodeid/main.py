@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import signal
 import sys
 from pathlib import Path
@@ -15,10 +16,11 @@ from grpclib.server import Server
 from pydantic import ValidationError
 
 from hodei_api.client import AddressError, parse_addr
-from hodeid import config_show, logformat
+from hodeid import config_show, logformat, tls, token_cli
 from hodeid.api.metrics import MetricsEndpoint
 from hodeid.api.server import build_server
 from hodeid.config import Settings
+from hodeid.control import tokenfiles
 from hodeid.control.daemon import Daemon
 from hodeid.control.providers.configured import configured
 from hodeid.control.tokens import JoinTokens
@@ -45,6 +47,11 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
     parser.add_argument("--data-dir", type=Path, help="directory for the embedded database")
     parser.add_argument("--metrics-listen", metavar="HOST:PORT", help="serve Prometheus metrics here")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    tls = parser.add_argument_group("TLS", "serve the gRPC API over TLS (plaintext without --tls-cert)")
+    tls.add_argument("--tls-cert", type=Path, metavar="PEM", help="certificate chain to serve")
+    tls.add_argument("--tls-key", type=Path, metavar="PEM", help="its private key")
+    tls.add_argument("--tls-client-ca", type=Path, metavar="PEM",
+                     help="worker streams must present a client certificate signed by this CA")  # fmt: skip
     parser.add_argument(
         "--log-format", choices=list(LogFormat), help="text for people (default) or json lines"
     )
@@ -54,6 +61,17 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
         "show", help="print the effective settings and where each came from"
     )
     show.set_defaults(command="config show")
+    token = commands.add_parser("token", help="manage API tokens (in the database)")
+    token_commands = token.add_subparsers(metavar="{create,revoke,list}", required=True)
+    create = token_commands.add_parser("create", help="make a token and print it (once)")
+    create.add_argument("--role", required=True, choices=["read", "admin"],
+                        help="read: list, get, logs, explain, watch; admin: everything")  # fmt: skip
+    create.add_argument("--name", default=None, help="a name to revoke it by (default: ROLE-RANDOM)")
+    create.set_defaults(command="token create")
+    revoke = token_commands.add_parser("revoke", help="revoke a token by its id or name")
+    revoke.add_argument("which", metavar="ID|NAME")
+    revoke.set_defaults(command="token revoke")
+    token_commands.add_parser("list", help="list the tokens").set_defaults(command="token list")
     local = parser.add_argument_group(
         "local provider", "hodei-worker processes started on this host on demand"
     )
@@ -85,8 +103,8 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
     return args
 
 
-async def serve(settings: Settings) -> int:
-    host, port = parse_addr(settings.listen)
+async def open_database(settings: Settings) -> asyncpg.Pool:
+    """A pool on the configured PostgreSQL (or the embedded one), migrated."""
     if settings.database_url:
         url = settings.database_url
         log.info("using PostgreSQL at %s", db.redact(url))
@@ -97,17 +115,32 @@ async def serve(settings: Settings) -> int:
     pool = await db.connect(url)
     try:
         await db.migrate(pool)
-        cluster_token = settings.join_token.get_secret_value() if settings.join_token else None
+    except BaseException:
+        await pool.close()
+        raise
+    return pool
+
+
+async def serve(settings: Settings) -> int:
+    host, port = parse_addr(settings.listen)
+    ssl_context = tls.server_context(settings)
+    pool = await open_database(settings)
+    try:
+        if settings.join_token:
+            cluster_token = settings.join_token.get_secret_value()
+        else:
+            cluster_token = tokenfiles.join_token(settings.data_dir)
         tokens = JoinTokens(settings.join_token_ttl_seconds, cluster_token)
-        daemon = Daemon(pool, settings.scheduler, configured(settings), tokens)
-        server = build_server(daemon)
+        daemon = Daemon(pool, settings.scheduler, configured(settings), tokens, settings.limits)
+        await tokenfiles.register_admin(*tokenfiles.admin_token(settings.data_dir), daemon.api_tokens)
+        server = build_server(daemon, settings.limits.max_message_bytes, settings.tls_client_ca is not None)
         try:
-            await server.start(host, port)
+            await server.start(host, port, ssl=ssl_context)
         except OSError as exc:
             raise HodeiError(f"cannot listen on {settings.listen}: {exc.strerror}; "
                              "is another hodeid running? choose another --listen") from exc  # fmt: skip
         daemon.start()
-        log.info("hodeid %s listening on %s:%d", daemon.id[:8], host, port)
+        log.info("hodeid %s listening on %s:%d%s", daemon.id[:8], host, port, " (TLS)" if ssl_context else "")
         metrics = await start_metrics(settings, daemon)
         notifier = Notifier()
         notifier.notify("READY=1", f"STATUS=listening on {host}:{port}")
@@ -161,9 +194,20 @@ async def shut_down(server: Server, daemon: Daemon, pool: asyncpg.Pool) -> None:
         pool.terminate()
 
 
+async def token_command(settings: Settings, action: str, args: dict[str, str]) -> None:
+    """``hodeid token create|revoke|list`` on the daemon's database."""
+    pool = await open_database(settings)
+    try:
+        name = args.get("name") or f"{args.get('role', '')}-{secrets.token_hex(3)}"
+        await token_cli.run(pool, action, role=args.get("role", ""), name=name, which=args.get("which", ""))
+    finally:
+        await pool.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     flags = parse_args(argv)
     command = flags.pop("command", "serve")
+    token_args: dict[str, str] = {key: flags.pop(key) for key in ("role", "name", "which") if key in flags}
     try:
         settings = Settings(**flags)
     except ValidationError as exc:
@@ -176,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     logformat.configure(settings.log_level, settings.log_format)
     try:
+        if command.startswith("token "):
+            asyncio.run(token_command(settings, command.removeprefix("token "), token_args))
+            return
         sys.exit(asyncio.run(serve(settings)))
     except (HodeiError, AddressError) as exc:
         sys.stderr.write(f"hodeid: {exc}\n")

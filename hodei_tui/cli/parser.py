@@ -34,6 +34,12 @@ def _common() -> Parser:
         default=argparse.SUPPRESS,
         help="hodeid's address (default: $HODEI_ADDR, else 127.0.0.1:50051)",
     )
+    common.add_argument(
+        "--tls-ca",
+        metavar="PEM",
+        default=argparse.SUPPRESS,
+        help="reach hodeid over TLS, trusting this CA bundle (default: $HODEI_TLS_CA, else plaintext)",
+    )
     return common
 
 

@@ -9,7 +9,16 @@ from contextlib import contextmanager
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from hodeid.errors import Conflict, HodeiError, InvalidRequest, NotFound, Unauthenticated, Unavailable
+from hodeid.errors import (
+    Conflict,
+    HodeiError,
+    InvalidRequest,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +28,8 @@ _STATUS: list[tuple[type[HodeiError], Status]] = [
     (Conflict, Status.FAILED_PRECONDITION),
     (Unavailable, Status.UNAVAILABLE),
     (Unauthenticated, Status.UNAUTHENTICATED),
+    (PermissionDenied, Status.PERMISSION_DENIED),
+    (LimitExceeded, Status.RESOURCE_EXHAUSTED),
 ]
 
 

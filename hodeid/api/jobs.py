@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hodei_api import v1
+from hodeid.api.auth import CALLER
 from hodeid.api.errors import grpc_errors
 from hodeid.control.daemon import Daemon
 from hodeid.errors import InvalidRequest
@@ -16,7 +17,8 @@ class JobService(v1.JobServiceBase):
         with grpc_errors():
             if message.spec is None:
                 raise InvalidRequest("SubmitJobRequest.spec is missing")
-            job, existing = await self.daemon.submit(message.spec)
+            caller = CALLER.get()
+            job, existing = await self.daemon.submit(message.spec, caller.token_id if caller else None)
         return v1.SubmitJobResponse(job=job, existing=existing)
 
     async def get_job(self, message: v1.GetJobRequest) -> v1.Job:

@@ -1,11 +1,17 @@
-"""The gRPC server: one service object per contract service."""
+"""The gRPC server: one service object per contract service, all behind the token check."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from grpclib._typing import IServable
+from grpclib.const import Status
+from grpclib.encoding.proto import ProtoCodec
+from grpclib.exceptions import GRPCError
 from grpclib.reflection.service import ServerReflection
 from grpclib.server import Server
 
+from hodeid.api.auth import guard
 from hodeid.api.health import health_service
 from hodeid.api.jobs import JobService
 from hodeid.api.logs import LogService
@@ -15,7 +21,7 @@ from hodeid.api.workers import WorkerService
 from hodeid.control.daemon import Daemon
 
 
-def services(daemon: Daemon) -> list[IServable]:
+def _contract(daemon: Daemon) -> list[IServable]:
     return [
         JobService(daemon),
         LogService(daemon),
@@ -25,7 +31,31 @@ def services(daemon: Daemon) -> list[IServable]:
     ]
 
 
-def build_server(daemon: Daemon) -> Server:
-    """The contract's services, grpc.health.v1 and server reflection listing all of them."""
-    contract = services(daemon)
-    return Server(ServerReflection.extend([*contract, health_service(daemon, contract)]))
+def services(daemon: Daemon) -> list[IServable]:
+    """The contract's services, each behind the token check."""
+    return guard(_contract(daemon), daemon.api_tokens)
+
+
+class LimitedCodec(ProtoCodec):
+    """Protobuf, refusing messages over ``max_bytes`` before decoding them."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def decode(self, data: bytes, message_type: Any) -> Any:
+        if len(data) > self.max_bytes:
+            raise GRPCError(
+                Status.RESOURCE_EXHAUSTED,
+                f"the message is {len(data)} bytes; limits.max_message_bytes is {self.max_bytes}",
+            )
+        return super().decode(data, message_type)
+
+
+def build_server(daemon: Daemon, max_message_bytes: int, worker_cert: bool = False) -> Server:
+    """The contract's services, grpc.health.v1 and server reflection listing all of them,
+    every one behind the token check (which lets health and reflection through); messages
+    over ``max_message_bytes`` are refused; with ``worker_cert`` worker streams need a
+    verified TLS client certificate."""
+    contract = _contract(daemon)
+    every = ServerReflection.extend([*contract, health_service(daemon, contract)])
+    return Server(guard(every, daemon.api_tokens, worker_cert), codec=LimitedCodec(max_message_bytes))

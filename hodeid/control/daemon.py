@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import asyncpg
 
 from hodei_api import v1
-from hodeid.config import SchedulerSettings
+from hodeid.config import LimitSettings, SchedulerSettings
+from hodeid.control.apitokens import ApiTokens
 from hodeid.control.decisions import DecisionLog, to_proto
 from hodeid.control.follow import Chunk, follow
 from hodeid.control.loghub import LogHub
@@ -27,11 +28,12 @@ from hodeid.control.sessions import WorkerSessions
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.domain.validation import validate
-from hodeid.errors import Conflict, InvalidRequest, NotFound, StoreError
+from hodeid.errors import Conflict, InvalidRequest, LimitExceeded, NotFound, StoreError
 from hodeid.store import db
 from hodeid.store.decisions import DecisionStore
 from hodeid.store.jobs import JobStore
 from hodeid.store.logs import LogStore
+from hodeid.store.tokens import TokenStore
 from hodeid.store.workers import WorkerStore
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,12 @@ class Daemon:
         settings: SchedulerSettings,
         providers: Sequence[Provider] = (),
         tokens: JoinTokens | None = None,
+        limits: LimitSettings | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.pool = pool
+        self.limits = limits or LimitSettings()
+        self.api_tokens = ApiTokens(TokenStore(pool))
         self.jobs = JobStore(pool)
         self.logs = LogStore(pool)
         self.hub = LogHub()
@@ -97,8 +102,16 @@ class Daemon:
         """How many jobs the database holds in each state."""
         return await self.jobs.count_by_state()
 
-    async def submit(self, spec: v1.JobSpec) -> tuple[v1.Job, bool]:
-        job, existing = await self.jobs.insert(validate(spec))
+    async def submit(self, spec: v1.JobSpec, submitter: str | None = None) -> tuple[v1.Job, bool]:
+        """Queue a job for the API token ``submitter``, within its limit of pending jobs."""
+        spec = validate(spec)
+        limit = self.limits.max_pending_per_submitter
+        if submitter is not None and await self.jobs.pending_of(submitter) >= limit:
+            raise LimitExceeded(
+                f"this token already has {limit} PENDING jobs (limits.max_pending_per_submitter); "
+                "wait for some to start or cancel some, then submit again"
+            )
+        job, existing = await self.jobs.insert(spec, submitter)
         if not existing:
             command = " ".join(job.spec.command if job.spec else [])
             log.debug("job %s submitted: %s", job.id, command, extra={"job_id": job.id})

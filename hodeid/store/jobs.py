@@ -83,14 +83,15 @@ class JobStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def insert(self, spec: v1.JobSpec) -> tuple[v1.Job, bool]:
-        """Store a validated job as PENDING; with a known idempotency key return that job."""
+    async def insert(self, spec: v1.JobSpec, submitter: str | None = None) -> tuple[v1.Job, bool]:
+        """Store a validated job as PENDING, as submitted by the API token ``submitter``;
+        with a known idempotency key return that job."""
         resources = spec.resources or v1.Resources()
         key = spec.idempotency_key or None
         args = (
             uuid.uuid4(), spec.name, spec.command, spec.env, spec.cwd, spec.selector,
             resources.cpu, resources.memory_mb, spec.priority, spec.timeout_seconds,
-            spec.max_retries, spec.retry_backoff_seconds, spec.kill_grace_seconds, key,
+            spec.max_retries, spec.retry_backoff_seconds, spec.kill_grace_seconds, key, submitter,
         )  # fmt: skip
         async with translate():
             row = await self.pool.fetchrow(Q["insert_job"], *args)
@@ -100,6 +101,12 @@ class JobStore:
         if row is None:
             raise InvalidRequest(f"idempotency key {key!r} is in use; try again")
         return rows.job(row), True
+
+    async def pending_of(self, submitter: str) -> int:
+        """How many PENDING jobs the API token ``submitter`` has submitted."""
+        async with translate():
+            count: int = await self.pool.fetchval(Q["count_pending_by_submitter"], submitter)
+        return count
 
     async def get(self, job_id: str) -> v1.Job:
         async with translate():

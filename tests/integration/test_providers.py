@@ -12,10 +12,8 @@ import asyncpg
 import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
-from grpclib.testing import ChannelFor
 
 from hodei_api import v1
-from hodeid.api.server import services
 from hodeid.config import SchedulerSettings
 from hodeid.control.daemon import Daemon
 from hodeid.control.providers.base import Limits, Provider
@@ -23,6 +21,7 @@ from hodeid.control.registry import Session
 from hodeid.control.tokens import JoinTokens
 from hodeid.domain.scaling import Offer
 from hodeid.errors import ProviderError, Unauthenticated
+from tests.support.auth import channel_for
 
 SETTINGS = SchedulerSettings(tick_seconds=0.05, heartbeat_interval_seconds=60)
 R = v1.PlacementReason
@@ -196,7 +195,8 @@ async def test_a_join_token_admits_once(start: Callable[..., Daemon]) -> None:
 
 async def refusal(daemon: Daemon, hello: v1.Hello) -> GRPCError:
     """How the Connect stream refuses ``hello``."""
-    async with ChannelFor(services(daemon)) as channel:
+    # A worker stream needs no bearer token: its Hello carries the join token.
+    async with channel_for(daemon, role=None) as channel:
         stream = v1.WorkerServiceStub(channel).connect([v1.WorkerMessage(hello=hello)])
         with pytest.raises(GRPCError) as raised:
             await anext(aiter(stream))

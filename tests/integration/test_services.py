@@ -11,13 +11,12 @@ import asyncpg
 import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
-from grpclib.testing import ChannelFor
 
 from hodei_api import v1
 from hodei_api.loglines import Line, micros, pack, unpack
-from hodeid.api.server import services
 from hodeid.config import SchedulerSettings
 from hodeid.control.daemon import Daemon
+from tests.support.auth import channel_for
 
 FAST = SchedulerSettings(tick_seconds=0.05, dispatch_timeout_seconds=1.0, heartbeat_interval_seconds=0.5)
 
@@ -63,7 +62,7 @@ async def daemon(pool: asyncpg.Pool) -> AsyncIterator[Daemon]:
 
 @pytest.fixture
 async def channel(daemon: Daemon) -> AsyncIterator[object]:
-    async with ChannelFor(services(daemon)) as channel:
+    async with channel_for(daemon) as channel:
         yield channel
 
 

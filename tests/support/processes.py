@@ -61,11 +61,24 @@ class Cluster:
     def addr(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def data_dir(self) -> Path:
+        """The daemon's data directory, where it writes admin.token and join.token."""
+        return self.log_dir / "data"
+
     def env(self) -> dict[str, str]:
+        """The environment of every process: the daemon's address, and the token files the
+        daemon wrote, so the CLI authenticates and workers join as a local user's would."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")}
         env["HODEI_ADDR"] = self.addr
         env["HODEI_CONFIG"] = "/nonexistent/hodeid.toml"
+        env["HODEI_TOKEN_FILE"] = str(self.data_dir / "admin.token")
+        env["HODEI_JOIN_TOKEN_FILE"] = str(self.data_dir / "join.token")
         return env
+
+    def admin_token(self) -> str:
+        """The admin token the daemon wrote on its first start."""
+        return (self.data_dir / "admin.token").read_text().strip()
 
     def start_daemon(self, *extra: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start hodeid with flags ``extra`` and variables ``env`` added to the cluster's."""
@@ -75,7 +88,10 @@ class Cluster:
             "HODEI_SCHEDULER__HEARTBEAT_INTERVAL_SECONDS": "1",
             **(env or {}),
         }
-        args = [str(BIN / "hodeid"), "--listen", self.addr, "--database-url", self.database_url, *extra]
+        args = [
+            str(BIN / "hodeid"), "--listen", self.addr, "--database-url", self.database_url,
+            "--data-dir", str(self.data_dir), *extra,
+        ]  # fmt: skip
         if not self.local_provider:
             args.append("--no-local-provider")
         with (self.log_dir / "hodeid.log").open("ab") as log:
@@ -98,9 +114,16 @@ class Cluster:
             [str(BIN / "hodei"), *args], capture_output=True, env=self.env(), timeout=timeout, input=input
         )
 
+    def hodeid(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[bytes]:
+        """Run a ``hodeid`` command (``token create``, ...) on this cluster's database and data dir."""
+        where = ["--database-url", self.database_url, "--data-dir", str(self.data_dir)]
+        return subprocess.run(
+            [str(BIN / "hodeid"), *where, *args], capture_output=True, env=self.env(), timeout=timeout
+        )
+
     def logs(self) -> str:
         return "\n".join(
-            f"== {p.name}\n{p.read_text(errors='replace')}" for p in sorted(self.log_dir.iterdir())
+            f"== {p.name}\n{p.read_text(errors='replace')}" for p in sorted(self.log_dir.glob("*.log"))
         )
 
     def close(self) -> None:

@@ -4,13 +4,18 @@
 -- name: insert_job
 -- $1 id, $2 name, $3 command, $4 env (jsonb text), $5 cwd, $6 selector, $7 cpu,
 -- $8 memory_mb, $9 priority, $10 timeout_seconds, $11 max_retries,
--- $12 retry_backoff_seconds, $13 kill_grace_seconds, $14 idempotency_key (or NULL)
+-- $12 retry_backoff_seconds, $13 kill_grace_seconds, $14 idempotency_key (or NULL),
+-- $15 submitted_by (API token id, or NULL)
 INSERT INTO jobs (id, name, command, env, cwd, selector, cpu, memory_mb, priority,
                   timeout_seconds, max_retries, retry_backoff_seconds, kill_grace_seconds,
-                  idempotency_key)
-VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                  idempotency_key, submitted_by)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING *;
+
+-- name: count_pending_by_submitter
+-- $1 submitted_by
+SELECT count(*) FROM jobs WHERE submitted_by = $1 AND state = 'PENDING';
 
 -- name: get_job_by_idempotency_key
 -- $1 idempotency_key
@@ -182,3 +187,27 @@ USING (SELECT id, row_number() OVER (PARTITION BY job_id ORDER BY id DESC) AS n
        FROM decisions
        WHERE job_id IN (SELECT job_id FROM decisions GROUP BY job_id HAVING count(*) > $1)) r
 WHERE d.id = r.id AND r.n > $1;
+
+-- name: insert_api_token
+-- $1 id, $2 name, $3 role, $4 secret_sha256
+INSERT INTO api_tokens (id, name, role, secret_sha256) VALUES ($1, $2, $3, $4)
+RETURNING *;
+
+-- name: register_api_token
+-- $1 id, $2 name, $3 role, $4 secret_sha256; a token already known (even revoked) stays as it is
+INSERT INTO api_tokens (id, name, role, secret_sha256) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING
+RETURNING *;
+
+-- name: get_api_token
+-- $1 id
+SELECT * FROM api_tokens WHERE id = $1;
+
+-- name: revoke_api_token
+-- $1 id or name of a token not yet revoked
+UPDATE api_tokens SET revoked_at = now()
+WHERE (id = $1 OR name = $1) AND revoked_at IS NULL
+RETURNING *;
+
+-- name: list_api_tokens
+SELECT * FROM api_tokens ORDER BY created_at, id;

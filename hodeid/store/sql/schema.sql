@@ -40,12 +40,15 @@ CREATE TABLE jobs (
     assigned_at timestamptz,
     started_at timestamptz,
     finished_at timestamptz,
-    updated_at timestamptz NOT NULL DEFAULT now()
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    -- The API token that submitted it, for the per-submitter limit on pending jobs.
+    submitted_by text
 );
 
 CREATE INDEX jobs_pending_idx ON jobs (priority DESC, created_at, id) WHERE state = 'PENDING';
 CREATE INDEX jobs_active_idx ON jobs (worker_id) WHERE state IN ('ASSIGNED', 'RUNNING');
 CREATE INDEX jobs_created_idx ON jobs (created_at DESC, id DESC);
+CREATE INDEX jobs_submitter_pending_idx ON jobs (submitted_by) WHERE state = 'PENDING';
 
 CREATE TABLE attempts (
     job_id uuid NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
@@ -100,3 +103,15 @@ CREATE TABLE decisions (
 );
 
 CREATE INDEX decisions_job_idx ON decisions (job_id, id DESC);
+
+-- API bearer tokens, stored hashed (sha256 of the secret part).
+CREATE TABLE api_tokens (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    role text NOT NULL CHECK (role IN ('read', 'admin')),
+    secret_sha256 bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    revoked_at timestamptz
+);
+
+CREATE UNIQUE INDEX api_tokens_name_idx ON api_tokens (name) WHERE revoked_at IS NULL;

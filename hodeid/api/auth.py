@@ -1,0 +1,102 @@
+"""The one place requests are authenticated and authorised: every handler of every service
+the daemon serves is wrapped here, so unary and streaming RPCs, on a real server or on
+grpclib's ChannelFor, pass the same check before the handler runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Coroutine, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from grpclib._typing import IServable
+from grpclib.const import Handler, Status
+from grpclib.exceptions import GRPCError
+from grpclib.server import Stream
+
+from hodeid.api.errors import grpc_errors
+from hodeid.control.apitokens import ApiTokens, Caller
+from hodeid.domain.access import ACCESS, Access, allows
+
+# The caller of the request being handled (None for public and worker RPCs).
+CALLER: ContextVar[Caller | None] = ContextVar("hodei_caller", default=None)
+
+HOW = (
+    "send gRPC metadata 'authorization: Bearer <token>'; the hodei CLI reads HODEI_TOKEN, then "
+    "HODEI_TOKEN_FILE, then the admin.token file in hodeid's data directory"
+)
+
+Func = Callable[[Stream[Any, Any]], Coroutine[Any, Any, None]]
+
+
+def bearer(metadata: Mapping[str, Any] | None) -> str:
+    """The token of an ``authorization: Bearer <token>`` entry, or GRPCError saying what to send."""
+    value = metadata.get("authorization") if metadata else None
+    if not isinstance(value, str) or not value.strip():
+        raise GRPCError(Status.UNAUTHENTICATED, f"no bearer token; {HOW}")
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise GRPCError(Status.UNAUTHENTICATED, f"the authorization metadata is not 'Bearer <token>'; {HOW}")
+    return token.strip()
+
+
+class _Guarded:
+    """A service whose handlers run only for callers ``ACCESS`` lets in."""
+
+    def __init__(self, service: IServable, tokens: ApiTokens, worker_cert: bool) -> None:
+        self._service = service
+        self._tokens = tokens
+        self._worker_cert = worker_cert
+
+    def __mapping__(self) -> dict[str, Handler]:
+        return {
+            path: handler._replace(func=self._guard(path, handler.func))
+            for path, handler in self._service.__mapping__().items()
+        }
+
+    def _guard(self, path: str, func: Func) -> Func:
+        access = ACCESS.get(path)
+        if access is Access.PUBLIC or (access is Access.WORKER and not self._worker_cert):
+            # Worker streams are authenticated by the token in their Hello (JoinTokens.admit).
+            return func
+        if access is Access.WORKER:
+            return _with_client_cert(func)
+        tokens = self._tokens
+
+        async def guarded(stream: Stream[Any, Any]) -> None:
+            if access is None:
+                raise GRPCError(
+                    Status.PERMISSION_DENIED,
+                    f"{path} has no role in hodeid's access table, so nobody may call it; report this bug",
+                )
+            with grpc_errors():
+                caller = await tokens.verify(bearer(stream.metadata))
+            if not allows(caller.role, access):
+                raise GRPCError(
+                    Status.PERMISSION_DENIED,
+                    f"{path} needs a token of role {access.value}; token {caller.name} has role "
+                    f"{caller.role.value} (an operator can make one with "
+                    f"'hodeid token create --role {access.value}')",
+                )
+            CALLER.set(caller)
+            await func(stream)
+
+        return guarded
+
+
+def _with_client_cert(func: Func) -> Func:
+    async def guarded(stream: Stream[Any, Any]) -> None:
+        if not stream.peer.cert():
+            raise GRPCError(
+                Status.UNAUTHENTICATED,
+                "this daemon requires worker streams to present a TLS client certificate signed "
+                "by its --tls-client-ca; start hodei-worker with --tls-cert and --tls-key",
+            )
+        await func(stream)
+
+    return guarded
+
+
+def guard(services: Collection[IServable], tokens: ApiTokens, worker_cert: bool = False) -> list[IServable]:
+    """``services`` with every handler behind the token check; with ``worker_cert``, worker
+    streams must also come with a verified client certificate."""
+    return [_Guarded(service, tokens, worker_cert) for service in services]
