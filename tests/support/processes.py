@@ -54,6 +54,8 @@ class Cluster:
     port: int = field(default_factory=free_port)
     # Off unless a test asks: tests that start their own workers expect no others.
     local_provider: bool = False
+    # Added to every process's environment (HODEI_TLS_CA, ...).
+    extra_env: dict[str, str] = field(default_factory=dict)
     daemon: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -74,7 +76,7 @@ class Cluster:
         env["HODEI_CONFIG"] = "/nonexistent/hodeid.toml"
         env["HODEI_TOKEN_FILE"] = str(self.data_dir / "admin.token")
         env["HODEI_JOIN_TOKEN_FILE"] = str(self.data_dir / "join.token")
-        return env
+        return {**env, **self.extra_env}
 
     def admin_token(self) -> str:
         """The admin token the daemon wrote on its first start."""
