@@ -18,6 +18,7 @@ from hodei_api import v1
 from hodei_api.backoff import Backoff
 from hodei_api.client import Client
 from hodei_worker.attempts import Attempts
+from hodei_worker.batcher import BatchLimits
 from hodei_worker.config import WorkerSettings
 from hodei_worker.errors import StreamLost
 from hodei_worker.outbox import Outbox
@@ -64,6 +65,7 @@ class Agent:
             self.outbox,
             on_end=self._check_idle,
             default_grace=settings.kill_grace_seconds,
+            limits=BatchLimits(max_line=settings.max_log_line_bytes),
         )
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from hodei_api import v1
+from hodei_worker.batcher import BatchLimits
 from hodei_worker.outbox import Key, Outbox
 from hodei_worker.process import DEFAULT_GRACE, AttemptProcess
 
@@ -26,8 +27,10 @@ class Attempts:
         *,
         on_end: Callable[[], None],
         default_grace: float = DEFAULT_GRACE,
+        limits: BatchLimits | None = None,
     ) -> None:
         self.slots = slots
+        self._limits = limits
         self._outbox = outbox
         self._on_end = on_end
         self._default_grace = default_grace
@@ -51,7 +54,9 @@ class Attempts:
             rejected = v1.Rejected(job_id=run.job_id, attempt=run.attempt, reason=refusal)
             self._outbox.put(v1.WorkerMessage(rejected=rejected))
             return
-        attempt = AttemptProcess(run, self._outbox.put, default_grace=self._default_grace)
+        attempt = AttemptProcess(
+            run, self._outbox.put, default_grace=self._default_grace, limits=self._limits
+        )
         self._running[key] = attempt
         task = asyncio.create_task(self._supervise(attempt), name=f"job {key[0]} attempt {key[1]}")
         self._tasks.add(task)

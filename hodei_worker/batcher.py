@@ -25,7 +25,8 @@ class BatchLimits:
     max_delay: float = 0.05
     """Send the batch at the latest this many seconds after its first line."""
     max_line: int = 64 * 1024
-    """Longer lines are cut into pieces of this many bytes, each a line of its own."""
+    """Longer lines are cut into pieces of this many bytes, each a line of its own, followed
+    by a ``LOG_STREAM_SYSTEM`` line that says so (the job's own bytes stay as written)."""
 
 
 class LineBatcher:
@@ -52,6 +53,8 @@ class LineBatcher:
         self._limits = limits or BatchLimits()
         self._loop = asyncio.get_running_loop()
         self._partial: dict[v1.LogStream, bytes] = {}
+        # Per stream, the line being cut into pieces: (seq of its first and latest piece, bytes).
+        self._cut: dict[v1.LogStream, tuple[int, int, int]] = {}
         self._lines: list[Line] = []
         self._bytes = 0
         self._timer: asyncio.TimerHandle | None = None
@@ -67,21 +70,24 @@ class LineBatcher:
         while (newline := data.find(b"\n", start)) >= 0:
             end = newline + 1
             while end - start > max_line:
-                self._add(stream, data[start : start + max_line], ts)
+                self._piece(stream, data[start : start + max_line], ts)
                 start += max_line
             self._add(stream, data[start:end], ts)
+            self._mark_cut(stream, end - start, ts)
             start = end
         # A piece already a full line long goes out now rather than waiting for its newline.
         while len(data) - start >= max_line:
-            self._add(stream, data[start : start + max_line], ts)
+            self._piece(stream, data[start : start + max_line], ts)
             start += max_line
         if start < len(data):
             self._partial[stream] = data[start:]
 
     def end(self, stream: v1.LogStream) -> None:
         """``stream`` reached end of file: its unterminated last piece is a line too."""
+        ts = _now_micros()
         if partial := self._partial.pop(stream, b""):
-            self._add(stream, partial, _now_micros())
+            self._add(stream, partial, ts)
+        self._mark_cut(stream, len(partial), ts)
 
     def system(self, text: str) -> None:
         """Add a line written by hodei itself (``LOG_STREAM_SYSTEM``)."""
@@ -98,6 +104,26 @@ class LineBatcher:
         self._lines = []
         self._bytes = 0
         self._emit(v1.WorkerMessage(log_batch=batch))
+
+    def _piece(self, stream: v1.LogStream, data: bytes, ts_micros: int) -> None:
+        """A piece cut off a line longer than ``max_line``."""
+        self._add(stream, data, ts_micros)
+        first, _, size = self._cut.get(stream, (self.last_seq, 0, 0))
+        self._cut[stream] = (first, self.last_seq, size + len(data))
+
+    def _mark_cut(self, stream: v1.LogStream, last_piece: int, ts_micros: int) -> None:
+        """The line of ``stream`` ended with a piece of ``last_piece`` bytes just added (0: none);
+        if it was cut into pieces, say so in a system line."""
+        if (cut := self._cut.pop(stream, None)) is None:
+            return
+        first, last, size = cut
+        if last_piece:
+            last = self.last_seq
+        text = (
+            f"{stream.name.lower()} line of {size + last_piece} bytes is over the "
+            f"{self._limits.max_line}-byte line limit: split into lines {first}-{last}"
+        )
+        self._add(v1.LogStream.SYSTEM, text.encode() + b"\n", ts_micros)
 
     def _add(self, stream: v1.LogStream, data: bytes, ts_micros: int) -> None:
         self.last_seq += 1

@@ -56,6 +56,8 @@ class WorkerSettings(BaseSettings):
     """Heartbeat interval until the daemon's Welcome sets its own."""
     kill_grace_seconds: float = Field(default=10.0, gt=0)
     """Seconds from SIGTERM to SIGKILL when neither the cancel nor the job sets them."""
+    max_log_line_bytes: int = Field(default=64 * 1024, ge=80)
+    """Longer output lines are cut into pieces of this size, followed by a system line saying so."""
     outbox_mb: int = Field(default=64, ge=1)
     """Output kept for the daemon while it is unreachable, in MiB; past it the oldest goes."""
 

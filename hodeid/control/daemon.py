@@ -27,7 +27,7 @@ from hodeid.control.scheduler import Scheduler
 from hodeid.control.sessions import WorkerSessions
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
-from hodeid.domain.validation import validate
+from hodeid.domain.validation import SpecLimits, validate
 from hodeid.errors import Conflict, InvalidRequest, LimitExceeded, NotFound, StoreError
 from hodeid.store import db
 from hodeid.store.decisions import DecisionStore
@@ -56,6 +56,10 @@ class Daemon:
         self.id = uuid.uuid4().hex
         self.pool = pool
         self.limits = limits or LimitSettings()
+        self.spec_limits = SpecLimits(
+            self.limits.max_command_args, self.limits.max_command_bytes, self.limits.max_env_vars,
+            self.limits.max_env_bytes, self.limits.max_selector_terms, self.limits.max_label_bytes,
+        )  # fmt: skip
         self.api_tokens = ApiTokens(TokenStore(pool))
         self.jobs = JobStore(pool)
         self.logs = LogStore(pool)
@@ -71,7 +75,7 @@ class Daemon:
         reports = Reports(self.scheduler, self.settler, self.jobs, self.logs, self.hub)
         self.sessions = WorkerSessions(
             settings, self.id, self.registry, self.scheduler, self.settler, reports,
-            self.jobs, WorkerStore(pool), self.tokens,
+            self.jobs, WorkerStore(pool), self.tokens, self.limits,
         )  # fmt: skip
         self._task: asyncio.Task[None] | None = None
 
@@ -104,7 +108,7 @@ class Daemon:
 
     async def submit(self, spec: v1.JobSpec, submitter: str | None = None) -> tuple[v1.Job, bool]:
         """Queue a job for the API token ``submitter``, within its limit of pending jobs."""
-        spec = validate(spec)
+        spec = validate(spec, self.spec_limits)
         limit = self.limits.max_pending_per_submitter
         if submitter is not None and await self.jobs.pending_of(submitter) >= limit:
             raise LimitExceeded(

@@ -14,7 +14,7 @@ import betterproto2
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
-from hodeid.config import SchedulerSettings
+from hodeid.config import LimitSettings, SchedulerSettings
 from hodeid.control.registry import Registry, Session
 from hodeid.control.reports import Reports
 from hodeid.control.scheduler import Scheduler
@@ -44,7 +44,9 @@ class WorkerSessions:
         jobs: JobStore,
         workers: WorkerStore,
         tokens: JoinTokens,
+        limits: LimitSettings,
     ) -> None:
+        self.limits = limits
         self.settings = settings
         self.daemon_id = daemon_id
         self.registry = registry
@@ -92,6 +94,7 @@ class WorkerSessions:
             raise InvalidRequest("Hello needs a worker_id")
         if hello.slots < 1:
             raise InvalidRequest(f"worker {hello.worker_id} offers {hello.slots} slots; at least 1 is needed")
+        self._check_labels(hello)
         resume_token = self.tokens.admit(hello)
         sessions = await self.workers.record_hello(hello)
         if (old := self._readers.get(hello.worker_id)) is not None:
@@ -118,6 +121,25 @@ class WorkerSessions:
             resume_token=resume_token,
         )
         return session, welcome
+
+    def _check_labels(self, hello: v1.Hello) -> None:
+        limits = self.limits
+        if len(hello.worker_id.encode()) > limits.max_label_bytes:
+            raise InvalidRequest(
+                f"worker id {hello.worker_id[:40]!r}... is {len(hello.worker_id.encode())} bytes; "
+                f"at most {limits.max_label_bytes} (limits.max_label_bytes)"
+            )
+        if len(hello.labels) > limits.max_worker_labels:
+            raise InvalidRequest(
+                f"worker {hello.worker_id} declares {len(hello.labels)} labels; at most "
+                f"{limits.max_worker_labels} (limits.max_worker_labels)"
+            )
+        for key, value in hello.labels.items():
+            if len(key.encode()) + len(value.encode()) > limits.max_label_bytes:
+                raise InvalidRequest(
+                    f"worker {hello.worker_id}: label {key[:40]!r} is over {limits.max_label_bytes} "
+                    "bytes (limits.max_label_bytes)"
+                )
 
     async def _adopt(self, session: Session, running: list[v1.RunningAttempt]) -> list[v1.RunningAttempt]:
         """Resume the attempts the worker still runs that are still current; the rest are

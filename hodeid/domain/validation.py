@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 from hodei_api.gen.hodei.v1 import JobSpec
 from hodeid.domain.selectors import SelectorError, parse
@@ -12,6 +13,9 @@ from hodeid.errors import InvalidRequest
 MAX_ARGS = 4096
 MAX_ARG_BYTES = 128 * 1024
 MAX_ENV = 1024
+MAX_ENV_BYTES = 128 * 1024
+MAX_SELECTOR_TERMS = 64
+MAX_LABEL_BYTES = 1024
 MAX_NAME = 200
 MAX_PRIORITY = 1000
 MAX_RETRIES = 100
@@ -26,19 +30,56 @@ def _number(name: str, value: float, *, upper: float | None = None) -> None:
         raise InvalidRequest(f"{name} must be at most {upper:g}, got {value:g}")
 
 
-def validate(spec: JobSpec) -> JobSpec:
+@dataclass(frozen=True)
+class SpecLimits:
+    """The configurable sizes of a job spec (``limits.*`` in hodeid's settings)."""
+
+    max_command_args: int = MAX_ARGS
+    max_command_bytes: int = MAX_ARG_BYTES
+    max_env_vars: int = MAX_ENV
+    max_env_bytes: int = MAX_ENV_BYTES
+    max_selector_terms: int = MAX_SELECTOR_TERMS
+    max_label_bytes: int = MAX_LABEL_BYTES
+
+
+def validate(spec: JobSpec, limits: SpecLimits = SpecLimits()) -> JobSpec:
     """Return ``spec`` with a default name, or raise InvalidRequest saying what to fix."""
     if not spec.command or not spec.command[0]:
         raise InvalidRequest("the job has no command; give one, e.g. hodei job run -- echo hi")
-    if len(spec.command) > MAX_ARGS:
-        raise InvalidRequest(f"the command has {len(spec.command)} arguments; at most {MAX_ARGS}")
+    if len(spec.command) > limits.max_command_args:
+        raise InvalidRequest(
+            f"the command has {len(spec.command)} arguments; at most {limits.max_command_args} "
+            "(limits.max_command_args)"
+        )
     total = sum(len(a.encode()) for a in spec.command)
-    if total > MAX_ARG_BYTES:
-        raise InvalidRequest(f"the command is {total} bytes long; at most {MAX_ARG_BYTES}")
+    if total > limits.max_command_bytes:
+        raise InvalidRequest(
+            f"the command is {total} bytes long; at most {limits.max_command_bytes} "
+            "(limits.max_command_bytes)"
+        )
     if any("\0" in a for a in spec.command):
         raise InvalidRequest("the command contains a NUL byte, which no program can receive")
-    if len(spec.env) > MAX_ENV:
-        raise InvalidRequest(f"the job sets {len(spec.env)} environment variables; at most {MAX_ENV}")
+    if len(spec.env) > limits.max_env_vars:
+        raise InvalidRequest(
+            f"the job sets {len(spec.env)} environment variables; at most {limits.max_env_vars} "
+            "(limits.max_env_vars)"
+        )
+    env_bytes = sum(len(k.encode()) + len(v.encode()) for k, v in spec.env.items())
+    if env_bytes > limits.max_env_bytes:
+        raise InvalidRequest(
+            f"the environment is {env_bytes} bytes; at most {limits.max_env_bytes} (limits.max_env_bytes)"
+        )
+    if len(spec.selector) > limits.max_selector_terms:
+        raise InvalidRequest(
+            f"the selector has {len(spec.selector)} terms; at most {limits.max_selector_terms} "
+            "(limits.max_selector_terms)"
+        )
+    for term in spec.selector:
+        if len(term.encode()) > limits.max_label_bytes:
+            raise InvalidRequest(
+                f"selector term {term[:40]!r}... is {len(term.encode())} bytes; at most "
+                f"{limits.max_label_bytes} (limits.max_label_bytes)"
+            )
     for key, value in spec.env.items():
         if not _ENV_KEY.fullmatch(key):
             raise InvalidRequest(

@@ -113,3 +113,24 @@ async def test_a_worker_stream_needs_no_bearer_token(daemon: Daemon) -> None:
         async with asyncio.timeout(10):
             first = await anext(aiter(stream))
     assert first.welcome is not None
+
+
+@pytest.mark.parametrize(
+    ("hello", "phrase"),
+    [
+        (
+            v1.Hello(worker_id="w", slots=1, labels={f"k{i}": "v" for i in range(65)}),
+            "limits.max_worker_labels",
+        ),
+        (v1.Hello(worker_id="w", slots=1, labels={"k": "v" * 2000}), "limits.max_label_bytes"),
+        (v1.Hello(worker_id="w" * 2000, slots=1), "limits.max_label_bytes"),
+    ],
+)
+async def test_a_hello_over_the_limits_is_refused_naming_the_limit(
+    daemon: Daemon, hello: v1.Hello, phrase: str
+) -> None:
+    async with channel_for(daemon, role=None) as channel:
+        stream = v1.WorkerServiceStub(channel).connect([v1.WorkerMessage(hello=hello)])
+        error = await refused(anext(aiter(stream)))
+    assert error.status is Status.INVALID_ARGUMENT
+    assert error.message and phrase in error.message

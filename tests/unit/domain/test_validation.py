@@ -15,6 +15,7 @@ from hodeid.domain.validation import (
     MAX_NAME,
     MAX_PRIORITY,
     MAX_RETRIES,
+    SpecLimits,
     validate,
 )
 from hodeid.errors import HodeiError, InvalidRequest
@@ -171,3 +172,26 @@ def test_default_name_does_not_change_the_input() -> None:
     spec = _spec()
     assert validate(spec).name == "echo hi"
     assert spec.name == ""
+
+
+LIMITED = [
+    ("env-bytes", {"env": {"A": "x" * 128 * 1024}}, "the environment is 131073 bytes; at most 131072"),
+    ("selector-terms", {"selector": [f"k{i}=v" for i in range(65)]}, "the selector has 65 terms; at most 64"),
+    ("selector-term-bytes", {"selector": ["k=" + "v" * 1023]}, "is 1025 bytes; at most 1024"),
+]
+
+
+@pytest.mark.parametrize(("fields", "phrase"), [pytest.param(f, p, id=i) for i, f, p in LIMITED])
+def test_refusals_name_the_configurable_limit(fields: dict[str, Any], phrase: str) -> None:
+    with pytest.raises(InvalidRequest, match=r"\(limits\.max_\w+\)$") as info:
+        validate(_spec(**fields))
+    assert phrase in info.value.message
+
+
+def test_limits_are_the_ones_given() -> None:
+    tight = SpecLimits(max_command_args=2, max_command_bytes=10)
+    validate(_spec(command=["echo", "hi"]), tight)
+    with pytest.raises(InvalidRequest, match=r"3 arguments; at most 2 \(limits\.max_command_args\)"):
+        validate(_spec(command=["echo", "a", "b"]), tight)
+    with pytest.raises(InvalidRequest, match=r"at most 10 \(limits\.max_command_bytes\)"):
+        validate(_spec(command=["echo", "0123456789"]), tight)

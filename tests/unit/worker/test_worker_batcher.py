@@ -52,6 +52,12 @@ def feed_all(feed: Feed, limits: BatchLimits, first_seq: int = 1) -> Sent:
     return asyncio.run(run())
 
 
+def cut(size: int, first: int, last: int) -> tuple[v1.LogStream, bytes]:
+    """The system line that marks a stdout line cut at 4 bytes."""
+    text = f"stdout line of {size} bytes is over the 4-byte line limit: split into lines {first}-{last}\n"
+    return SYSTEM, text.encode()
+
+
 SPLIT_CASES = [
     ("one line", [(OUT, b"a\n")], [(OUT, b"a\n")]),
     ("two lines in one read", [(OUT, b"a\nbb\n")], [(OUT, b"a\n"), (OUT, b"bb\n")]),
@@ -61,13 +67,27 @@ SPLIT_CASES = [
     ("carriage returns kept", [(OUT, b"a\r\n")], [(OUT, b"a\r\n")]),
     ("no output", [], []),
     ("exactly max_line with newline", [(OUT, b"abc\n")], [(OUT, b"abc\n")]),
-    ("one byte over max_line", [(OUT, b"abcd\n")], [(OUT, b"abcd"), (OUT, b"\n")]),
-    ("long line in pieces", [(OUT, b"abcdefghij\n")], [(OUT, b"abcd"), (OUT, b"efgh"), (OUT, b"ij\n")]),
-    ("long tail without newline", [(OUT, b"abcdefghij")], [(OUT, b"abcd"), (OUT, b"efgh"), (OUT, b"ij")]),
+    ("one byte over max_line", [(OUT, b"abcd\n")], [(OUT, b"abcd"), (OUT, b"\n"), cut(5, 1, 2)]),
+    (
+        "long line in pieces",
+        [(OUT, b"abcdefghij\n")],
+        [(OUT, b"abcd"), (OUT, b"efgh"), (OUT, b"ij\n"), cut(11, 1, 3)],
+    ),
+    (
+        "long tail without newline",
+        [(OUT, b"abcdefghij")],
+        [(OUT, b"abcd"), (OUT, b"efgh"), (OUT, b"ij"), cut(10, 1, 3)],
+    ),
+    ("tail cut at the limit", [(OUT, b"abcdefgh")], [(OUT, b"abcd"), (OUT, b"efgh"), cut(8, 1, 2)]),
     (
         "long line across reads",
         [(OUT, b"abc"), (OUT, b"def"), (OUT, b"g\n")],
-        [(OUT, b"abcd"), (OUT, b"efg\n")],
+        [(OUT, b"abcd"), (OUT, b"efg\n"), cut(8, 1, 2)],
+    ),
+    (
+        "lines of the other stream between the pieces",
+        [(OUT, b"abcdef"), (ERR, b"e\n"), (OUT, b"\n")],
+        [(OUT, b"abcd"), (ERR, b"e\n"), (OUT, b"ef\n"), cut(7, 1, 3)],
     ),
     (
         "streams keep their own partial lines",
@@ -95,8 +115,9 @@ def test_the_way_output_is_read_does_not_change_the_lines(data: bytes, cuts: lis
     whole = feed_all([(OUT, data)] if data else [], BatchLimits(max_line=8))
     pieces = feed_all(chunks, BatchLimits(max_line=8))
     assert [line.data for line in pieces.lines] == [line.data for line in whole.lines]
-    assert b"".join(line.data for line in whole.lines) == data
-    assert all(len(line.data) <= 8 for line in whole.lines)
+    output = [line.data for line in whole.lines if line.stream is OUT]
+    assert b"".join(output) == data
+    assert all(len(line) <= 8 for line in output)
 
 
 async def test_one_counter_numbers_both_streams_in_reading_order() -> None:
