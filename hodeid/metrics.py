@@ -23,7 +23,17 @@ START_LATENCY = Histogram(
     registry=REGISTRY,
 )
 DECISIONS = Counter(
-    "hodei_decisions", "Distinct placement decisions recorded, by outcome.", ["outcome"], registry=REGISTRY
+    "hodei_decisions",
+    "Distinct placement decisions recorded, by outcome and leading reason (FITS when placed, "
+    "else the reason most workers and providers gave).",
+    ["outcome", "reason"],
+    registry=REGISTRY,
+)
+DATABASE_SECONDS = Histogram(
+    "hodei_database_seconds",
+    "Time of each database operation (a query, a batch or a transaction), failures included.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+    registry=REGISTRY,
 )
 LOG_LINES = Counter("hodei_log_lines", "Job output lines received for storage.", registry=REGISTRY)
 LOG_BYTES = Counter("hodei_log_bytes", "Bytes of job output received for storage.", registry=REGISTRY)

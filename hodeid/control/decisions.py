@@ -27,6 +27,14 @@ def signature(decision: Decision) -> Signature:
     return decision.outcome, decision.worker_id, tuple((v.target, v.reason) for v in decision.verdicts)
 
 
+def leading_reason(decision: Decision) -> str:
+    """``FITS`` for a placed job, else the reason given most often (``NONE`` with no verdicts)."""
+    if decision.outcome is Outcome.PLACED:
+        return Reason.FITS.name
+    histogram = decision.histogram
+    return max(sorted(histogram), key=histogram.__getitem__) if histogram else "NONE"
+
+
 def to_row(decision: Decision, at: datetime) -> DecisionRow:
     return DecisionRow(
         decision.job_id, at, decision.outcome.name, decision.worker_id, str(decision.strategy),
@@ -97,7 +105,7 @@ class DecisionLog:
                 self._remember(decision.job_id, sig)
             rows.append(to_row(decision, now))
             self._publish(to_proto(decision, now))
-            DECISIONS.labels(outcome=decision.outcome.name).inc()
+            DECISIONS.labels(outcome=decision.outcome.name, reason=leading_reason(decision)).inc()
         await self.store.append(rows)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + PRUNE_EVERY

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
 
 from hodeid.errors import StoreError
+from hodeid.metrics import DATABASE_SECONDS
 from hodeid.store.queries import migrations
 
 log = logging.getLogger(__name__)
@@ -85,8 +87,11 @@ async def migrate(pool: asyncpg.Pool) -> list[str]:
 
 @asynccontextmanager
 async def translate() -> AsyncIterator[None]:
-    """Turn driver errors raised inside the block into StoreError."""
+    """Turn driver errors raised inside the block into StoreError, and time the block."""
+    started = time.perf_counter()
     try:
         yield
     except _DRIVER_ERRORS as exc:
         raise StoreError(f"database error: {exc}") from exc
+    finally:
+        DATABASE_SECONDS.observe(time.perf_counter() - started)

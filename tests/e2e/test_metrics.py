@@ -8,10 +8,13 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.jobs import detach
 from tests.support.processes import Cluster, free_port, wait_port
 
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
-def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+
+def scrape(port: int) -> Samples:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         text = response.read().decode()
     return {
@@ -41,6 +44,28 @@ def test_metrics_show_jobs_queue_latency_decisions_workers_and_logs(bare: Cluste
     assert after[("hodei_queue_depth", ())] == 0
     assert after[("hodei_workers", (("state", "ready"),))] == 1
     assert after[("hodei_job_start_latency_seconds_count", ())] == 1
-    assert after[("hodei_decisions_total", (("outcome", "PLACED"),))] >= 1
+    assert after[("hodei_decisions_total", (("outcome", "PLACED"), ("reason", "FITS")))] >= 1
+    assert after[("hodei_database_seconds_count", ())] > before[("hodei_database_seconds_count", ())]
+    assert ("hodei_workers", (("state", "draining"),)) in after
     assert after[("hodei_log_lines_total", ())] == 1
     assert after[("hodei_log_bytes_total", ())] == len(b"measured\n")
+    detach(bare, "--selector", "gpu=true", "--", "true")
+    while not (unplaceable := decisions(scrape(port), "UNPLACEABLE")):
+        assert time.monotonic() < deadline + 30, "no UNPLACEABLE decision counted"
+        time.sleep(0.2)
+    assert set(unplaceable) <= {"SELECTOR_MISMATCH", "NO_PROVIDER"}
+    while scrape(port)[("hodei_queue_depth", ())] != 1:
+        assert time.monotonic() < deadline + 30, "the queue depth never showed the waiting job"
+        time.sleep(0.2)
+
+
+def decisions(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], outcome: str
+) -> dict[str, float]:
+    """``hodei_decisions_total`` of ``outcome``, by reason."""
+    found = {}
+    for (name, labels), value in samples.items():
+        tags = dict(labels)
+        if name == "hodei_decisions_total" and tags.get("outcome") == outcome:
+            found[tags["reason"]] = value
+    return found
