@@ -37,7 +37,8 @@ def services(daemon: Daemon) -> list[IServable]:
 
 
 class LimitedCodec(ProtoCodec):
-    """Protobuf, refusing messages over ``max_bytes`` before decoding them."""
+    """Protobuf, refusing messages over ``max_bytes`` before decoding them, and bytes that
+    are not a message of the expected type with INVALID_ARGUMENT (not UNKNOWN)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -48,7 +49,15 @@ class LimitedCodec(ProtoCodec):
                 Status.RESOURCE_EXHAUSTED,
                 f"the message is {len(data)} bytes; limits.max_message_bytes is {self.max_bytes}",
             )
-        return super().decode(data, message_type)
+        try:
+            return super().decode(data, message_type)
+        # The generated and the protobuf parsers raise several kinds of errors on bad input.
+        except Exception as exc:
+            raise GRPCError(
+                Status.INVALID_ARGUMENT,
+                f"the request is not a valid {message_type.__name__} message ({exc}); "
+                "is the client built from the same protos/?",
+            ) from exc
 
 
 def build_server(daemon: Daemon, max_message_bytes: int, worker_cert: bool = False) -> Server:
