@@ -13,8 +13,11 @@ JOIN_TOKEN_FILE = "join.token"
 
 
 def default_data_dir() -> Path:
-    """Where the embedded database lives: ``/var/lib/hodei`` as root (never under /root,
-    whose permissions the embedded server would open), else the user's data directory."""
+    """hodeid's data directory unless ``--data-dir`` says otherwise: ``$HODEI_DATA_DIR``, else
+    ``/var/lib/hodei`` as root (never under /root, whose permissions the embedded server
+    would open), else the user's data directory."""
+    if given := os.environ.get("HODEI_DATA_DIR"):
+        return Path(given)
     if os.geteuid() == 0:
         return Path("/var/lib/hodei")
     return Path(platformdirs.user_data_dir("hodei"))

@@ -101,10 +101,11 @@ class Cluster:
         wait_port(self.port, self.daemon)
         return self.daemon
 
-    def start_worker(self, *extra: str) -> subprocess.Popen[bytes]:
+    def start_worker(self, *extra: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start hodei-worker with flags ``extra`` and variables ``env`` added to the cluster's."""
         args = [str(BIN / "hodei-worker"), "--server", self.addr, *extra]
         with (self.log_dir / f"worker-{len(self.workers)}.log").open("ab") as log:
-            proc = subprocess.Popen(args, stdout=log, stderr=log, env=self.env())
+            proc = subprocess.Popen(args, stdout=log, stderr=log, env={**self.env(), **(env or {})})
         self.workers.append(proc)
         return proc
 
