@@ -32,6 +32,7 @@ class _Issued:
     expires_at: float
     used: bool = False
     resume: str = ""
+    revoked: bool = False
 
 
 class JoinTokens:
@@ -60,7 +61,7 @@ class JoinTokens:
     def revoke(self, token: str) -> None:
         """The worker was destroyed: nobody may use its token, or its resume token, now."""
         if (issued := self._issued.get(token)) is not None:
-            issued.used = True
+            issued.used = issued.revoked = True
             self._resumes.pop(issued.resume, None)
 
     def consumed(self, token: str) -> bool:
@@ -107,9 +108,17 @@ class JoinTokens:
                 f"worker {hello.worker_id}: wrong or missing join token; "
                 "set HODEI_JOIN_TOKEN to the cluster's join token"
             )
+        if any(i.worker_id == hello.worker_id and not i.revoked for i in self._issued.values()):
+            # Else the cluster token would let anyone take over a provisioned worker's attempts.
+            raise Unauthenticated(
+                f"worker id {hello.worker_id} belongs to a worker a provider created; only its own "
+                "token admits it (start other workers with other --id values)"
+            )
         return ""
 
     def _forget_old(self) -> None:
         horizon = self.clock() - REMEMBER_SECONDS
-        for token in [t for t, i in self._issued.items() if i.expires_at < horizon]:
+        # A token whose worker joined and still exists is kept: it guards the worker's id.
+        old = [t for t, i in self._issued.items() if i.expires_at < horizon and (i.revoked or not i.used)]
+        for token in old:
             del self._issued[token]

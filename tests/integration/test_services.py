@@ -238,3 +238,26 @@ async def test_worker_list_reflects_live_streams_only(channel: object) -> None:
     async with asyncio.timeout(5):
         while (await workers.list_workers(v1.ListWorkersRequest())).workers:
             await asyncio.sleep(0.02)
+
+
+async def test_a_worker_cannot_report_on_another_workers_attempt(channel: object) -> None:
+    owner = ScriptedWorker(v1.WorkerServiceStub(channel), "owner", slots=1)  # type: ignore[arg-type]
+    await owner.next("welcome")
+    job = await submit(channel, "true")
+    await owner.next("run_job")
+    other = ScriptedWorker(v1.WorkerServiceStub(channel), "other", slots=1)  # type: ignore[arg-type]
+    await other.next("welcome")
+    other.send(accepted=v1.Accepted(job_id=job.id, attempt=1))
+    other.send(log_batch=batch(job.id, 1, out(1, "forged\n")))
+    other.send(finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.FAILED, exit_code=7))
+    owner.send(log_batch=batch(job.id, 1, out(1, "real\n")))
+    owner.send(
+        finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
+    )
+    done = await wait_state(channel, job.id, v1.JobState.SUCCEEDED)
+    assert (done.exit_code, done.worker_id) == (0, "owner")
+    logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
+    chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id))]
+    assert [line.data for line in lines_of(*chunks)] == [b"real\n"]
+    owner.close()
+    other.close()

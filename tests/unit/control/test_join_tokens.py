@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hodei_api import v1
-from hodeid.control.tokens import PREFIX, RESUME_PREFIX, JoinTokens
+from hodeid.control.tokens import PREFIX, REMEMBER_SECONDS, RESUME_PREFIX, JoinTokens
 from hodeid.errors import Unauthenticated
 
 
@@ -111,3 +111,30 @@ def test_a_destroyed_worker_cannot_resume() -> None:
 
 def test_static_workers_get_no_resume_token() -> None:
     assert JoinTokens(cluster_token="c").admit(hello("static", "c")) == ""
+
+
+def test_the_cluster_token_cannot_take_a_provisioned_workers_id() -> None:
+    tokens = JoinTokens(cluster_token="cluster")
+    token = tokens.issue("local-1")
+    with pytest.raises(Unauthenticated, match="belongs to a worker a provider created"):
+        tokens.admit(hello("local-1", "cluster"))
+    resume = tokens.admit(hello("local-1", token))
+    tokens.admit(hello("local-1", resume))
+    with pytest.raises(Unauthenticated, match="belongs to a worker a provider created"):
+        tokens.admit(hello("local-1", "cluster"))
+    tokens.revoke(token)
+    # Destroyed: the id is free again.
+    tokens.admit(hello("local-1", "cluster"))
+
+
+def test_a_joined_workers_id_stays_guarded_after_its_token_would_be_forgotten() -> None:
+    clock = Clock()
+    tokens = JoinTokens(ttl_seconds=300, cluster_token="cluster", clock=clock)
+    tokens.admit(hello("local-1", tokens.issue("local-1")))
+    unused = tokens.issue("local-2")
+    clock.now += 300 + REMEMBER_SECONDS + 1
+    tokens.issue("local-3")  # issuing forgets old tokens
+    with pytest.raises(Unauthenticated, match="belongs to a worker a provider created"):
+        tokens.admit(hello("local-1", "cluster"))
+    with pytest.raises(Unauthenticated, match="unknown to this daemon"):
+        tokens.admit(hello("local-2", unused))
