@@ -105,6 +105,13 @@ class LocalProviderSettings(ProviderSettings):
 
     enabled: bool = True
     """On by default, so that a bare ``hodeid`` runs jobs (``--no-local-provider`` turns it off)."""
+    tls_ca: Path | None = None
+    """CA bundle its workers trust when hodeid serves TLS (default: ``tls_cert`` itself, which
+    holds for a self-signed certificate or a chain that includes its CA)."""
+    tls_cert: Path | None = None
+    """Client certificate its workers present when ``tls_client_ca`` is set."""
+    tls_key: Path | None = None
+    """Private key of ``local_provider.tls_cert``."""
 
 
 class ExecProviderSettings(ProviderSettings):

@@ -83,3 +83,19 @@ def test_worker_streams_need_a_client_certificate(tls_cluster: Cluster, pems: di
     )
     result = tls_cluster.hodei("job", "run", "--", "echo", "mutual")
     assert (result.stdout, result.returncode) == (b"mutual\n", 0), result.stderr
+
+
+def test_the_local_provider_connects_its_workers_over_tls(
+    tls_cluster: Cluster, pems: dict[str, Path]
+) -> None:
+    tls_cluster.local_provider = True
+    tls_cluster.start_daemon(
+        "--tls-cert", str(pems["cert"]), "--tls-key", str(pems["key"]), "--tls-client-ca", str(pems["ca"]),
+        env={
+            "HODEI_LOCAL_PROVIDER__TLS_CA": str(pems["ca"]),
+            "HODEI_LOCAL_PROVIDER__TLS_CERT": str(pems["wcert"]),
+            "HODEI_LOCAL_PROVIDER__TLS_KEY": str(pems["wkey"]),
+        },
+    )  # fmt: skip
+    result = tls_cluster.hodei("job", "run", "--", "echo", "local over tls")
+    assert (result.stdout, result.returncode) == (b"local over tls\n", 0), result.stderr

@@ -29,7 +29,12 @@ def configured(settings: Settings) -> list[Provider]:
     providers: list[Provider] = []
     local = settings.local_provider
     if local.enabled:
-        providers.append(LocalProvider("local", offer_of(local), limits_of(local), settings.listen))
+        tls: list[str] = []
+        if settings.tls_cert is not None:
+            tls += ["--tls-ca", str(local.tls_ca or settings.tls_cert)]
+            if local.tls_cert is not None:
+                tls += ["--tls-cert", str(local.tls_cert), "--tls-key", str(local.tls_key or local.tls_cert)]
+        providers.append(LocalProvider("local", offer_of(local), limits_of(local), settings.listen, tls=tls))
     for p in settings.exec_providers:
         if any(other.name == p.name for other in providers):
             raise ConfigError(f"two providers are named {p.name!r}; give each exec provider its own name")

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from hodeid.control.providers.base import Limits, Provider
@@ -35,10 +36,18 @@ class LocalProvider(Provider):
     kind = "local"
 
     def __init__(
-        self, name: str, offer: Offer, limits: Limits, server: str, bin_dir: Path | None = None
+        self,
+        name: str,
+        offer: Offer,
+        limits: Limits,
+        server: str,
+        bin_dir: Path | None = None,
+        tls: Sequence[str] = (),
     ) -> None:
         super().__init__(name, offer, limits)
         self.server = server
+        # hodei-worker's --tls-* flags, when hodeid serves TLS.
+        self.tls = list(tls)
         self.program = (bin_dir or Path(sys.executable).parent) / "hodei-worker"
         self.processes: dict[str, asyncio.subprocess.Process] = {}
 
@@ -46,7 +55,7 @@ class LocalProvider(Provider):
         offer = self.offer
         args = [
             "--server", self.server, "--id", worker_id, "--slots", str(offer.slots),
-            "--cpu", f"{offer.cpu:g}", "--memory", str(offer.memory_mb),
+            "--cpu", f"{offer.cpu:g}", "--memory", str(offer.memory_mb), *self.tls,
         ]  # fmt: skip
         for key, value in sorted(offer.labels.items()):
             args += ["--label", f"{key}={value}"]
