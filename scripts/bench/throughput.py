@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from hodei_api import v1
-from hodei_api.client import Client, resolve_addr
+from hodei_api.client import Client, resolve_addr, resolve_token
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -61,7 +61,7 @@ async def collect(client: Client, ids: list[str]) -> list[v1.Job]:
 
 
 async def bench(addr: str, n: int, concurrency: int, limit: float) -> None:
-    async with Client(addr) as client, asyncio.timeout(limit):
+    async with Client(addr, resolve_token()) as client, asyncio.timeout(limit):
         started = time.monotonic()
         ids = await submit_all(client, n, concurrency)
         submitted = time.monotonic() - started
@@ -93,10 +93,13 @@ def spawn(slots: int, database_url: str | None, data_dir: str) -> list[subproces
     bindir = Path(sys.executable).parent
     port = free_port()
     addr = f"127.0.0.1:{port}"
-    db = ["--database-url", database_url] if database_url else ["--data-dir", data_dir]
+    db = ["--database-url", database_url] if database_url else []
+    # The worker and this script find the daemon's join.token and admin.token there.
+    os.environ["HODEI_DATA_DIR"] = data_dir
     env = os.environ | {"HODEI_CONFIG": "/nonexistent.toml", "HODEI_LOG_LEVEL": "WARNING"}
     # One worker, started here: no local-provider workers besides it skewing the numbers.
-    daemon = subprocess.Popen([str(bindir / "hodeid"), "--listen", addr, "--no-local-provider", *db], env=env)
+    args = ["--listen", addr, "--no-local-provider", "--data-dir", data_dir, *db]
+    daemon = subprocess.Popen([str(bindir / "hodeid"), *args], env=env)
     deadline = time.monotonic() + 60
     while True:
         with socket.socket() as probe:
