@@ -218,7 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     if command == "config show":
         sys.stdout.write(config_show.render(flags))
         return
-    logformat.configure(settings.log_level, settings.log_format)
+    # A token command's output is the point: its progress notes only with --log-level.
+    quiet = command.startswith("token ") and "log_level" not in flags
+    logformat.configure("WARNING" if quiet else settings.log_level, settings.log_format)
     try:
         if command.startswith("token "):
             asyncio.run(token_command(settings, command.removeprefix("token "), token_args))
