@@ -54,7 +54,10 @@ bad_specs = st.one_of(
     st.builds(lambda c: v1.JobSpec(command=["true"], resources=v1.Resources(cpu=-c)), st.floats(0.1, 1e9)),
     st.builds(lambda k: v1.JobSpec(command=["true"], env={"1" + k: "v"}), texts),
     st.builds(lambda n: v1.JobSpec(command=["x"] * n), st.integers(4097, 5000)),
-    st.builds(lambda s: v1.JobSpec(command=["true"], selector=[s]), st.sampled_from(["=", "a==b", "!"])),
+    st.builds(
+        lambda s: v1.JobSpec(command=["true"], selector=[s]),
+        st.sampled_from(["=", "!", "a in (", "!=v", "a b"]),
+    ),
 )
 first_messages = st.one_of(
     st.builds(lambda: v1.WorkerMessage(heartbeat=v1.Heartbeat(seq=1))),
@@ -162,8 +165,8 @@ def requests(admin: str, read: str) -> st.SearchStrategy[Request]:
     return build()
 
 
-def call(channel: grpc.Channel, request: Request) -> grpc.StatusCode:
-    """Send ``request`` and return the status it ended with."""
+def call(channel: grpc.Channel, request: Request) -> tuple[Code, str]:
+    """Send ``request`` and return the status it ended with, and its message."""
     kind = RPCS[request.path].kind
     try:
         if kind == "unary_unary":
@@ -180,8 +183,8 @@ def call(channel: grpc.Channel, request: Request) -> grpc.StatusCode:
             for _ in responses:
                 pass
     except grpc.RpcError as exc:
-        return exc.code()
-    return Code.OK
+        return exc.code(), exc.details() or ""
+    return Code.OK, ""
 
 
 @pytest.fixture(scope="module")
@@ -206,10 +209,13 @@ def test_a_thousand_bad_requests_get_the_right_codes_and_the_daemon_keeps_servin
         @settings(max_examples=1000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(request=requests(daemon.admin_token(), read))
         def check(request: Request) -> None:
-            got = call(channel, request)
+            got, message = call(channel, request)
             assert got == request.expected, (
                 f"{request.fault} on {request.path}: {got}, not {request.expected}"
             )
+            assert message, f"{request.fault} on {request.path}: {got} without a message"
+            if request.fault == "oversized":
+                assert f"limits.max_message_bytes is {MAX_MESSAGE}" in message
             seen[request.path] += 1
 
         check()
