@@ -90,3 +90,16 @@ def test_errors_say_which_setting_and_what_it_should_be(values: dict[str, object
     with pytest.raises(ValidationError) as caught:
         WorkerSettings.model_validate(values)
     assert describe(caught.value) == message
+
+
+def test_tls_flags_and_line_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HODEI_TLS_CA", "/env/ca.pem")
+    monkeypatch.setenv("HODEI_MAX_LOG_LINE_BYTES", "4096")
+    settings = from_flags("--tls-cert", "/c.pem", "--tls-key", "/k.pem")
+    assert (str(settings.tls_ca), str(settings.tls_cert), str(settings.tls_key)) == (
+        "/env/ca.pem",
+        "/c.pem",
+        "/k.pem",
+    )
+    assert settings.max_log_line_bytes == 4096
+    assert str(from_flags("--tls-ca", "/flag/ca.pem").tls_ca) == "/flag/ca.pem"

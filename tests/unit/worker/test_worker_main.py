@@ -33,6 +33,12 @@ WORKER = str(Path(sys.executable).parent / "hodei-worker")
         ([], {"HODEI_LABELS": "gpu"}, "--label / HODEI_LABELS: 'gpu' is not KEY=VALUE"),
         (["--memory", "0"], {}, "--memory / HODEI_MEMORY_MB: input should be greater than 0"),
         (["--bogus"], {}, "unrecognized arguments: --bogus"),
+        (
+            [],
+            {"HODEI_JOIN_TOKEN_FILE": "/nonexistent/join.token"},
+            "cannot read HODEI_JOIN_TOKEN_FILE /nonexistent/join.token: No such file or directory",
+        ),
+        (["--tls-ca", "/nonexistent/ca.pem"], {}, "cannot load the TLS files"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv: list[str], env: dict[str, str], message: str) -> None:
