@@ -37,3 +37,9 @@ DATABASE_SECONDS = Histogram(
 )
 LOG_LINES = Counter("hodei_log_lines", "Job output lines received for storage.", registry=REGISTRY)
 LOG_BYTES = Counter("hodei_log_bytes", "Bytes of job output received for storage.", registry=REGISTRY)
+AUTH_REFUSALS = Counter(
+    "hodei_auth_refusals",
+    "Requests refused by the token check, by status (UNAUTHENTICATED, PERMISSION_DENIED).",
+    ["status"],
+    registry=REGISTRY,
+)

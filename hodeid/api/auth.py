@@ -4,6 +4,7 @@ grpclib's ChannelFor, pass the same check before the handler runs."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Coroutine, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -16,6 +17,9 @@ from grpclib.server import Stream
 from hodeid.api.errors import grpc_errors
 from hodeid.control.apitokens import ApiTokens, Caller
 from hodeid.domain.access import ACCESS, Access, allows
+from hodeid.metrics import AUTH_REFUSALS
+
+log = logging.getLogger(__name__)
 
 # The caller of the request being handled (None for public and worker RPCs).
 CALLER: ContextVar[Caller | None] = ContextVar("hodei_caller", default=None)
@@ -63,24 +67,41 @@ class _Guarded:
         tokens = self._tokens
 
         async def guarded(stream: Stream[Any, Any]) -> None:
-            if access is None:
-                raise GRPCError(
-                    Status.PERMISSION_DENIED,
-                    f"{path} has no role in hodeid's access table, so nobody may call it; report this bug",
-                )
-            with grpc_errors():
-                caller = await tokens.verify(bearer(stream.metadata))
-            if not allows(caller.role, access):
-                raise GRPCError(
-                    Status.PERMISSION_DENIED,
-                    f"{path} needs a token of role {access.value}; token {caller.name} has role "
-                    f"{caller.role.value} (an operator can make one with "
-                    f"'hodeid token create --role {access.value}')",
-                )
+            try:
+                caller = await _check(path, access, tokens, stream)
+            except GRPCError as exc:
+                if exc.status in (Status.UNAUTHENTICATED, Status.PERMISSION_DENIED):
+                    AUTH_REFUSALS.labels(status=exc.status.name).inc()
+                    log.info("%s from %s refused: %s", path, _peer(stream), exc.message)
+                raise
             CALLER.set(caller)
             await func(stream)
 
         return guarded
+
+
+async def _check(path: str, access: Access | None, tokens: ApiTokens, stream: Stream[Any, Any]) -> Caller:
+    """The caller, if its token lets it call ``path``; else GRPCError saying what to do."""
+    if access is None:
+        raise GRPCError(
+            Status.PERMISSION_DENIED,
+            f"{path} has no role in hodeid's access table, so nobody may call it; report this bug",
+        )
+    with grpc_errors():
+        caller = await tokens.verify(bearer(stream.metadata))
+    if not allows(caller.role, access):
+        raise GRPCError(
+            Status.PERMISSION_DENIED,
+            f"{path} needs a token of role {access.value}; token {caller.name} has role "
+            f"{caller.role.value} (an operator can make one with "
+            f"'hodeid token create --role {access.value}')",
+        )
+    return caller
+
+
+def _peer(stream: Stream[Any, Any]) -> str:
+    address = stream.peer.addr()
+    return f"{address[0]}:{address[1]}" if address else "an unknown peer"
 
 
 def _with_client_cert(func: Func) -> Func:

@@ -4,6 +4,7 @@ same guarded services hodeid serves: unary and streaming RPCs alike."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -15,6 +16,7 @@ from hodei_api import v1
 from hodeid.config import LimitSettings, SchedulerSettings
 from hodeid.control.daemon import Daemon
 from hodeid.domain.access import Role
+from hodeid.metrics import REGISTRY
 from tests.support.auth import bearer, channel_for
 
 SETTINGS = SchedulerSettings(tick_seconds=0.05)
@@ -34,12 +36,22 @@ async def refused(call: object) -> GRPCError:
     return raised.value
 
 
-async def test_no_token_is_unauthenticated_and_says_what_to_send(daemon: Daemon) -> None:
+def refusals(status: str) -> float:
+    return REGISTRY.get_sample_value("hodei_auth_refusals_total", {"status": status}) or 0.0
+
+
+async def test_no_token_is_unauthenticated_and_says_what_to_send(
+    daemon: Daemon, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "hodeid.api.auth")
+    before = refusals("UNAUTHENTICATED")
     async with channel_for(daemon, role=None) as channel:
         error = await refused(v1.JobServiceStub(channel).list_jobs(v1.ListJobsRequest()))
     assert error.status is Status.UNAUTHENTICATED
     assert error.message and "authorization: Bearer <token>" in error.message
     assert "HODEI_TOKEN" in error.message
+    assert refusals("UNAUTHENTICATED") == before + 1
+    assert "/hodei.v1.JobService/ListJobs from an unknown peer refused: no bearer token" in caplog.text
 
 
 async def test_a_streaming_rpc_is_checked_before_it_streams(daemon: Daemon) -> None:
@@ -66,7 +78,9 @@ async def test_a_read_token_reads_but_may_not_submit(daemon: Daemon) -> None:
         jobs = v1.JobServiceStub(channel)
         assert (await jobs.list_jobs(v1.ListJobsRequest())).jobs == []
         assert (await v1.WorkerServiceStub(channel).list_workers(v1.ListWorkersRequest())).workers == []
+        before = refusals("PERMISSION_DENIED")
         error = await refused(jobs.submit_job(v1.SubmitJobRequest(spec=SPEC)))
+    assert refusals("PERMISSION_DENIED") == before + 1
     assert error.status is Status.PERMISSION_DENIED
     assert error.message == (
         "/hodei.v1.JobService/SubmitJob needs a token of role admin; token test-read has role read "
