@@ -44,13 +44,13 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
     parser.add_argument(
         "--database-url", help="PostgreSQL URL (default: embedded PostgreSQL in the data dir)"
     )
-    parser.add_argument("--data-dir", type=Path, help="directory for the embedded database")
+    parser.add_argument("--data-dir", type=Path, help="embedded database, admin.token, join.token")
     parser.add_argument("--metrics-listen", metavar="HOST:PORT", help="serve Prometheus metrics here")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    tls = parser.add_argument_group("TLS", "serve the gRPC API over TLS (plaintext without --tls-cert)")
-    tls.add_argument("--tls-cert", type=Path, metavar="PEM", help="certificate chain to serve")
-    tls.add_argument("--tls-key", type=Path, metavar="PEM", help="its private key")
-    tls.add_argument("--tls-client-ca", type=Path, metavar="PEM",
+    secure = parser.add_argument_group("TLS", "serve the gRPC API over TLS (plaintext without --tls-cert)")
+    secure.add_argument("--tls-cert", type=Path, metavar="PEM", help="certificate chain to serve")
+    secure.add_argument("--tls-key", type=Path, metavar="PEM", help="its private key")
+    secure.add_argument("--tls-client-ca", type=Path, metavar="PEM",
                      help="worker streams must present a client certificate signed by this CA")  # fmt: skip
     parser.add_argument(
         "--log-format", choices=list(LogFormat), help="text for people (default) or json lines"
