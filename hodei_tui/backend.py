@@ -184,9 +184,9 @@ def _lines_of(chunk: v1.LogChunk) -> list[Line]:
         ) from exc
 
 
-@asynccontextmanager
-async def connect(addr: str) -> AsyncIterator[Backend]:
-    """A backend for the daemon at ``addr``, authenticated from the environment."""
+def open_client(addr: str) -> Client:
+    """A client of the daemon at ``addr``, authenticated from the environment (the channel
+    connects on the first call)."""
     try:
         token = resolve_token()
     except OSError as exc:
@@ -195,8 +195,13 @@ async def connect(addr: str) -> AsyncIterator[Backend]:
             "point it at a readable file holding the token"
         ) from exc
     try:
-        client = Client(addr, token)
+        return Client(addr, token)
     except AddressError as exc:
         raise UsageError(f"{exc}; fix --addr or HODEI_ADDR") from exc
-    async with client:
+
+
+@asynccontextmanager
+async def connect(addr: str) -> AsyncIterator[Backend]:
+    """A backend for the daemon at ``addr``, authenticated from the environment."""
+    async with open_client(addr) as client:
         yield Backend(client)

@@ -1,4 +1,4 @@
-"""The ``hodei`` command: the scripted CLI, and with no command (later) the console."""
+"""The ``hodei`` command: the scripted CLI, and with no command (or ``tui``) the console."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from collections.abc import Sequence
 
 from hodei_api.client import resolve_addr
 from hodei_tui.backend import connect
-from hodei_tui.cli.exit_codes import BROKEN_PIPE, HODEI_FAILED, INTERRUPTED, NO_COMMAND
+from hodei_tui.cli.exit_codes import BROKEN_PIPE, HODEI_FAILED, INTERRUPTED, OK
 from hodei_tui.cli.parser import Handler, parse_args
+from hodei_tui.console.app import make_app
+from hodei_tui.console.grpc_client import connect_console
 from hodei_tui.errors import HodeiError
 
 
@@ -31,6 +33,20 @@ async def execute(args: argparse.Namespace) -> int:
         return fail(error)
 
 
+async def console(addr: str) -> int:
+    """Open the console on the daemon at ``addr`` until the user quits (the client is made
+    in the app's event loop, which its channel belongs to)."""
+    try:
+        client = connect_console(addr)
+    except HodeiError as error:
+        return fail(error)
+    try:
+        await make_app(client).run_async()
+    finally:
+        client.close()
+    return OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hodei`` console script."""
     try:
@@ -38,9 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HodeiError as error:
         return fail(error)
     if args.handler is None:
-        # The Textual console will open here; until then there is nothing to do without a command.
-        args.usage_parser.print_help(sys.stderr)
-        return NO_COMMAND
+        return asyncio.run(console(resolve_addr(getattr(args, "addr", None))))
     try:
         return asyncio.run(execute(args))
     except KeyboardInterrupt:
