@@ -55,7 +55,8 @@ class DecisionTrace(Tree[None]):
             return
         newest, *earlier = self.decisions
         now = " (evaluated now)" if self.state is v1.JobState.PENDING else ""
-        self.root.set_label(Text.assemble(_outcome(newest), now, " · ", newest.summary))
+        self.root.set_label(Text.assemble(_outcome(newest), now, f" · job {self.job_id[:8]}"))
+        self.root.add_leaf(Text(newest.summary, style="bold"))
         self._details(self.root, newest)
         self.root.expand()
         if earlier:
