@@ -6,11 +6,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing, contextmanager
 from typing import TypeVar, cast
 
+from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
 from hodei_api.client import Client
 from hodei_tui.backend import CALL_TIMEOUT, Backend, LogChunk, open_client, translate
+from hodei_tui.errors import RequestRefused
 
 T = TypeVar("T")
 
@@ -32,29 +34,36 @@ class GrpcConsoleClient:
         self._client.close()
 
     @contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self, method: str) -> Iterator[None]:
         try:
             yield
-        except (GRPCError, OSError, StreamTerminatedError, ProtocolError) as exc:
+        except GRPCError as exc:
+            if exc.status is Status.UNIMPLEMENTED:
+                raise RequestRefused(
+                    f"hodeid at {self.addr} does not serve {method}: it is older than this "
+                    "console; upgrade it"
+                ) from exc
+            raise translate(self.addr, exc) from exc
+        except (OSError, StreamTerminatedError, ProtocolError) as exc:
             raise translate(self.addr, exc) from exc
 
-    async def _stream(self, stream: AsyncIterator[T]) -> AsyncIterator[T]:
+    async def _stream(self, method: str, stream: AsyncIterator[T]) -> AsyncIterator[T]:
         # No timeout on a watch: it lasts as long as the console looks. The stub is annotated
         # as an iterator but is a generator; closing it releases the HTTP/2 stream at once.
-        with self._errors():
+        with self._errors(method):
             async with aclosing(cast(AsyncGenerator[T, None], stream)) as items:
                 async for item in items:
                     yield item
 
     def watch_jobs(self, limit: int) -> AsyncIterator[v1.JobEvent]:
-        return self._stream(self._client.jobs.watch_jobs(v1.WatchJobsRequest(limit=limit)))
+        return self._stream("WatchJobs", self._client.jobs.watch_jobs(v1.WatchJobsRequest(limit=limit)))
 
     def watch_workers(self) -> AsyncIterator[v1.WorkerEvent]:
-        return self._stream(self._client.workers.watch_workers(v1.WatchWorkersRequest()))
+        return self._stream("WatchWorkers", self._client.workers.watch_workers(v1.WatchWorkersRequest()))
 
     def watch_decisions(self, job_id: str) -> AsyncIterator[v1.Decision]:
         request = v1.WatchDecisionsRequest(job_id=job_id)
-        return self._stream(self._client.scheduler.watch_decisions(request))
+        return self._stream("WatchDecisions", self._client.scheduler.watch_decisions(request))
 
     def stream_logs(self, job_id: str, after_seq: int) -> AsyncIterator[LogChunk]:
         return self._backend.stream_logs(job_id, after_seq, follow=True)
@@ -72,7 +81,7 @@ class GrpcConsoleClient:
         return await self._backend.cancel_job(job_id, "cancelled from the console")
 
     async def retry_job(self, job_id: str) -> v1.Job:
-        with self._errors():
+        with self._errors("RetryJob"):
             return await self._client.jobs.retry_job(v1.RetryJobRequest(id=job_id), timeout=self._timeout)
 
     async def drain_worker(self, worker_id: str) -> v1.WorkerInfo:

@@ -38,9 +38,10 @@ class LogView(ScrollView, can_focus=True):
         Binding("slash", "search", "Search"),
         Binding("n", "next_match", "Next", show=False),
         Binding("N", "previous_match", "Prev", show=False),
-        Binding("T", "toggle_timestamps", "Times"),
-        Binding("w", "toggle_wrap", "Wrap"),
-        Binding("o", "cycle_streams", "Out/err"),
+        # In the help overlay and the palette; the footer keeps to what fits in 100 columns.
+        Binding("T", "toggle_timestamps", "Times", show=False),
+        Binding("w", "toggle_wrap", "Wrap", show=False),
+        Binding("o", "cycle_streams", "Out/err", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -68,6 +69,7 @@ class LogView(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.store = LogStore()
         self.unseen = 0
+        self.empty_hint = "no job selected"
         self.needle = ""
         self.match: int | None = None  # store position of the current match
         self._widest = 0
@@ -217,24 +219,34 @@ class LogView(ScrollView, can_focus=True):
             self._find(len(self.store) if self.match is None else self.match, backwards=True)
 
     def _find(self, start: int, backwards: bool) -> None:
-        at = start
-        while (found := self.store.find(self.needle, at, backwards)) is not None:
-            row = self._row_of(found)
-            if row is not None:
-                self.match = found
-                self.follow = False
-                self._scrolling = True
-                try:
-                    self.scroll_y = max(0, min(self.max_scroll_y, row - self.size.height // 2))
-                finally:
-                    self._scrolling = False
-                break
-            at = found if backwards else found + 1  # a line the stream filter hides
+        """Go to the next (or previous) shown line holding the needle, wrapping around once."""
+        found = self._shown_match(start, backwards)
+        if found is None:
+            found = self._shown_match(len(self.store) if backwards else 0, backwards)
+            if found is not None:
+                self.notify(f"/{self.needle}: wrapped to the {'end' if backwards else 'top'}", timeout=2)
+        if found is None:
+            self.notify(f"/{self.needle}: not in this log", timeout=3)
         else:
-            self.notify(f"/{self.needle}: no {'earlier' if backwards else 'later'} match", timeout=3)
+            self.match = found
+            self.follow = False
+            self._scrolling = True
+            try:
+                row = self._row_of(found) or 0
+                self.scroll_y = max(0, min(self.max_scroll_y, row - self.size.height // 2))
+            finally:
+                self._scrolling = False
         self._rows = None
         self.refresh()
         self.post_message(self.StatusChanged(self))
+
+    def _shown_match(self, start: int, backwards: bool) -> int | None:
+        at = start
+        while (found := self.store.find(self.needle, at, backwards)) is not None:
+            if self._row_of(found) is not None:
+                return found
+            at = found if backwards else found + 1  # a line the stream filter hides
+        return None
 
     def _row_of(self, position: int) -> int | None:
         view = self._view
@@ -267,6 +279,9 @@ class LogView(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
+        if not self.store.seqs and y == 0:
+            hint = Text(self.empty_hint, style=STAMP_STYLE, end="")
+            return Strip(list(hint.render(self.app.console))).extend_cell_length(width, self.rich_style)
         rows = self._window(width)
         if y >= len(rows):
             return Strip.blank(width, self.rich_style)

@@ -17,7 +17,8 @@ DOWN = Text("✕ down", style="bold #e06c75")
 
 
 def _heartbeat(worker: v1.WorkerInfo, age: float) -> Text:
-    style = "#e06c75" if not worker.live else "#e5c07b" if age > 3 else ""
+    # Heartbeats come every few seconds (5 by default); the daemon drops a worker silent for 3.
+    style = "#e06c75" if not worker.live else "#e5c07b" if age > 10 else ""
     return Text(seconds(age), style=style)
 
 

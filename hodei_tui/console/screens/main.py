@@ -21,6 +21,7 @@ from hodei_tui.console import messages as m
 from hodei_tui.console.feeds import Feeds
 from hodei_tui.console.format import FINISHED, short_id
 from hodei_tui.console.protocol import ConsoleClient
+from hodei_tui.console.screens.confirm import ConfirmScreen
 from hodei_tui.console.screens.help import HelpScreen
 from hodei_tui.console.screens.prompt import PromptScreen
 from hodei_tui.console.screens.submit import SubmitScreen
@@ -73,7 +74,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="right"):
                 yield DecisionTrace(id="trace")
                 yield LogView(id="log")
-        yield Footer()
+        yield Footer(id="footer")
 
     def on_mount(self) -> None:
         self.query_one(ConnectionBanner).display = False
@@ -105,6 +106,7 @@ class MainScreen(Screen[None]):
         narrow = width < NARROW
         self.set_class(narrow, "-narrow")
         self.query_one("#tabs").display = narrow
+        self.query_one(Footer).compact = narrow  # every key still fits in 100 columns
         for pane in PANES:
             self.query_one(f"#{pane}").display = not narrow or pane == self.pane
         self.query_one("#left").display = not narrow or self.pane in ("jobs", "workers")
@@ -195,10 +197,12 @@ class MainScreen(Screen[None]):
         trace.show(job_id, None)
         if job_id is None:
             log.border_title = "Log"
+            log.empty_hint = "no job selected"
             self.workers.cancel_group(self, "log")
             self.workers.cancel_group(self, "trace")
             return
         log.border_title = f"Log · {short_id(job_id)}"
+        log.empty_hint = "no output yet"
         trace.border_title = f"Decision trace · {short_id(job_id)}"
         self._follow_log(job_id)
         self._follow_trace(job_id)
@@ -290,7 +294,13 @@ class MainScreen(Screen[None]):
         if worker_id is None:
             self.notify("no worker selected (pane 2)", severity="warning")
             return
-        self._request("drain", f"worker {worker_id} draining", self.client.drain_worker(worker_id))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._request("drain", f"worker {worker_id} draining", self.client.drain_worker(worker_id))
+
+        question = f"Drain worker {worker_id}? It finishes its jobs and takes no new ones."
+        self.app.push_screen(ConfirmScreen(question), answered)
 
     @work(group="requests")
     async def _request(self, what: str, done: str, call: Awaitable[object]) -> None:
