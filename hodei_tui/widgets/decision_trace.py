@@ -43,6 +43,7 @@ class DecisionTrace(Tree[None]):
     def add_decision(self, decision: v1.Decision) -> None:
         if decision.job_id == self.job_id:
             self.decisions.insert(0, decision)
+            self.state = v1.JobState.UNSPECIFIED  # the newest decision is a made one, not evaluated now
             self._render_tree()
 
     def _render_tree(self) -> None:

@@ -17,6 +17,8 @@ STATE_FILTERS: list[v1.JobState | None] = [
     *(s for s in v1.JobState if s is not v1.JobState.UNSPECIFIED),
 ]
 NAME_WIDTH = 18
+# Jobs kept by a long-running console: the newest; older ones can be fetched with go-to.
+MAX_JOBS = 2000
 
 
 class JobsTable(DataTable[Text | str]):
@@ -48,13 +50,22 @@ class JobsTable(DataTable[Text | str]):
         self.jobs = {job.id: job for job in jobs}
         self.rebuild()
 
-    def upsert(self, job: v1.Job) -> None:
-        known = job.id in self.jobs
-        self.jobs[job.id] = job
-        if known and self._shown(job) and job.id in self.rows:
-            for key, value in self._cells(job).items():
-                self.update_cell(job.id, key, value)
-        else:
+    def upsert(self, *jobs: v1.Job) -> None:
+        """Take changed jobs: known rows are updated in place; anything else rebuilds once."""
+        rebuild = False
+        for job in jobs:
+            known = job.id in self.jobs
+            self.jobs[job.id] = job
+            if known and self._shown(job) and job.id in self.rows:
+                for key, value in self._cells(job).items():
+                    self.update_cell(job.id, key, value)
+            else:
+                rebuild = True
+        if len(self.jobs) > MAX_JOBS:
+            newest = sorted(self.jobs.values(), key=_newest_first)[:MAX_JOBS]
+            self.jobs = {j.id: j for j in newest}
+            rebuild = True
+        if rebuild:
             self.rebuild()
 
     def refresh_ages(self) -> None:
@@ -87,11 +98,7 @@ class JobsTable(DataTable[Text | str]):
         """Rows for the jobs the filters let through, newest first, keeping the cursor's job."""
         selected = self.selected_id
         self.clear()
-        shown = sorted(
-            (j for j in self.jobs.values() if self._shown(j)),
-            key=lambda j: (j.created_at.timestamp() if j.created_at else 0.0, j.id),
-            reverse=True,
-        )
+        shown = sorted((j for j in self.jobs.values() if self._shown(j)), key=_newest_first)
         for job in shown:
             self.add_row(*self._cells(job).values(), key=job.id)
         if selected is not None and selected in self.rows:
@@ -115,3 +122,7 @@ class JobsTable(DataTable[Text | str]):
     def set_text_filter(self, text: str) -> None:
         self.text_filter = text.strip()
         self.rebuild()
+
+
+def _newest_first(job: v1.Job) -> tuple[float, str]:
+    return (-job.created_at.timestamp() if job.created_at else 0.0, job.id)

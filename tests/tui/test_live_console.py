@@ -15,10 +15,12 @@ from textual.pilot import Pilot
 from hodei_api import v1
 from hodei_tui.console.app import make_app
 from hodei_tui.console.grpc_client import connect_console
+from hodei_tui.console.logstore import SYSTEM
+from hodei_tui.widgets.connection_banner import ConnectionBanner
 from hodei_tui.widgets.jobs_table import JobsTable
 from hodei_tui.widgets.log_view import LogView
 from hodei_tui.widgets.workers_panel import WorkersPanel
-from tests.support.processes import Cluster, cluster
+from tests.support.processes import Cluster, cluster, stop
 
 COMMAND = "sh -c 'for i in 1 2 3; do echo line$i; done'"
 # The daemon's heartbeat is 1 s in tests and a worker is dropped after 3 silent ones; the
@@ -71,5 +73,45 @@ async def test_submit_follow_and_see_the_worker_go(live: Cluster) -> None:
             worker.wait()
             await until(pilot, "worker shown disconnected", lambda: not workers.infos["w-console"].live)
             assert "✕ down" in str(workers.get_cell("w-console", "stream"))
+    finally:
+        client.close()
+
+
+async def test_reconnects_after_the_daemon_restarts_and_resumes_the_log(live: Cluster) -> None:
+    ticker = "for i in $(seq 1 60); do echo t$i; sleep 0.1; done"
+    client = connect_console(live.addr)
+    app = make_app(client)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            screen = app.screen
+            jobs = screen.query_one(JobsTable)
+            log = screen.query_one(LogView)
+            await until(pilot, "connected", lambda: not screen.has_class("-connecting"))
+            await pilot.press("a")
+            await pilot.pause()
+            await pilot.press(*f"sh -c '{ticker}'", "enter")
+            await until(pilot, "some output", lambda: len(log.store) >= 3)
+
+            assert live.daemon is not None
+            stop(live.daemon)
+            await until(pilot, "shown disconnected", lambda: screen.has_class("-disconnected"))
+            banner = screen.query_one(ConnectionBanner)
+            assert banner.display and "retry" in str(banner.render())
+            live.start_daemon()
+            await until(pilot, "connected again", lambda: not screen.has_class("-disconnected"))
+
+            def ended() -> bool:
+                return any(j.state is v1.JobState.SUCCEEDED for j in jobs.jobs.values())
+
+            await until(pilot, "job SUCCEEDED after the restart", ended)
+            await until(pilot, "end of log noted", lambda: "SUCCEEDED" in log.store.text(len(log.store) - 1))
+            [job_id] = jobs.jobs
+            shown = [log.store.text(i) for i in range(len(log.store)) if log.store.streams[i] != SYSTEM]
+            stored = live.hodei("job", "logs", job_id).stdout.decode().splitlines()
+            # Resumed by sequence number: exactly the daemon's log, nothing twice, nothing skipped.
+            assert shown == stored
+            assert any(
+                "connection lost; resuming after line" in log.store.text(i) for i in range(len(log.store))
+            )
     finally:
         client.close()

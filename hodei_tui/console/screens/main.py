@@ -62,6 +62,7 @@ class MainScreen(Screen[None]):
         self.feeds = Feeds(client, self.post_message, backoff)
         self.online = False
         self.selected: str | None = None
+        self._changed_jobs: dict[str, v1.Job] = {}
         self.pane = "jobs"
 
     def compose(self) -> ComposeResult:
@@ -167,13 +168,21 @@ class MainScreen(Screen[None]):
     # Jobs and workers.
 
     def on_jobs_listed(self, event: m.JobsListed) -> None:
+        self._changed_jobs.clear()  # the listing is newer than any change not yet applied
         table = self.query_one(JobsTable)
         table.replace(event.jobs)
         self._select(table.selected_id)
 
     def on_job_changed(self, event: m.JobChanged) -> None:
+        # Changes that come together are applied together: one table rebuild, not one each.
+        if not self._changed_jobs:
+            self.call_after_refresh(self._apply_job_changes)
+        self._changed_jobs[event.job.id] = event.job
+
+    def _apply_job_changes(self) -> None:
         table = self.query_one(JobsTable)
-        table.upsert(event.job)
+        table.upsert(*self._changed_jobs.values())
+        self._changed_jobs.clear()
         if self.selected is None:
             self._select(table.selected_id)
 
