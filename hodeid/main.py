@@ -95,11 +95,13 @@ async def serve(settings: Settings) -> int:
         url, _ = await asyncio.to_thread(embedded.start, pgdata)
         log.info("embedded PostgreSQL in %s (set --database-url to use a server)", pgdata)
     pool = await db.connect(url)
+    # One connection of its own LISTENs for job changes: the queries keep the whole pool.
+    listen_pool = await db.connect(url, min_size=1, max_size=1)
     try:
         await db.migrate(pool)
         cluster_token = settings.join_token.get_secret_value() if settings.join_token else None
         tokens = JoinTokens(settings.join_token_ttl_seconds, cluster_token)
-        daemon = Daemon(pool, settings.scheduler, configured(settings), tokens)
+        daemon = Daemon(pool, settings.scheduler, configured(settings), tokens, listen_pool)
         server = build_server(daemon)
         try:
             await server.start(host, port)
@@ -127,6 +129,7 @@ async def serve(settings: Settings) -> int:
         await shut_down(server, daemon, pool)
         watchdog.cancel()
     finally:
+        listen_pool.terminate()  # it only listens: nothing to finish
         await pool.close()
     return 0
 

@@ -53,6 +53,7 @@ class Daemon:
         settings: SchedulerSettings,
         providers: Sequence[Provider] = (),
         tokens: JoinTokens | None = None,
+        listen_pool: asyncpg.Pool | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.pool = pool
@@ -72,7 +73,9 @@ class Daemon:
             settings, self.id, self.registry, self.scheduler, self.settler, reports,
             self.jobs, WorkerStore(pool), self.tokens,
         )  # fmt: skip
-        self.job_feed = JobFeed(self.jobs, lambda *calls: listen(pool, JOB_CHANNEL, *calls))
+        # Job changes are heard on a connection of ``listen_pool`` (the main pool if none).
+        notified = listen_pool or pool
+        self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls))
         self.worker_feed = WorkerFeed(self.registry)
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -26,8 +26,8 @@ MAX_PENDING = 5000
 READ_BATCH = 1000
 
 Listen = Callable[[Callable[[str], None], Callable[[], None]], Awaitable[None]]
-"""``listen(heard, started)`` calls ``started()`` once listening, then ``heard`` with each changed
-job's id until the notifications stop (returns)."""
+"""``listen(heard, started)`` calls ``started()`` once listening, then ``heard`` with the changed
+jobs' ids (comma-separated) until the notifications stop (returns)."""
 
 
 @dataclass(eq=False)
@@ -60,9 +60,9 @@ class JobFeed:
         self._wake = asyncio.Event()
         self._watchers: set[JobWatcher] = set()
 
-    def changed(self, job_id: str) -> None:
-        """Note that a job changed (normally called with each notification)."""
-        self._changed.add(job_id)
+    def changed(self, job_ids: str) -> None:
+        """Note that jobs changed: their ids, comma-separated, as the notifications carry them."""
+        self._changed.update(job_ids.split(","))
         self._wake.set()
 
     async def run(self) -> None:

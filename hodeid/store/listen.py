@@ -1,4 +1,5 @@
-"""LISTEN on a PostgreSQL channel over one connection of the pool, held while listening."""
+"""LISTEN on a PostgreSQL channel over one connection of a pool, held while listening (the
+daemon gives it a pool of its own, so listening never takes a connection from the queries)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import asyncpg
 from hodeid.store.db import translate
 
 JOB_CHANNEL = "hodei_jobs"
-"""Announces every change to a job row with the job's id (the jobs_notify trigger)."""
+"""Announces every change to job rows with the jobs' ids, comma-separated (the
+jobs_*_notify triggers)."""
 
 
 async def listen(
