@@ -47,13 +47,6 @@ class Disconnected(Message):
 
 
 @dataclass
-class JobSelected(Message):
-    """The cursor moved to a job (or to none)."""
-
-    job_id: str | None
-
-
-@dataclass
 class LogLines(Message):
     job_id: str
     lines: list[Line]

@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.events import Resize
+from textual.events import DescendantFocus, Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Tab, Tabs
 
@@ -126,11 +126,9 @@ class MainScreen(Screen[None]):
         if pane in PANES and pane != self.pane:
             self._show_pane(pane)
 
-    def on_descendant_focus(self, event: object) -> None:
-        focused = self.focused
-        for pane in PANES:
-            if focused is not None and focused.id == pane:
-                self.pane = pane
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        if event.widget.id in PANES:  # a click, or tab, moved to another pane
+            self.pane = event.widget.id
 
     def action_pane(self, pane: str) -> None:
         self._show_pane(pane)
