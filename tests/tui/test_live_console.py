@@ -97,6 +97,9 @@ async def test_reconnects_after_the_daemon_restarts_and_resumes_the_log(live: Cl
             await until(pilot, "shown disconnected", lambda: screen.has_class("-disconnected"))
             banner = screen.query_one(ConnectionBanner)
             assert banner.display and "retry" in str(banner.render())
+            await pilot.press("a")  # actions are off while disconnected
+            await pilot.pause()
+            assert app.screen is screen
             live.start_daemon()
             await until(pilot, "connected again", lambda: not screen.has_class("-disconnected"))
 
