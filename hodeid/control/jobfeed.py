@@ -2,7 +2,8 @@
 the database, is announced by PostgreSQL (LISTEN/NOTIFY); the feed reads the changed jobs in
 batches and hands them to each watcher.
 
-A watcher holds at most one pending copy of each job (a newer one replaces it) and at most
+A watcher holds at most one pending copy of each job (a newer one replaces it), is sent what
+changed at most every ``COALESCE_SECONDS``, and holds at most
 ``MAX_PENDING`` jobs: a watcher that falls further behind is dropped to a fresh listing
 instead of slowing the daemon or growing without bound.
 """
@@ -22,6 +23,9 @@ from hodeid.store.jobs import JobStore
 log = logging.getLogger(__name__)
 
 MAX_PENDING = 5000
+# A watcher is sent what changed at most this often: a job that goes PENDING, ASSIGNED, RUNNING
+# and SUCCEEDED within it is sent once, as it is then (a console redraws no faster anyway).
+COALESCE_SECONDS = 0.1
 # Jobs read per query when many changed at once.
 READ_BATCH = 1000
 
@@ -92,6 +96,9 @@ class JobFeed:
     async def _deliver(self) -> None:
         while True:
             await self._wake.wait()
+            if self._watchers:
+                # Gather the changes of the next moment too: one query reads them all.
+                await asyncio.sleep(COALESCE_SECONDS)
             self._wake.clear()
             while self._changed:
                 ids = [self._changed.pop() for _ in range(min(READ_BATCH, len(self._changed)))]
@@ -124,6 +131,7 @@ class JobFeed:
                         yield v1.JobEvent(job=job)
                     yield v1.JobEvent(listed=True)
                 await watcher.ready.wait()
+                await asyncio.sleep(COALESCE_SECONDS)
                 watcher.ready.clear()
                 while watcher.pending and not watcher.resync:
                     _, job = next(iter(watcher.pending.items()))
