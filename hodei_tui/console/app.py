@@ -51,7 +51,6 @@ class HodeiApp(App[None]):
         self.client = client
         self.clock = clock
         self.backoff = backoff or Backoff(base=0.5, cap=10.0, reset_after=10.0)
-        self.sub_title = f"connecting to {client.addr}"
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.client, self.clock, self.backoff))

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Resize
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Tab, Tabs
+from textual.widgets import DataTable, Footer, Header, Tab, Tabs
 
 from hodei_api import v1
 from hodei_api.backoff import Backoff
@@ -66,6 +66,7 @@ class MainScreen(Screen[None]):
         self.pane = "jobs"
 
     def compose(self) -> ComposeResult:
+        yield Header(icon="◆")  # which daemon, and whether the console is connected to it
         yield ConnectionBanner(self.clock, id="banner")
         yield Tabs(*(Tab(TITLES[p], id=f"tab-{p}") for p in PANES), id="tabs")
         with Horizontal(id="panes"):
@@ -83,7 +84,7 @@ class MainScreen(Screen[None]):
             widget = self.query_one(f"#{pane}")
             widget.border_title = TITLES[pane]
         self.set_class(True, "-connecting")
-        self.query_one("#log", LogView).border_title = "Log"
+        self.sub_title = f"connecting to {self.client.addr}"
         self._layout(self.size.width)
         self.query_one("#jobs").focus()
         self.set_interval(1.0, self._tick)
