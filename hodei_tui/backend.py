@@ -1,4 +1,5 @@
-"""The calls hodei (CLI now, console later) makes to one daemon, with failures put in words."""
+"""The calls the CLI makes to one daemon, with failures put in words (the console's client
+reuses them and their wording)."""
 
 from __future__ import annotations
 

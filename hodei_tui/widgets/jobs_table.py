@@ -69,10 +69,12 @@ class JobsTable(DataTable[Text | str]):
             self.rebuild()
 
     def refresh_ages(self) -> None:
+        """Update the ages on screen (rows scrolled into view get theirs within a second)."""
         now = self.clock()
-        for job_id in self.rows:
-            job = self.jobs[job_id.value or ""]
-            self.update_cell(job_id, "age", age(job.created_at, now))
+        top = int(self.scroll_y)
+        for row in self.ordered_rows[top : top + self.size.height]:
+            job = self.jobs[row.key.value or ""]
+            self.update_cell(row.key, "age", age(job.created_at, now))
 
     def _shown(self, job: v1.Job) -> bool:
         if self.state_filter is not None and job.state is not self.state_filter:
