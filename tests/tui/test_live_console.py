@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Label
 
 from hodei_api import v1
 from hodei_tui.console.app import make_app
 from hodei_tui.console.grpc_client import connect_console
 from hodei_tui.console.logstore import SYSTEM
+from hodei_tui.console.screens.submit import SubmitScreen
 from hodei_tui.widgets.connection_banner import ConnectionBanner
 from hodei_tui.widgets.jobs_table import JobsTable
 from hodei_tui.widgets.log_view import LogView
@@ -52,6 +54,18 @@ async def test_submit_follow_and_see_the_worker_go(live: Cluster) -> None:
             await until(
                 pilot, "worker connected", lambda: getattr(workers.infos.get("w-console"), "live", False)
             )
+
+            # A field the form cannot check is checked by the daemon; its refusal shows in the form.
+            await pilot.press("a")
+            await pilot.pause()
+            await pilot.press(*"true", "tab", "tab", "tab", *"a b c", "enter")
+            form = app.screen
+            assert isinstance(form, SubmitScreen)
+            refusal = form.query_one("#submit-error", Label)
+            await until(pilot, "refusal shown in the form", lambda: bool(refusal.display))
+            assert "not submitted:" in str(refusal.render()) and "selector" in str(refusal.render())
+            await pilot.press("escape")
+            await pilot.pause()
 
             await pilot.press("a")
             await pilot.pause()
