@@ -1,4 +1,5 @@
-"""The calls hodei (CLI now, console later) makes to one daemon, with failures put in words."""
+"""The calls the CLI makes to one daemon, with failures put in words (the console's client
+reuses them and their wording)."""
 
 from __future__ import annotations
 
@@ -185,10 +186,9 @@ def _lines_of(chunk: v1.LogChunk) -> list[Line]:
         ) from exc
 
 
-@asynccontextmanager
-async def connect(addr: str, tls_ca: str | None = None) -> AsyncIterator[Backend]:
-    """A backend for the daemon at ``addr``, authenticated from the environment, over TLS
-    trusting the CA bundle ``tls_ca`` if given."""
+def open_client(addr: str, tls_ca: str | None = None) -> Client:
+    """A client of the daemon at ``addr``, authenticated from the environment, over TLS trusting
+    the CA bundle ``tls_ca`` if given (the channel connects on the first call)."""
     try:
         token = resolve_token()
     except OSError as exc:
@@ -203,8 +203,13 @@ async def connect(addr: str, tls_ca: str | None = None) -> AsyncIterator[Backend
             f"cannot load the CA bundle {tls_ca} ({exc}); point --tls-ca/HODEI_TLS_CA at a PEM file"
         ) from exc
     try:
-        client = Client(addr, token, tls)
+        return Client(addr, token, tls)
     except AddressError as exc:
         raise UsageError(f"{exc}; fix --addr or HODEI_ADDR") from exc
-    async with client:
+
+
+@asynccontextmanager
+async def connect(addr: str, tls_ca: str | None = None) -> AsyncIterator[Backend]:
+    """A backend for the daemon at ``addr`` (see ``open_client``)."""
+    async with open_client(addr, tls_ca) as client:
         yield Backend(client)

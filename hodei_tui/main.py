@@ -1,4 +1,4 @@
-"""The ``hodei`` command: the scripted CLI, and with no command (later) the console."""
+"""The ``hodei`` command: the scripted CLI, and with no command (or ``tui``) the console."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from collections.abc import Sequence
 
 from hodei_api.client import resolve_addr
 from hodei_tui.backend import connect
-from hodei_tui.cli.exit_codes import BROKEN_PIPE, HODEI_FAILED, INTERRUPTED, NO_COMMAND
+from hodei_tui.cli.exit_codes import BROKEN_PIPE, HODEI_FAILED, INTERRUPTED, OK
 from hodei_tui.cli.parser import Handler, parse_args
+from hodei_tui.console.app import make_app
+from hodei_tui.console.grpc_client import connect_console
 from hodei_tui.errors import HodeiError
 
 
@@ -25,11 +27,28 @@ async def execute(args: argparse.Namespace) -> int:
     """Run a parsed command against its daemon and return the exit status."""
     try:
         handler: Handler = args.handler
-        tls_ca = getattr(args, "tls_ca", None) or os.environ.get("HODEI_TLS_CA")
-        async with connect(resolve_addr(getattr(args, "addr", None)), tls_ca) as backend:
+        async with connect(resolve_addr(getattr(args, "addr", None)), _tls_ca(args)) as backend:
             return await handler(args, backend)
     except HodeiError as error:
         return fail(error)
+
+
+def _tls_ca(args: argparse.Namespace) -> str | None:
+    return getattr(args, "tls_ca", None) or os.environ.get("HODEI_TLS_CA")
+
+
+async def console(addr: str, tls_ca: str | None) -> int:
+    """Open the console on the daemon at ``addr`` until the user quits (the client is made
+    in the app's event loop, which its channel belongs to)."""
+    try:
+        client = connect_console(addr, tls_ca)
+    except HodeiError as error:
+        return fail(error)
+    try:
+        await make_app(client).run_async()
+    finally:
+        client.close()
+    return OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,9 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HodeiError as error:
         return fail(error)
     if args.handler is None:
-        # The Textual console will open here; until then there is nothing to do without a command.
-        args.usage_parser.print_help(sys.stderr)
-        return NO_COMMAND
+        return asyncio.run(console(resolve_addr(getattr(args, "addr", None)), _tls_ca(args)))
     try:
         return asyncio.run(execute(args))
     except KeyboardInterrupt:

@@ -103,15 +103,19 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
     return args
 
 
-async def open_database(settings: Settings) -> asyncpg.Pool:
-    """A pool on the configured PostgreSQL (or the embedded one), migrated."""
+async def database_url(settings: Settings) -> str:
+    """The configured PostgreSQL, or the embedded one in the data directory, started."""
     if settings.database_url:
-        url = settings.database_url
-        log.info("using PostgreSQL at %s", db.redact(url))
-    else:
-        pgdata = settings.data_dir / "pg"
-        url, _ = await asyncio.to_thread(embedded.start, pgdata)
-        log.info("embedded PostgreSQL in %s (set --database-url to use a server)", pgdata)
+        log.info("using PostgreSQL at %s", db.redact(settings.database_url))
+        return settings.database_url
+    pgdata = settings.data_dir / "pg"
+    url, _ = await asyncio.to_thread(embedded.start, pgdata)
+    log.info("embedded PostgreSQL in %s (set --database-url to use a server)", pgdata)
+    return url
+
+
+async def open_database(url: str) -> asyncpg.Pool:
+    """A pool on ``url``, migrated."""
     pool = await db.connect(url)
     try:
         await db.migrate(pool)
@@ -124,14 +128,17 @@ async def open_database(settings: Settings) -> asyncpg.Pool:
 async def serve(settings: Settings) -> int:
     host, port = parse_addr(settings.listen)
     ssl_context = tls.server_context(settings)
-    pool = await open_database(settings)
+    url = await database_url(settings)
+    pool = await open_database(url)
+    # One connection of its own LISTENs for job changes: the queries keep the whole pool.
+    listen_pool = await db.connect(url, min_size=1, max_size=1)
     try:
         if settings.join_token:
             cluster_token = settings.join_token.get_secret_value()
         else:
             cluster_token = tokenfiles.join_token(settings.data_dir)
         tokens = JoinTokens(settings.join_token_ttl_seconds, cluster_token)
-        daemon = Daemon(pool, settings.scheduler, configured(settings), tokens, settings.limits)
+        daemon = Daemon(pool, settings.scheduler, configured(settings), tokens, settings.limits, listen_pool)
         await tokenfiles.register_admin(*tokenfiles.admin_token(settings.data_dir), daemon.api_tokens)
         server = build_server(daemon, settings.limits.max_message_bytes, settings.tls_client_ca is not None)
         try:
@@ -160,6 +167,7 @@ async def serve(settings: Settings) -> int:
         await shut_down(server, daemon, pool)
         watchdog.cancel()
     finally:
+        listen_pool.terminate()  # it only listens: nothing to finish
         await pool.close()
     return 0
 
@@ -196,7 +204,7 @@ async def shut_down(server: Server, daemon: Daemon, pool: asyncpg.Pool) -> None:
 
 async def token_command(settings: Settings, action: str, args: dict[str, str]) -> None:
     """``hodeid token create|revoke|list`` on the daemon's database."""
-    pool = await open_database(settings)
+    pool = await open_database(await database_url(settings))
     try:
         name = args.get("name") or f"{args.get('role', '')}-{secrets.token_hex(3)}"
         await token_cli.run(pool, action, role=args.get("role", ""), name=name, which=args.get("which", ""))

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from hodei_api import v1
 
 OK = 0
-# `hodei` with nothing to do; becomes the console once it exists.
-NO_COMMAND = 2
 # The codes below follow coreutils' timeout(1) and shells, so scripts read them the same way.
 TIMED_OUT = 124
 HODEI_FAILED = 125

@@ -170,11 +170,16 @@ def build_parser() -> Parser:
     common = _common()
     top = Parser(
         prog="hodei",
-        description="Run shell commands as jobs on hodeid's workers, and inspect them.",
+        description="Run shell commands as jobs on hodeid's workers, and inspect them; "
+        "with no command, open the console.",
         parents=[common],
     )
     top.set_defaults(handler=None, usage_parser=top)
-    groups = top.add_subparsers(title="commands", metavar="{job,worker,provider}")
+    groups = top.add_subparsers(title="commands", metavar="{tui,job,worker,provider}")
+    tui = groups.add_parser(
+        "tui", help="open the console (also what hodei does with no command)", parents=[common]
+    )
+    tui.set_defaults(usage_parser=tui)
     for name, summary, add in (
         ("job", "run and inspect jobs", _add_jobs),
         ("worker", "inspect and drain workers", _add_workers),

@@ -1,6 +1,8 @@
-"""JobService: submit, get, list, cancel."""
+"""JobService: submit, get, list, cancel, watch."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 from hodei_api import v1
 from hodeid.api.auth import CALLER
@@ -33,3 +35,8 @@ class JobService(v1.JobServiceBase):
     async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
         with grpc_errors():
             return await self.daemon.cancel(message.id, message.reason)
+
+    async def watch_jobs(self, message: v1.WatchJobsRequest) -> AsyncIterator[v1.JobEvent]:
+        with grpc_errors():
+            async for event in self.daemon.watch_jobs(message.limit):
+                yield event

@@ -24,3 +24,7 @@ class WorkerService(v1.WorkerServiceBase):
     async def drain_worker(self, message: v1.DrainWorkerRequest) -> v1.WorkerInfo:
         with grpc_errors():
             return self.daemon.drain(message.id, message.stay)
+
+    async def watch_workers(self, message: v1.WatchWorkersRequest) -> AsyncIterator[v1.WorkerEvent]:
+        async for event in self.daemon.watch_workers():
+            yield event

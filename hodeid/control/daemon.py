@@ -18,20 +18,24 @@ from hodeid.config import LimitSettings, SchedulerSettings
 from hodeid.control.apitokens import ApiTokens
 from hodeid.control.decisions import DecisionLog, to_proto
 from hodeid.control.follow import Chunk, follow
+from hodeid.control.jobfeed import JobFeed
 from hodeid.control.loghub import LogHub
 from hodeid.control.providers.base import Provider
 from hodeid.control.providers.fleet import Fleet
-from hodeid.control.registry import Registry, Session
+from hodeid.control.registry import Registry
 from hodeid.control.reports import Reports
 from hodeid.control.scheduler import Scheduler
 from hodeid.control.sessions import WorkerSessions
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
+from hodeid.control.workerfeed import WorkerFeed
+from hodeid.control.workerinfo import worker_info
 from hodeid.domain.validation import SpecLimits, validate
 from hodeid.errors import Conflict, InvalidRequest, LimitExceeded, NotFound, StoreError
 from hodeid.store import db
 from hodeid.store.decisions import DecisionStore
 from hodeid.store.jobs import JobStore
+from hodeid.store.listen import JOB_CHANNEL, listen
 from hodeid.store.logs import LogStore
 from hodeid.store.tokens import TokenStore
 from hodeid.store.workers import WorkerStore
@@ -52,6 +56,7 @@ class Daemon:
         providers: Sequence[Provider] = (),
         tokens: JoinTokens | None = None,
         limits: LimitSettings | None = None,
+        listen_pool: asyncpg.Pool | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.pool = pool
@@ -77,19 +82,25 @@ class Daemon:
             settings, self.id, self.registry, self.scheduler, self.settler, reports,
             self.jobs, WorkerStore(pool), self.tokens, self.limits,
         )  # fmt: skip
-        self._task: asyncio.Task[None] | None = None
+        # Job changes are heard on a connection of ``listen_pool`` (the main pool if none).
+        notified = listen_pool or pool
+        self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls))
+        self.worker_feed = WorkerFeed(self.registry)
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.scheduler.run(), name="scheduler")
-        self._task.add_done_callback(_die_with)
+        for name, loop in (("scheduler", self.scheduler.run()), ("job feed", self.job_feed.run())):
+            task = asyncio.create_task(loop, name=name)
+            task.add_done_callback(_die_with)
+            self._tasks.append(task)
 
     async def stop(self) -> None:
         """Close every worker stream (workers reconnect to the next daemon) and stop."""
         for session in list(self.registry.sessions.values()):
             session.close()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sessions.stop_readers()
         await self.fleet.close()
 
@@ -161,6 +172,14 @@ class Daemon:
     def watch_decisions(self, job_id: str) -> AsyncGenerator[v1.Decision]:
         return self.decisions.watch(job_id)
 
+    def watch_jobs(self, limit: int) -> AsyncIterator[v1.JobEvent]:
+        if limit < 0:
+            raise InvalidRequest(f"limit must be positive, got {limit}")
+        return self.job_feed.watch(min(limit or DEFAULT_PAGE, MAX_PAGE))
+
+    def watch_workers(self) -> AsyncIterator[v1.WorkerEvent]:
+        return self.worker_feed.watch()
+
     def stream_logs(self, job_id: str, after_seq: int, live: bool) -> AsyncIterator[Chunk]:
         if after_seq < 0:
             raise InvalidRequest(f"after_seq must be 0 or more, got {after_seq}")
@@ -168,7 +187,7 @@ class Daemon:
 
     def workers(self) -> list[v1.WorkerInfo]:
         now = time.monotonic()
-        return [_info(s, now) for s in sorted(self.registry.live(), key=lambda s: s.worker_id)]
+        return [worker_info(s, now) for s in sorted(self.registry.live(), key=lambda s: s.worker_id)]
 
     def providers(self) -> list[v1.ProviderInfo]:
         return self.fleet.info()
@@ -179,29 +198,8 @@ class Daemon:
             raise NotFound(f"worker {worker_id} is not connected (see hodei worker list)")
         session.draining = True
         session.send(v1.DaemonMessage(drain=v1.Drain(stay=stay)))
-        return _info(session, time.monotonic())
-
-
-def _info(session: Session, now: float) -> v1.WorkerInfo:
-    state = session.state(now)
-    return v1.WorkerInfo(
-        id=session.worker_id,
-        hostname=session.hello.hostname,
-        labels=dict(session.hello.labels),
-        live=not session.closed,
-        draining=session.draining,
-        slots_total=state.slots_total,
-        slots_used=state.slots_used,
-        resources_total=v1.Resources(cpu=state.cpu_total, memory_mb=state.memory_total),
-        resources_free=v1.Resources(
-            cpu=state.cpu_total - state.cpu_used, memory_mb=state.memory_total - state.memory_used
-        ),
-        heartbeat_age_seconds=state.heartbeat_age,
-        rtt_ms=session.rtt_ms,
-        connected_at=session.connected_at,
-        reconnects=session.reconnects,
-        version=session.hello.version,
-    )
+        self.registry.changed(worker_id)
+        return worker_info(session, time.monotonic())
 
 
 def _encode_cursor(created_at: datetime, job_id: str) -> str:
@@ -220,4 +218,4 @@ def _decode_cursor(token: str) -> tuple[datetime, str] | None:
 
 def _die_with(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.critical("the scheduler stopped", exc_info=task.exception())
+        log.critical("the %s stopped", task.get_name(), exc_info=task.exception())

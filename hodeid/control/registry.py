@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -79,16 +80,25 @@ class Registry:
         self.sessions: dict[str, Session] = {}
         self.gone_since: dict[str, float] = {}
         self.started = time.monotonic()
+        # Called with a worker's id whenever it connects, goes, or its state changes.
+        self.listeners: list[Callable[[str], None]] = []
+
+    def changed(self, worker_id: str) -> None:
+        """Tell the listeners that a worker's state, slots or heartbeat changed."""
+        for listener in self.listeners:
+            listener(worker_id)
 
     def add(self, session: Session) -> None:
         """Register ``session`` (an older one of the same worker was closed before)."""
         self.sessions[session.worker_id] = session
         self.gone_since.pop(session.worker_id, None)
+        self.changed(session.worker_id)
 
     def remove(self, session: Session) -> None:
         if self.sessions.get(session.worker_id) is session:
             del self.sessions[session.worker_id]
             self.gone_since[session.worker_id] = time.monotonic()
+            self.changed(session.worker_id)
 
     def get(self, worker_id: str) -> Session | None:
         return self.sessions.get(worker_id)

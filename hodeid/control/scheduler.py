@@ -133,6 +133,7 @@ class Scheduler:
                 await self.settler.end([end])
                 continue
             session.running[key] = needs[a.job.id]
+            self.registry.changed(session.worker_id)
             self.awaiting_ack[key] = deadline
             session.send(
                 v1.DaemonMessage(

@@ -107,6 +107,7 @@ class WorkerSessions:
         session = Session(hello, reconnects=sessions - 1)
         self.registry.add(session)
         stale = await self._adopt(session, hello.running)
+        self.registry.changed(session.worker_id)  # its resumed attempts hold slots
         log.info(
             "worker %s connected (%d slots, labels %s, %d attempts resumed)",
             hello.worker_id, hello.slots, dict(hello.labels), len(session.running),
@@ -206,6 +207,7 @@ class WorkerSessions:
                 session.last_heard = time.monotonic()
                 if (beat := message.heartbeat) is not None:
                     self._heard_beat(session, beat)
+                    self.registry.changed(session.worker_id)
                 else:
                     inbox.put_nowait(message)
                 # Buffered messages decode without ever yielding: let heartbeats through.

@@ -47,6 +47,7 @@ class Settler:
             session = self.registry.holder((end.job_id, end.attempt))
             if session is not None:
                 del session.running[(end.job_id, end.attempt)]
+                self.registry.changed(session.worker_id)
         settled = await self.jobs.settle(ends, sorted(from_states), decide)
         for s in settled:
             context = {"job_id": s.job_id, "attempt": s.attempt}

@@ -116,6 +116,12 @@ class JobStore:
             attempts = await self.pool.fetch(Q["get_attempts"], [row["id"]])
         return rows.job(row, attempts)
 
+    async def many(self, job_ids: Sequence[str]) -> list[v1.Job]:
+        """The jobs with these ids that exist (without their attempts), in no set order."""
+        async with translate():
+            found = await self.pool.fetch(Q["get_jobs"], [uuid.UUID(j) for j in job_ids])
+        return [rows.job(r) for r in found]
+
     async def state(self, job_id: str) -> v1.JobState:
         async with translate():
             state = await self.pool.fetchval(Q["job_state"], _uuid(job_id))

@@ -4,12 +4,17 @@ jobs/s and the p50/p99 of submit->finished latency (from the daemon's own timest
 
     python scripts/bench/throughput.py --n 2000 [--addr 127.0.0.1:50051] [--concurrency 64]
     python scripts/bench/throughput.py --n 2000 --spawn --slots 8   # starts hodeid + one worker
+    python scripts/bench/throughput.py --n 2000 --spawn --watchers 4   # and 4 consoles' WatchJobs
+
+With ``--watchers`` it also prints how many job events each watcher got and the lag from a job's
+finish (the daemon's timestamp) to its SUCCEEDED event reaching the watcher.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import shutil
 import signal
@@ -18,6 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from hodei_api import v1
@@ -60,12 +68,52 @@ async def collect(client: Client, ids: list[str]) -> list[v1.Job]:
             return found
 
 
-async def bench(addr: str, n: int, concurrency: int, limit: float) -> None:
+async def watch(addr: str, lags: list[float], events: list[int], index: int) -> None:
+    """Follow WatchJobs as a console does; note each SUCCEEDED event's lag behind the finish."""
+    async with Client(addr, resolve_token()) as client:
+        async for event in client.jobs.watch_jobs(v1.WatchJobsRequest(limit=1)):
+            events[index] += 1
+            job = event.job
+            if job is not None and job.state is v1.JobState.SUCCEEDED and job.finished_at:
+                lags.append((datetime.now(UTC) - job.finished_at).total_seconds() * 1000)
+
+
+async def watch_until_stopped(addr: str, watchers: int, stop: Event) -> tuple[list[float], list[int]]:
+    lags: list[float] = []
+    events = [0] * watchers
+    tasks = [asyncio.create_task(watch(addr, lags, events, i)) for i in range(watchers)]
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return lags, events
+
+
+def watchers_process(
+    addr: str, watchers: int, stop: Event, results: Queue[tuple[list[float], list[int]]]
+) -> None:
+    """The watchers in a process of their own: decoding their events does not slow the submitter."""
+    results.put(asyncio.run(watch_until_stopped(addr, watchers, stop)))
+
+
+async def bench(addr: str, n: int, concurrency: int, limit: float, watchers: int) -> None:
+    stop: Event = multiprocessing.Event()
+    results: Queue[tuple[list[float], list[int]]] = multiprocessing.Queue()
+    watching = multiprocessing.Process(target=watchers_process, args=(addr, watchers, stop, results))
+    if watchers:
+        watching.start()
+        await asyncio.sleep(1.0)  # connected and listed before the first job
     async with Client(addr, resolve_token()) as client, asyncio.timeout(limit):
         started = time.monotonic()
         ids = await submit_all(client, n, concurrency)
         submitted = time.monotonic() - started
         jobs = await collect(client, ids)
+    if watchers:
+        await asyncio.sleep(1.0)  # the last events are on their way
+        stop.set()
+        lags, events = results.get(timeout=30)
+        watching.join(30)
     failed = [j for j in jobs if j.state is not v1.JobState.SUCCEEDED]
     latencies = [
         (j.finished_at - j.created_at).total_seconds() * 1000 for j in jobs if j.finished_at and j.created_at
@@ -78,6 +126,10 @@ async def bench(addr: str, n: int, concurrency: int, limit: float) -> None:
     print(f"throughput      {n / span:,.0f} jobs/s (first submit to last finish: {span:.2f} s)")
     print(f"latency p50     {percentile(latencies, 50):.1f} ms (submit -> finished)")
     print(f"latency p99     {percentile(latencies, 99):.1f} ms")
+    if watchers:
+        print(f"watchers        {watchers}, job events each: {', '.join(map(str, events))}")
+        print(f"watch lag p50   {percentile(lags, 50):.1f} ms (finished -> SUCCEEDED event seen)")
+        print(f"watch lag p99   {percentile(lags, 99):.1f} ms")
     for job in failed[:5]:
         print(f"not SUCCEEDED   {job.id} {job.state.name}: {job.reason}")
 
@@ -124,11 +176,12 @@ def main() -> None:
     parser.add_argument("--spawn", action="store_true", help="start hodeid and one worker for the run")
     parser.add_argument("--slots", type=int, default=8, help="worker slots with --spawn")
     parser.add_argument("--database-url", help="with --spawn: use this PostgreSQL instead of embedded")
+    parser.add_argument("--watchers", type=int, default=0, help="WatchJobs streams open during the run")
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
     procs = spawn(args.slots, args.database_url, data_dir) if args.spawn else []
     try:
-        asyncio.run(bench(resolve_addr(args.addr), args.n, args.concurrency, args.timeout))
+        asyncio.run(bench(resolve_addr(args.addr), args.n, args.concurrency, args.timeout, args.watchers))
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)

@@ -100,8 +100,7 @@ async def test_a_job_waits_unclaimed_for_the_worker_a_provider_creates(start: Ca
     await connect(daemon, worker_id, token)
     await eventually(lambda: daemon.registry.get(worker_id) and daemon.registry.get(worker_id).running)  # type: ignore[union-attr]
     assert (await daemon.get(job.id)).worker_id == worker_id
-    [info] = daemon.providers()
-    assert (info.provisioning, info.connected) == (0, 1)
+    await eventually(lambda: [(i.provisioning, i.connected) for i in daemon.providers()] == [(0, 1)])
 
 
 async def test_a_queue_never_provisions_more_than_max(start: Callable[..., Daemon]) -> None:

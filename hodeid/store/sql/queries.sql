@@ -25,6 +25,10 @@ SELECT * FROM jobs WHERE idempotency_key = $1;
 -- $1 id
 SELECT * FROM jobs WHERE id = $1;
 
+-- name: get_jobs
+-- $1 ids
+SELECT * FROM jobs WHERE id = ANY($1::uuid[]);
+
 -- name: get_attempts
 -- $1 job ids
 SELECT * FROM attempts WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, number;

@@ -106,7 +106,7 @@ def test_job_run_spec_refusals(command_line: str, message: str) -> None:
         ("job logs x -o json", "argument -o/--output: invalid choice: 'json'"),
         ("job logs x --after -2", "argument --after: expected a whole number >= 0"),
         ("job get x -o yaml", "argument -o/--output: invalid choice: 'yaml'"),
-        ("nope", "argument {job,worker,provider}: invalid choice: 'nope'"),
+        ("nope", "argument {tui,job,worker,provider}: invalid choice: 'nope'"),
     ],
 )
 def test_usage_errors_are_one_line_naming_the_help(command_line: str, message: str) -> None:
@@ -153,9 +153,11 @@ def test_other_commands_parse(command_line: str, check: dict[str, object]) -> No
     assert {key: args[key] for key in check} == check
 
 
-def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == 2
-    assert "usage: hodei" in capsys.readouterr().err
+@pytest.mark.parametrize("argv", [[], ["tui"], ["--addr", "127.0.0.1:1", "tui"]])
+def test_no_command_or_tui_means_the_console(argv: list[str]) -> None:
+    # Opening it for real, in a terminal, is tests/tui/test_console_script.py's job.
+    args = parse_args(argv)
+    assert args.handler is None
 
 
 @pytest.mark.parametrize(

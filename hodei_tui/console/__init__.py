@@ -1,0 +1,1 @@
+"""The operator console: a Textual app over a small client protocol."""

@@ -1,0 +1,62 @@
+"""The small interface the console talks to a daemon through.
+
+Widgets and screens use only this protocol, never generated stubs, so the console runs the
+same against a real daemon (``GrpcConsoleClient``) and against fixed data in snapshot tests.
+Every method raises ``DaemonUnreachable`` when the daemon cannot be reached (worth retrying)
+and ``RequestRefused`` when it answered no (not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from hodei_api import v1
+from hodei_tui.backend import LogChunk
+
+
+class ConsoleClient(Protocol):
+    @property
+    def addr(self) -> str:
+        """The daemon's HOST:PORT, for the title and messages."""
+        ...
+
+    def watch_jobs(self, limit: int) -> AsyncIterator[v1.JobEvent]:
+        """The newest ``limit`` jobs, a ``listed`` marker, then each job as it changes."""
+        ...
+
+    def watch_workers(self) -> AsyncIterator[v1.WorkerEvent]:
+        """The workers, a ``listed`` marker, then each worker as it changes."""
+        ...
+
+    def watch_decisions(self, job_id: str) -> AsyncIterator[v1.Decision]:
+        """The job's placement decisions as the scheduler makes them."""
+        ...
+
+    def stream_logs(self, job_id: str, after_seq: int) -> AsyncIterator[LogChunk]:
+        """The job's log after ``after_seq``, followed until the job ends."""
+        ...
+
+    async def explain_job(self, job_id: str) -> v1.ExplainJobResponse:
+        """The job's decisions, newest first (a waiting job's evaluated now)."""
+        ...
+
+    async def get_job(self, job_id: str) -> v1.Job:
+        """One job."""
+        ...
+
+    async def submit_job(self, spec: v1.JobSpec) -> v1.Job:
+        """Queue a job."""
+        ...
+
+    async def cancel_job(self, job_id: str) -> v1.Job:
+        """Ask for a job to be cancelled."""
+        ...
+
+    async def retry_job(self, job_id: str) -> v1.Job:
+        """Queue a finished job again as its next attempt."""
+        ...
+
+    async def drain_worker(self, worker_id: str) -> v1.WorkerInfo:
+        """Stop giving a worker jobs (it stays connected once idle)."""
+        ...

@@ -1,0 +1,86 @@
+"""The selected job's decision trace: the newest decision's outcome and summary, its reason
+histogram, every worker's and provider's verdict, and the earlier decisions; expandable."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from hodei_api import v1
+from hodei_tui.console.format import OUTCOME_STYLES
+
+FITS = v1.PlacementReason.FITS
+
+
+def _verdict(verdict: v1.Verdict) -> Text:
+    mark = ("✓ ", "#98c379") if verdict.reason is FITS else ("✕ ", "#e06c75")
+    score = "" if verdict.score is None else f" (score {verdict.score:.2f})"
+    return Text.assemble(mark, (verdict.target, "bold"), f": {verdict.message}{score}")
+
+
+def _outcome(decision: v1.Decision) -> Text:
+    return Text(decision.outcome.name, style=OUTCOME_STYLES.get(decision.outcome, ""))
+
+
+class DecisionTrace(Tree[None]):
+    """A tree whose root is the job; rebuilt when its explanation or a new decision arrives."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("no job selected", id=id)
+        self.show_root = True
+        self.guide_depth = 3
+        self.job_id: str | None = None
+        self.state = v1.JobState.UNSPECIFIED
+        self.decisions: list[v1.Decision] = []
+
+    def show(self, job_id: str | None, explained: v1.ExplainJobResponse | None) -> None:
+        self.job_id = job_id
+        self.state = explained.state if explained else v1.JobState.UNSPECIFIED
+        self.decisions = list(explained.decisions) if explained else []
+        self._render_tree()
+
+    def add_decision(self, decision: v1.Decision) -> None:
+        if decision.job_id == self.job_id:
+            self.decisions.insert(0, decision)
+            self.state = v1.JobState.UNSPECIFIED  # the newest decision is a made one, not evaluated now
+            self._render_tree()
+
+    def _render_tree(self) -> None:
+        self.clear()
+        if self.job_id is None:
+            self.root.set_label("no job selected")
+            return
+        if not self.decisions:
+            self.root.set_label(Text(f"{self.job_id[:8]}: no placement decision recorded yet"))
+            return
+        newest, *earlier = self.decisions
+        now = " (evaluated now)" if self.state is v1.JobState.PENDING else ""
+        self.root.set_label(Text.assemble(_outcome(newest), now, f" · job {self.job_id[:8]}"))
+        self.root.add_leaf(Text(newest.summary, style="bold"))
+        self._details(self.root, newest)
+        self.root.expand()
+        if earlier:
+            history = self.root.add(f"Earlier decisions ({len(earlier)})")
+            for decision in earlier:
+                when = decision.decided_at.astimezone().strftime("%H:%M:%S") if decision.decided_at else "-"
+                node = history.add(Text.assemble(f"{when} ", _outcome(decision), f" · {decision.summary}"))
+                self._details(node, decision)
+
+    @staticmethod
+    def _details(node: TreeNode[None], decision: v1.Decision) -> None:
+        node.add_leaf(
+            f"{decision.strategy} · {decision.duration_ms:.2f} ms · {decision.evaluated} evaluated, "
+            f"{decision.eligible} eligible, {decision.filtered} filtered, {decision.exhausted} exhausted"
+        )
+        if decision.histogram:
+            reasons = node.add("Reasons", expand=True)
+            for reason, count in sorted(decision.histogram.items(), key=lambda kv: (-kv[1], kv[0])):
+                reasons.add_leaf(Text.assemble((f"{count:>4} ", "bold"), reason))
+        for kind, title in (("worker", "Workers"), ("provider", "Providers")):
+            verdicts = [v for v in decision.verdicts if v.kind == kind]
+            if verdicts:
+                fits = sum(v.reason is FITS for v in verdicts)
+                group = node.add(f"{title}: {fits} of {len(verdicts)} fit", expand=len(verdicts) <= 8)
+                for verdict in verdicts:
+                    group.add_leaf(_verdict(verdict))

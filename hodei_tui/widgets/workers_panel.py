@@ -1,0 +1,93 @@
+"""Worker health at a glance: stream up or down, heartbeat age, RTT, slots, reconnects,
+draining and labels; live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from hodei_api import v1
+from hodei_tui.console.format import seconds
+
+UP = Text("● up", style="bold #98c379")
+DOWN = Text("✕ down", style="bold #e06c75")
+
+
+def _heartbeat(worker: v1.WorkerInfo, age: float) -> Text:
+    # Heartbeats come every few seconds (5 by default); the daemon drops a worker silent for 3.
+    style = "#e06c75" if not worker.live else "#e5c07b" if age > 10 else ""
+    return Text(seconds(age), style=style)
+
+
+class WorkersPanel(DataTable[Text | str]):
+    """One row per worker, live ones first. Heartbeat ages keep counting between events."""
+
+    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row")
+        self.clock = clock
+        self.infos: dict[str, v1.WorkerInfo] = {}
+        self.received: dict[str, datetime] = {}
+
+    def on_mount(self) -> None:
+        for label, key, width in (
+            ("WORKER", "id", 16), ("STREAM", "stream", 6), ("HB", "hb", 5), ("RTT", "rtt", 7),
+            ("SLOTS", "slots", 5), ("RECON", "recon", 5), ("DRAIN", "drain", 5), ("LABELS", "labels", 12),
+        ):  # fmt: skip
+            self.add_column(label, key=key, width=width)
+
+    @property
+    def selected_id(self) -> str | None:
+        if not self.row_count:
+            return None
+        key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return key.value
+
+    def replace(self, workers: list[v1.WorkerInfo]) -> None:
+        self.infos = {w.id: w for w in workers}
+        self.received = {w.id: self.clock() for w in workers}
+        self._rebuild()
+
+    def upsert(self, worker: v1.WorkerInfo) -> None:
+        old = self.infos.get(worker.id)
+        self.infos[worker.id] = worker
+        self.received[worker.id] = self.clock()
+        if old is not None and old.live == worker.live and worker.id in self.rows:
+            for key, value in self._cells(worker).items():
+                self.update_cell(worker.id, key, value)
+        else:
+            self._rebuild()
+
+    def refresh_ages(self) -> None:
+        for key in self.rows:
+            worker = self.infos[key.value or ""]
+            self.update_cell(key, "hb", _heartbeat(worker, self._age(worker)))
+
+    def _age(self, worker: v1.WorkerInfo) -> float:
+        since = (self.clock() - self.received[worker.id]).total_seconds()
+        return worker.heartbeat_age_seconds + max(0.0, since)
+
+    def _cells(self, worker: v1.WorkerInfo) -> dict[str, Text | str]:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(worker.labels.items())) or "-"
+        return {
+            "id": worker.id,
+            "stream": UP if worker.live else DOWN,
+            "hb": _heartbeat(worker, self._age(worker)),
+            "rtt": f"{worker.rtt_ms:.1f}ms" if worker.rtt_ms else "-",
+            "slots": f"{worker.slots_used}/{worker.slots_total}",
+            "recon": str(worker.reconnects),
+            "drain": Text("yes", style="#e5c07b") if worker.draining else "no",
+            "labels": labels,
+        }
+
+    def _rebuild(self) -> None:
+        selected = self.selected_id
+        self.clear()
+        for worker in sorted(self.infos.values(), key=lambda w: (not w.live, w.id)):
+            self.add_row(*self._cells(worker).values(), key=worker.id)
+        if selected is not None and selected in self.rows:
+            self.move_cursor(row=self.get_row_index(selected))
+        live = sum(w.live for w in self.infos.values())
+        self.border_subtitle = f"{live} up · {len(self.infos) - live} down"
