@@ -141,6 +141,12 @@ def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None
     cancel.add_argument("--reason", default="", help="why, recorded with the job")
     _output(cancel, "json")
 
+    again = _command(
+        group, "retry", "queue a finished job again as its next attempt", jobs.retry_command, common
+    )
+    again.add_argument("id", metavar="ID")
+    _output(again, "json")
+
 
 def _add_workers(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
     listing = _command(group, "list", "list workers", workers.list_command, common)

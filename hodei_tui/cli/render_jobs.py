@@ -93,6 +93,11 @@ def cancel_text(job: v1.Job) -> str:
     return f"{job.state.name} (cancel requested; it stops once its worker has killed it)"
 
 
+def retry_text(job: v1.Job) -> str:
+    """``job retry``: the job is queued again; what its next attempt will be numbered."""
+    return f"{job.state.name} (queued again as attempt {job.attempt + 1}; earlier attempts and log kept)"
+
+
 def _when(moment: datetime | None, now: datetime) -> str:
     return NONE if moment is None else f"{iso(moment)} ({age_since(moment, now)} ago)"
 

@@ -1,4 +1,4 @@
-"""JobService: submit, get, list, cancel."""
+"""JobService: submit, get, list, cancel, retry."""
 
 from __future__ import annotations
 
@@ -31,3 +31,7 @@ class JobService(v1.JobServiceBase):
     async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
         with grpc_errors():
             return await self.daemon.cancel(message.id, message.reason)
+
+    async def retry_job(self, message: v1.RetryJobRequest) -> v1.Job:
+        with grpc_errors():
+            return await self.daemon.retry(message.id)

@@ -133,6 +133,21 @@ class Daemon:
                            "it is cancelled when the worker returns or settles when it is lost")  # fmt: skip
         raise Conflict(f"job {job_id} already ended ({job.state.name}); nothing to cancel")
 
+    async def retry(self, job_id: str) -> v1.Job:
+        """Queue a finished job again as its next attempt; refuse one that has not finished."""
+        before = await self.jobs.get(job_id)
+        reason = f"retried by request after it ended {before.state.name}"
+        job = await self.jobs.retry_finished(job_id, reason)
+        if job is None:
+            state = await self.jobs.state(job_id)
+            raise Conflict(
+                f"job {job_id} is {state.name}, not finished; only a SUCCEEDED, FAILED, CANCELLED "
+                f"or TIMED_OUT job can be retried (cancel it first, or wait for it to end)"
+            )
+        log.info("job %s retried by request", job.id, extra={"job_id": job.id})
+        self.scheduler.wake()
+        return job
+
     async def explain(self, job_id: str) -> v1.ExplainJobResponse:
         """The job's decisions, newest first; a PENDING job's first one is evaluated now."""
         job = await self.jobs.get(job_id)

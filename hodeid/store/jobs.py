@@ -223,6 +223,15 @@ class JobStore:
             row = await self.pool.fetchrow(Q["cancel_pending_job"], _uuid(job_id), reason)
         return rows.job(row) if row else None
 
+    async def retry_finished(self, job_id: str, reason: str) -> v1.Job | None:
+        """Queue a finished job again (None if it is not finished); attempts and log stay."""
+        async with translate():
+            row = await self.pool.fetchrow(Q["retry_finished_job"], _uuid(job_id), reason)
+            if row is None:
+                return None
+            attempts = await self.pool.fetch(Q["get_attempts"], [row["id"]])
+        return rows.job(row, attempts)
+
     async def active(self) -> list[tuple[str, int, str, v1.JobState]]:
         """(job id, attempt, worker id, state) of every ASSIGNED or RUNNING job."""
         async with translate():

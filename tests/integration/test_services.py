@@ -239,3 +239,48 @@ async def test_worker_list_reflects_live_streams_only(channel: object) -> None:
     async with asyncio.timeout(5):
         while (await workers.list_workers(v1.ListWorkersRequest())).workers:
             await asyncio.sleep(0.02)
+
+
+async def test_retry_queues_a_finished_job_as_its_next_attempt_keeping_the_first(channel: object) -> None:
+    stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
+    worker = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")  # type: ignore[arg-type]
+    await worker.next("welcome")
+    job = await submit(channel, "false")
+    await worker.next("run_job")
+    worker.send(log_batch=batch(job.id, 1, out(1, "first\n")))
+    worker.send(finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.FAILED, exit_code=1))
+    await wait_state(channel, job.id, v1.JobState.FAILED)
+
+    again = await stub.retry_job(v1.RetryJobRequest(id=job.id))
+    assert (again.state, again.attempt, again.exit_code) == (v1.JobState.PENDING, 1, None)
+    assert "retried by request after it ended FAILED" in again.reason
+    run = (await worker.next("run_job")).run_job
+    assert run and (run.job_id, run.attempt, run.first_seq) == (job.id, 2, 2)
+    worker.send(log_batch=batch(job.id, 2, out(2, "second\n")))
+    succeeded = v1.AttemptOutcome.SUCCEEDED
+    worker.send(finished=v1.Finished(job_id=job.id, attempt=2, outcome=succeeded, exit_code=0))
+    done = await wait_state(channel, job.id, v1.JobState.SUCCEEDED)
+    assert [(a.number, a.outcome) for a in done.attempts] == [
+        (1, v1.AttemptOutcome.FAILED),
+        (2, v1.AttemptOutcome.SUCCEEDED),
+    ]
+    logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
+    chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id))]
+    assert [(line.seq, line.data, line.attempt) for line in lines_of(*chunks)] == [
+        (1, b"first\n", 1),
+        (2, b"second\n", 2),
+    ]
+    worker.close()
+
+
+async def test_retry_refuses_a_job_that_has_not_finished(channel: object) -> None:
+    stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
+    job = await submit(channel, "true")
+    with pytest.raises(GRPCError) as err:
+        await stub.retry_job(v1.RetryJobRequest(id=job.id))
+    assert err.value.status is Status.FAILED_PRECONDITION
+    assert f"job {job.id} is PENDING, not finished" in (err.value.message or "")
+    assert (await stub.get_job(v1.GetJobRequest(id=job.id))).attempt == 0
+    with pytest.raises(GRPCError) as missing:
+        await stub.retry_job(v1.RetryJobRequest(id="00000000-0000-0000-0000-000000000000"))
+    assert missing.value.status is Status.NOT_FOUND

@@ -121,6 +121,16 @@ UPDATE jobs SET state = 'CANCELLED', reason = $2, finished_at = now(), updated_a
 WHERE id = $1 AND state = 'PENDING'
 RETURNING *;
 
+-- name: retry_finished_job
+-- $1 id, $2 reason. Only a finished job; its attempts and log stay, its next dispatch is
+-- attempt + 1 and its retry budget starts afresh.
+UPDATE jobs
+SET state = 'PENDING', failures = 0, exit_code = NULL, signal = NULL, reason = $2,
+    worker_id = NULL, started_at = NULL, finished_at = NULL, run_after = now(),
+    updated_at = now()
+WHERE id = $1 AND state IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
+RETURNING *;
+
 -- name: count_jobs_by_state
 SELECT state, count(*) AS n FROM jobs GROUP BY state;
 
