@@ -201,20 +201,27 @@ class WorkerSessions:
                     del self._readers[session.worker_id]
 
     async def _apply(self, session: Session, inbox: asyncio.Queue[v1.WorkerMessage | None]) -> None:
+        """Apply what the worker sent, batch by batch, and acknowledge each batch once it is
+        stored: the worker keeps every message until then and resends it on its next stream."""
         done = False
+        applied = 0
         while not done:
             batch = [await inbox.get()]
             while not inbox.empty():
                 batch.append(inbox.get_nowait())
             done = batch[-1] is None
             messages = [m for m in batch if m is not None]
+            if not messages:
+                continue
             try:
                 await self.reports.apply(session, messages)
             except Unavailable as exc:
-                # The worker resends what it does not see settled after it reconnects.
+                # Not acknowledged: the worker sends it all again after it reconnects.
                 log.warning("worker %s: reports not stored (%s); dropping its stream", session.worker_id, exc)
                 session.close()
                 return
+            applied += len(messages)
+            session.send(v1.DaemonMessage(ack=v1.Acknowledged(applied=applied)))
 
     @staticmethod
     def _heard_beat(session: Session, beat: v1.Heartbeat) -> None:

@@ -284,3 +284,40 @@ async def test_retry_refuses_a_job_that_has_not_finished(channel: object) -> Non
     with pytest.raises(GRPCError) as missing:
         await stub.retry_job(v1.RetryJobRequest(id="00000000-0000-0000-0000-000000000000"))
     assert missing.value.status is Status.NOT_FOUND
+
+
+async def acknowledged(worker: ScriptedWorker, applied: int) -> None:
+    """Wait until the daemon has acknowledged ``applied`` messages of the stream."""
+    while (ack := (await worker.next("ack")).ack) is not None and ack.applied < applied:
+        pass
+    assert ack is not None and ack.applied == applied
+
+
+async def test_reports_are_acknowledged_once_stored_and_a_replay_is_stored_once(channel: object) -> None:
+    workers = v1.WorkerServiceStub(channel)  # type: ignore[arg-type]
+    first = ScriptedWorker(workers, "w1")
+    await first.next("welcome")
+    job = await submit(channel, "seq", "3")
+    await first.next("run_job")
+    first.send(accepted=v1.Accepted(job_id=job.id, attempt=1, pid=1, started_at=datetime.now(UTC)))
+    first.send(log_batch=batch(job.id, 1, out(1, "1\n"), out(2, "2\n")))
+    await acknowledged(first, 2)
+    first.close()  # the stream ends; the worker does not know what came of later messages
+
+    second = ScriptedWorker(workers, "w1")
+    second.hello.running = [v1.RunningAttempt(job_id=job.id, attempt=1, last_seq=3)]
+    welcome = (await second.next("welcome")).welcome
+    assert welcome is not None and welcome.stale == []  # resumed: same attempt
+    second.send(log_batch=batch(job.id, 1, out(1, "1\n"), out(2, "2\n")))  # a replay
+    second.send(log_batch=batch(job.id, 1, out(3, "3\n")))
+    finished = v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
+    second.send(finished=finished)
+    await acknowledged(second, 3)
+    second.send(finished=finished)  # a Finished replayed once more is stale, and acknowledged
+    await acknowledged(second, 4)
+    done = await wait_state(channel, job.id, v1.JobState.SUCCEEDED)
+    assert [(a.number, a.outcome) for a in done.attempts] == [(1, v1.AttemptOutcome.SUCCEEDED)]
+    logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
+    chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id))]
+    assert [(line.seq, line.data) for line in lines_of(*chunks)] == [(1, b"1\n"), (2, b"2\n"), (3, b"3\n")]
+    second.close()

@@ -53,14 +53,41 @@ async def test_messages_come_out_in_order() -> None:
     assert outbox.take() is None
 
 
-async def test_a_message_put_back_goes_out_first() -> None:
+async def test_what_is_not_acknowledged_goes_out_first_on_the_next_stream() -> None:
+    outbox = Outbox(limit=1000)
+    messages = [accepted("a"), batch("a", 1, 2), batch("a", 3, 1), finished("a", 3)]
+    for message in messages[:3]:
+        outbox.put(message)
+    assert drain(outbox) == messages[:3]
+    outbox.acknowledge(1)  # the daemon stored Accepted; the batches were on the wire
+    outbox.put(messages[3])
+    assert len(outbox) == 3
+    assert [f.job_id for f in outbox.pending_finished()] == ["a"]
+    outbox.restart()
+    assert drain(outbox) == messages[1:]
+    outbox.acknowledge(2)
+    outbox.acknowledge(1)  # an older acknowledgement changes nothing
+    assert len(outbox) == 1
+    outbox.acknowledge(3)
+    assert len(outbox) == 0
+    assert outbox.pending_finished() == []
+    outbox.restart()
+    assert outbox.take() is None
+
+
+async def test_acknowledgements_count_per_stream() -> None:
     outbox = Outbox(limit=1000)
     outbox.put(accepted("a"))
-    outbox.put(batch("a", 1, 1))
-    first = outbox.take()
-    assert first is not None
-    outbox.put_back(first)
-    assert drain(outbox) == [accepted("a"), batch("a", 1, 1)]
+    outbox.put(accepted("b"))
+    drain(outbox)
+    outbox.acknowledge(1)
+    outbox.restart()  # the count starts again on the new stream
+    outbox.put(accepted("c"))
+    assert drain(outbox) == [accepted("b"), accepted("c")]
+    outbox.acknowledge(1)
+    assert len(outbox) == 1
+    outbox.restart()
+    assert drain(outbox) == [accepted("c")]
 
 
 async def test_over_the_limit_the_oldest_lines_go_and_a_marker_says_how_many() -> None:
@@ -100,12 +127,11 @@ async def test_the_marker_goes_before_finished_when_no_batch_is_left() -> None:
     assert taken[2] == finished("a", last_seq=4)
 
 
-async def test_a_message_put_back_is_never_dropped() -> None:
+async def test_a_message_sent_but_not_acknowledged_is_never_dropped() -> None:
     outbox = Outbox(limit=40)
     outbox.put(batch("a", 1, 4))
-    first = outbox.take()
-    assert first is not None
-    outbox.put_back(first)
+    assert outbox.take() is not None
+    outbox.restart()
     outbox.put(batch("a", 5, 4))  # over the limit: the newer batch goes, not the one in flight
     outbox.put(finished("a", last_seq=8))
     taken = drain(outbox)
