@@ -14,8 +14,8 @@ from hodei_api import v1
 from hodei_api.backoff import Backoff
 from hodei_worker.agent import STOP_GRACE, VERSION, Agent
 from hodei_worker.config import WorkerSettings
+from tests.support.procfs import kill_group, wait_for_group, wait_group_gone
 from tests.unit.worker.fake_daemon import DaemonStream, FakeDaemon, batch_lines, free_port, now, serve
-from tests.unit.worker.procfs import kill_group, wait_for_group, wait_group_gone
 
 Outcome = v1.AttemptOutcome
 OUT, ERR = v1.LogStream.STDOUT, v1.LogStream.STDERR
