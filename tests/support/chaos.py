@@ -31,13 +31,18 @@ FAST = {
     "HODEI_SCHEDULER__TICK_SECONDS": "0.1",
 }
 LINES = 60
+BURSTY = 3000
 FINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
 _PGID = re.compile(r"pgid (\d+)")
 
 
-def counting_job(lines: int = LINES, pause: float = 0.03) -> list[str]:
-    """A job that prints its process group, then ``line 1`` .. ``line N`` a little apart."""
-    body = f"i=1; while [ $i -le {lines} ]; do echo line $i; i=$((i+1)); sleep {pause}; done"
+def counting_job(lines: int = LINES, pause: float = 0.03, burst: int = 1) -> list[str]:
+    """A job that prints its process group, then ``line 1`` .. ``line N``, ``burst`` at a
+    time with a ``pause`` after each burst."""
+    body = (
+        f"i=1; while [ $i -le {lines} ]; do echo line $i; "
+        f"if [ $((i % {burst})) -eq 0 ]; then sleep {pause}; fi; i=$((i+1)); done"
+    )
     return ["sh", "-c", f"echo pgid $$; {body}"]
 
 
@@ -250,19 +255,20 @@ def stream_cut(stage: Stage) -> Tally:
         try:
             c.start_worker("--id", "w1", server=proxy.addr)
             wait_workers(c, 1)
-            job_id = submit(c, counting_job(lines=LINES, pause=0.04))
+            # Bursts of lines, so that some are on their way whenever the connection is cut.
+            job_id = submit(c, counting_job(lines=BURSTY, pause=0.05, burst=50))
             if wait_pgid(c, job_id) is None:
                 tally.lost += 1
                 return tally
             for cuts in (1, 2):
-                time.sleep(0.3)
+                time.sleep(0.4)
                 proxy.cut()
                 deadline = time.monotonic() + 10
                 while proxy.connections <= cuts and time.monotonic() < deadline:
                     time.sleep(0.02)
             if (job := ended(tally, c, job_id)) is not None:
                 expect(tally, job, "SUCCEEDED", ["SUCCEEDED"])
-                check_log(tally, c, job_id, attempt=1)
+                check_log(tally, c, job_id, attempt=1, lines=BURSTY)
         finally:
             proxy.close()
     return tally
@@ -275,15 +281,15 @@ def daemon_killed(stage: Stage) -> Tally:
     with system(stage, lost_grace_seconds="10") as c:
         c.start_worker("--id", "w1")
         wait_workers(c, 1)
-        job_id = submit(c, counting_job())
+        job_id = submit(c, counting_job(lines=BURSTY, pause=0.05, burst=50))
         if wait_pgid(c, job_id) is None:
             tally.lost += 1
             return tally
-        time.sleep(0.3)
+        time.sleep(0.4)
         c.restart_daemon()
         if (job := ended(tally, c, job_id)) is not None:
             expect(tally, job, "SUCCEEDED", ["SUCCEEDED"])
-            check_log(tally, c, job_id, attempt=1)
+            check_log(tally, c, job_id, attempt=1, lines=BURSTY)
     return tally
 
 
