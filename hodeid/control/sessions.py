@@ -17,7 +17,7 @@ from hodei_api import v1
 from hodeid.config import SchedulerSettings
 from hodeid.control.registry import Registry, Session
 from hodeid.control.reports import Reports
-from hodeid.control.scheduler import Scheduler
+from hodeid.control.scheduler import Scheduler, cancel_message
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.domain.placement import JobNeeds
@@ -124,19 +124,23 @@ class WorkerSessions:
     async def _adopt(self, session: Session, running: list[v1.RunningAttempt]) -> list[v1.RunningAttempt]:
         """Resume the attempts the worker still runs that are still current; the rest are
         stale. Attempts the store gives this worker that it no longer runs are LOST."""
-        active = {(j, a): w for j, a, w, _ in await self.jobs.active()}
+        active = {(a.job_id, a.attempt): a for a in await self.jobs.active()}
         stale = []
         for r in running:
             key = (r.job_id, r.attempt)
-            if active.get(key) == session.worker_id:
+            held = active.get(key)
+            if held is not None and held.worker_id == session.worker_id:
                 session.running[key] = JobNeeds(r.job_id)
+                if held.cancel_reason is not None:
+                    # Asked while the worker was away (or sent on a stream that then broke).
+                    session.send(cancel_message(*key, held.kill_grace, held.cancel_reason))
             else:
                 stale.append(r)
         gone = [
-            AttemptEnd(j, a, v1.AttemptOutcome.LOST, reason=f"worker {w} came back without it")
-            for (j, a), w in active.items()
-            if w == session.worker_id and (j, a) not in session.running
-            and (j, a) not in self.scheduler.awaiting_ack
+            AttemptEnd(*key, v1.AttemptOutcome.LOST, reason=f"worker {held.worker_id} came back without it")
+            for key, held in active.items()
+            if held.worker_id == session.worker_id and key not in session.running
+            and key not in self.scheduler.awaiting_ack
         ]  # fmt: skip
         await self.settler.end(gone)
         return stale

@@ -55,6 +55,10 @@ async def test_migrate_is_idempotent(database_url: str) -> None:
     try:
         assert await db.migrate(pool) == []
         versions = await pool.fetch("SELECT version, name FROM schema_migrations ORDER BY version")
-        assert [(r["version"], r["name"]) for r in versions] == [(1, "initial"), (2, "decisions")]
+        assert [(r["version"], r["name"]) for r in versions] == [
+            (1, "initial"),
+            (2, "decisions"),
+            (5, "cancel_requests"),
+        ]
     finally:
         await pool.close()
