@@ -111,7 +111,9 @@ def _requests(spec: v1.JobSpec) -> list[tuple[str, str]]:
         ("cpu", number(spec.resources.cpu) if spec.resources and spec.resources.cpu else ""),
         ("memory", f"{spec.resources.memory_mb} MB" if spec.resources and spec.resources.memory_mb else ""),
         ("timeout", f"{number(spec.timeout_seconds)} s" if spec.timeout_seconds else ""),
+        ("kill grace", f"{number(spec.kill_grace_seconds)} s" if spec.kill_grace_seconds else ""),
         ("retries", str(spec.max_retries) if spec.max_retries else ""),
+        ("retry backoff", f"{number(spec.retry_backoff_seconds)} s" if spec.retry_backoff_seconds else ""),
         ("idempotency key", spec.idempotency_key),
     ]
     return [(key, value) for key, value in fields if value]
