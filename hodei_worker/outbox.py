@@ -42,10 +42,12 @@ class Outbox:
     nothing: ``restart`` puts the unacknowledged messages back in front, to be sent again on the
     next stream (the daemon stores each log seq once and settles each attempt once).
 
-    Log line data waiting to be sent is bounded by ``limit`` bytes: past it the oldest batches
-    are dropped, and the attempt's next batch (or its ``Finished``) is preceded by a
-    ``LOG_STREAM_SYSTEM`` line saying how many lines are missing, numbered with the last missing
-    line's seq. Other messages are small and never dropped.
+    Log line data kept, sent or not, is bounded by ``limit`` bytes: past it the oldest batches
+    not yet sent are dropped, and the attempt's next batch (or its ``Finished``) is preceded by
+    a ``LOG_STREAM_SYSTEM`` line saying how many lines are missing, numbered with the last
+    missing line's seq. Other messages are small and never dropped. So that the bound holds
+    while the daemon is slow to store, nothing more is handed out while half of it is sent and
+    unacknowledged.
     """
 
     def __init__(self, limit: int) -> None:
@@ -55,7 +57,8 @@ class Outbox:
         self._entries: deque[_Entry] = deque()
         self._unacked: deque[_Entry] = deque()
         self._acked = 0  # messages of the current stream the daemon acknowledged
-        self._bytes = 0
+        self._bytes = 0  # log data waiting to be sent
+        self._unacked_bytes = 0  # log data sent and not acknowledged
         self._gaps: dict[Key, _Gap] = {}
         self._ready = asyncio.Event()
 
@@ -68,13 +71,14 @@ class Outbox:
         entry = _entry(message)
         self._entries.append(entry)
         self._bytes += entry.size
-        while self._bytes > self.limit and self._drop_oldest_batch():
+        while self._bytes + self._unacked_bytes > self.limit and self._drop_oldest_batch():
             pass
         self._ready.set()
 
     def take(self) -> v1.WorkerMessage | None:
-        """The next message to send, or None if there is none; it is kept as unacknowledged."""
-        if not self._entries:
+        """The next message to send, or None if there is none (or too much is unacknowledged);
+        it is kept as unacknowledged."""
+        if not self._entries or self._unacked_bytes >= self.limit // 2:
             self._ready.clear()
             return None
         entry = self._entries[0]
@@ -83,7 +87,7 @@ class Outbox:
                 # The marker must reach the daemon before the attempt's end; Finished waits.
                 del self._gaps[entry.key]
                 marker = _entry(_batch(entry.key, [_gap_line(entry.key, gap, self.limit)]))
-                self._unacked.append(marker)
+                self._keep_unacked(marker)
                 return marker.message
             batch = entry.message.log_batch
             if batch is not None and batch.lines is not None and _first_seq(batch.lines) > gap.last_seq:
@@ -91,14 +95,16 @@ class Outbox:
                 batch.lines = pack([_gap_line(entry.key, gap, self.limit), *unpack(batch.lines)])
         self._entries.popleft()
         self._bytes -= entry.size
-        self._unacked.append(entry)
+        self._keep_unacked(entry)
         return entry.message
 
     def acknowledge(self, applied: int) -> None:
         """The daemon applied the first ``applied`` messages sent on this stream: forget them."""
         for _ in range(min(applied - self._acked, len(self._unacked))):
-            self._unacked.popleft()
+            self._unacked_bytes -= self._unacked.popleft().size
         self._acked = max(self._acked, applied)
+        if self._entries:
+            self._ready.set()
 
     def restart(self) -> None:
         """A new stream: what the daemon did not acknowledge on the last one goes out first.
@@ -111,9 +117,14 @@ class Outbox:
             self._entries.appendleft(entry)
             self._bytes += entry.size
         self._unacked.clear()
+        self._unacked_bytes = 0
         self._acked = 0
         if self._entries:
             self._ready.set()
+
+    def _keep_unacked(self, entry: _Entry) -> None:
+        self._unacked.append(entry)
+        self._unacked_bytes += entry.size
 
     def discard(self, key: Key) -> None:
         """Forget everything kept for the attempt ``key`` (the daemon gave it up). Called at
