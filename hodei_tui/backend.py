@@ -136,6 +136,11 @@ class Backend:
         with self._errors():
             return await self._client.jobs.cancel_job(request, timeout=self._timeout)
 
+    async def retry_job(self, job_id: str) -> v1.Job:
+        """Queue a finished job again as its next attempt; returns the job as it is now."""
+        with self._errors():
+            return await self._client.jobs.retry_job(v1.RetryJobRequest(id=job_id), timeout=self._timeout)
+
     async def explain_job(self, job_id: str) -> v1.ExplainJobResponse:
         """The job's placement decisions, newest first (a waiting job's evaluated now)."""
         with self._errors():

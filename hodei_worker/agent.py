@@ -150,6 +150,8 @@ class Agent:
     async def _connect_once(self) -> str | None:
         """One stream's life: None if it ended as asked, else why it failed."""
         server = self.settings.server
+        # Before the Hello is built: it lists attempts whose Finished is unacknowledged too.
+        self.outbox.restart()
         self.session = session = Session(
             hello=self._hello(),
             outbox=self.outbox,

@@ -33,13 +33,21 @@ class _Gap:
 
 
 class Outbox:
-    """What the attempts have to tell the daemon, in the order they said it.
+    """What the attempts have to tell the daemon, in the order they said it, kept until the
+    daemon acknowledges it.
 
     ``Accepted``, ``LogBatch``, ``Finished`` and ``Rejected`` wait here while the stream is down
-    and go out first after the next ``Welcome``. Log line data is bounded by ``limit`` bytes:
-    past it the oldest batches are dropped, and the attempt's next batch (or its ``Finished``)
-    is preceded by a ``LOG_STREAM_SYSTEM`` line saying how many lines are missing, numbered
-    with the last missing line's seq. Other messages are small and never dropped.
+    and go out first after the next ``Welcome``. A message sent stays here, unacknowledged,
+    until the daemon says it applied it (``acknowledge``); a stream that ends first loses
+    nothing: ``restart`` puts the unacknowledged messages back in front, to be sent again on the
+    next stream (the daemon stores each log seq once and settles each attempt once).
+
+    Log line data kept, sent or not, is bounded by ``limit`` bytes: past it the oldest batches
+    not yet sent are dropped, and the attempt's next batch (or its ``Finished``) is preceded by
+    a ``LOG_STREAM_SYSTEM`` line saying how many lines are missing, numbered with the last
+    missing line's seq. Other messages are small and never dropped. So that the bound holds
+    while the daemon is slow to store, nothing more is handed out while half of it is sent and
+    unacknowledged.
     """
 
     def __init__(self, limit: int) -> None:
@@ -47,25 +55,30 @@ class Outbox:
         self.dropped_lines = 0
         """Log lines dropped so far, all attempts together."""
         self._entries: deque[_Entry] = deque()
-        self._bytes = 0
+        self._unacked: deque[_Entry] = deque()
+        self._acked = 0  # messages of the current stream the daemon acknowledged
+        self._bytes = 0  # log data waiting to be sent
+        self._unacked_bytes = 0  # log data sent and not acknowledged
         self._gaps: dict[Key, _Gap] = {}
         self._ready = asyncio.Event()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        """Messages the daemon has not acknowledged, sent or not."""
+        return len(self._entries) + len(self._unacked)
 
     def put(self, message: v1.WorkerMessage) -> None:
         """Queue ``message`` behind the others."""
         entry = _entry(message)
         self._entries.append(entry)
         self._bytes += entry.size
-        while self._bytes > self.limit and self._drop_oldest_batch():
+        while self._bytes + self._unacked_bytes > self.limit and self._drop_oldest_batch():
             pass
         self._ready.set()
 
     def take(self) -> v1.WorkerMessage | None:
-        """Remove and return the next message to send, or None if there is none."""
-        if not self._entries:
+        """The next message to send, or None if there is none (or too much is unacknowledged);
+        it is kept as unacknowledged."""
+        if not self._entries or self._unacked_bytes >= self.limit // 2:
             self._ready.clear()
             return None
         entry = self._entries[0]
@@ -73,35 +86,58 @@ class Outbox:
             if entry.message.finished is not None:
                 # The marker must reach the daemon before the attempt's end; Finished waits.
                 del self._gaps[entry.key]
-                return _batch(entry.key, [_gap_line(entry.key, gap, self.limit)])
+                marker = _entry(_batch(entry.key, [_gap_line(entry.key, gap, self.limit)]))
+                self._keep_unacked(marker)
+                return marker.message
             batch = entry.message.log_batch
             if batch is not None and batch.lines is not None and _first_seq(batch.lines) > gap.last_seq:
                 del self._gaps[entry.key]
                 batch.lines = pack([_gap_line(entry.key, gap, self.limit), *unpack(batch.lines)])
         self._entries.popleft()
         self._bytes -= entry.size
+        self._keep_unacked(entry)
         return entry.message
 
-    def put_back(self, message: v1.WorkerMessage) -> None:
-        """Return a message from ``take`` whose send failed: it goes out first next time."""
-        entry = _entry(message)
-        # It may be half on the wire already; dropping it now could leave its gap marker
-        # numbered like lines the daemon did get.
-        entry.droppable = False
-        self._entries.appendleft(entry)
-        self._bytes += entry.size
-        self._ready.set()
+    def acknowledge(self, applied: int) -> None:
+        """The daemon applied the first ``applied`` messages sent on this stream: forget them."""
+        for _ in range(min(applied - self._acked, len(self._unacked))):
+            self._unacked_bytes -= self._unacked.popleft().size
+        self._acked = max(self._acked, applied)
+        if self._entries:
+            self._ready.set()
+
+    def restart(self) -> None:
+        """A new stream: what the daemon did not acknowledge on the last one goes out first.
+
+        Those messages are never dropped for room: one may be stored already, and a gap marker
+        numbered like a line the daemon has would be lost in its place.
+        """
+        for entry in reversed(self._unacked):
+            entry.droppable = False
+            self._entries.appendleft(entry)
+            self._bytes += entry.size
+        self._unacked.clear()
+        self._unacked_bytes = 0
+        self._acked = 0
+        if self._entries:
+            self._ready.set()
+
+    def _keep_unacked(self, entry: _Entry) -> None:
+        self._unacked.append(entry)
+        self._unacked_bytes += entry.size
 
     def discard(self, key: Key) -> None:
-        """Forget everything queued for the attempt ``key`` (the daemon gave it up)."""
+        """Forget everything kept for the attempt ``key`` (the daemon gave it up). Called at
+        ``Welcome``, before anything is sent on the new stream."""
         kept = [entry for entry in self._entries if entry.key != key]
         self._entries = deque(kept)
         self._bytes = sum(entry.size for entry in kept)
         self._gaps.pop(key, None)
 
     def pending_finished(self) -> list[v1.Finished]:
-        """The ``Finished`` messages not sent yet: attempts the daemon has not heard end."""
-        return [e.message.finished for e in self._entries if e.message.finished is not None]
+        """The ``Finished`` messages not acknowledged: attempts the daemon may not have seen end."""
+        entries = [*self._unacked, *self._entries]
+        return [e.message.finished for e in entries if e.message.finished is not None]
 
     def poke(self) -> None:
         """Wake ``wait`` so the sender looks at its state again."""

@@ -103,11 +103,8 @@ class Session:
                 next_beat = now + self.interval
                 continue
             if (message := self._outbox.take()) is not None:
-                try:
-                    await stream.send_message(message)
-                except BaseException:
-                    self._outbox.put_back(message)
-                    raise
+                # Kept until acknowledged: if this send fails, the next stream sends it again.
+                await stream.send_message(message)
                 continue
             if self._closing:
                 await stream.end()
@@ -140,6 +137,8 @@ class Session:
         elif not self._welcomed.is_set():
             kind, _ = betterproto2.which_one_of(message, "kind")
             raise StreamLost(f"the daemon sent {kind or 'an empty message'} before Welcome")
+        elif (ack := message.ack) is not None:
+            self._outbox.acknowledge(ack.applied)
         elif (beat := message.heartbeat) is not None:
             self._peer_beat = beat
             self._peer_beat_at = time.monotonic()

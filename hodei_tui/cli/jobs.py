@@ -1,4 +1,4 @@
-"""``hodei job get``, ``job list`` and ``job cancel``."""
+"""``hodei job get``, ``job list``, ``job cancel`` and ``job retry``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hodei_api import v1
 from hodei_tui.backend import Backend
 from hodei_tui.cli.exit_codes import OK
 from hodei_tui.cli.render import to_json
-from hodei_tui.cli.render_jobs import cancel_text, job_text, job_to_dict, jobs_table
+from hodei_tui.cli.render_jobs import cancel_text, job_text, job_to_dict, jobs_table, retry_text
 
 
 async def get_command(args: argparse.Namespace, backend: Backend) -> int:
@@ -34,4 +34,11 @@ async def cancel_command(args: argparse.Namespace, backend: Backend) -> int:
     """``hodei job cancel ID [--reason R] [-o json]``: prints the state the job is in now."""
     job = await backend.cancel_job(args.id, args.reason)
     print(to_json(job_to_dict(job)) if args.output == "json" else cancel_text(job))
+    return OK
+
+
+async def retry_command(args: argparse.Namespace, backend: Backend) -> int:
+    """``hodei job retry ID [-o json]``: queue a finished job again as its next attempt."""
+    job = await backend.retry_job(args.id)
+    print(to_json(job_to_dict(job)) if args.output == "json" else retry_text(job))
     return OK

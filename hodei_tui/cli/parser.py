@@ -64,7 +64,8 @@ def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
     run_parser.usage = "hodei job run [options] -- CMD [ARG...]"
     run_parser.epilog = (
         "exit status: the job's own code; 128+N if it died of signal N; 124 if it timed out; "
-        "130 if it was cancelled, or on Ctrl-C, which leaves the job running; "
+        "130 if it was cancelled, or on Ctrl-C, which leaves the job running (unless "
+        "--cancel-on-interrupt) and prints how to cancel it; "
         "125 if hodei itself failed"
     )
     add = run_parser.add_argument
@@ -91,8 +92,25 @@ def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
     add("--timeout", metavar="S", type=values.non_negative_float, help="kill after S seconds")
     add("--priority", metavar="P", type=values.priority, help="higher runs first (default 0)")
     add("--retries", metavar="N", type=values.retries, help="retry a failed job N times")
+    add(
+        "--retry-backoff",
+        metavar="S",
+        type=values.non_negative_float,
+        help="first retry after about S seconds, doubling each time, with jitter (default 0)",
+    )
+    add(
+        "--kill-grace",
+        metavar="S",
+        type=values.non_negative_float,
+        help="on cancel or timeout, SIGKILL S seconds after SIGTERM (default: the worker's, 10)",
+    )
     add("--idempotency-key", metavar="K", help="submit once: a repeat returns the first job")
     add("--detach", action="store_true", help="print the job id and exit at once")
+    add(
+        "--cancel-on-interrupt",
+        action="store_true",
+        help="on Ctrl-C cancel the job instead of leaving it running",
+    )
     add(
         "--wait-timeout",
         metavar="S",
@@ -146,6 +164,12 @@ def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None
     cancel.add_argument("id", metavar="ID")
     cancel.add_argument("--reason", default="", help="why, recorded with the job")
     _output(cancel, "json")
+
+    again = _command(
+        group, "retry", "queue a finished job again as its next attempt", jobs.retry_command, common
+    )
+    again.add_argument("id", metavar="ID")
+    _output(again, "json")
 
 
 def _add_workers(group: argparse._SubParsersAction[Parser], common: Parser) -> None:

@@ -93,6 +93,11 @@ def cancel_text(job: v1.Job) -> str:
     return f"{job.state.name} (cancel requested; it stops once its worker has killed it)"
 
 
+def retry_text(job: v1.Job) -> str:
+    """``job retry``: the job is queued again; what its next attempt will be numbered."""
+    return f"{job.state.name} (queued again as attempt {job.attempt + 1}; earlier attempts and log kept)"
+
+
 def _when(moment: datetime | None, now: datetime) -> str:
     return NONE if moment is None else f"{iso(moment)} ({age_since(moment, now)} ago)"
 
@@ -106,7 +111,9 @@ def _requests(spec: v1.JobSpec) -> list[tuple[str, str]]:
         ("cpu", number(spec.resources.cpu) if spec.resources and spec.resources.cpu else ""),
         ("memory", f"{spec.resources.memory_mb} MB" if spec.resources and spec.resources.memory_mb else ""),
         ("timeout", f"{number(spec.timeout_seconds)} s" if spec.timeout_seconds else ""),
+        ("kill grace", f"{number(spec.kill_grace_seconds)} s" if spec.kill_grace_seconds else ""),
         ("retries", str(spec.max_retries) if spec.max_retries else ""),
+        ("retry backoff", f"{number(spec.retry_backoff_seconds)} s" if spec.retry_backoff_seconds else ""),
         ("idempotency key", spec.idempotency_key),
     ]
     return [(key, value) for key, value in fields if value]

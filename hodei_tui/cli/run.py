@@ -6,12 +6,17 @@ import argparse
 import asyncio
 import sys
 
+from hodei_api import v1
 from hodei_tui.backend import Backend
 from hodei_tui.cli.exit_codes import HODEI_FAILED, OK, job_exit
 from hodei_tui.cli.explain import wait_notes
 from hodei_tui.cli.follow import follow_log
 from hodei_tui.cli.logs import RawSink
 from hodei_tui.cli.spec import build_spec
+from hodei_tui.errors import HodeiError
+
+# How long Ctrl-C with --cancel-on-interrupt waits for the daemon to take the cancel.
+CANCEL_TIMEOUT = 10.0
 
 
 def interrupted_message(job_id: str | None) -> str:
@@ -19,6 +24,21 @@ def interrupted_message(job_id: str | None) -> str:
     if job_id is None:
         return "interrupted while submitting; the job may have been queued (see 'hodei job list')"
     return f"detached; job {job_id} keeps running (cancel it with: hodei job cancel {job_id})"
+
+
+async def cancel_on_interrupt(backend: Backend, job_id: str) -> str:
+    """Ctrl-C with ``--cancel-on-interrupt``: cancel the job; say what came of it."""
+    try:
+        async with asyncio.timeout(CANCEL_TIMEOUT):
+            job = await backend.cancel_job(job_id, "hodei job run was interrupted (--cancel-on-interrupt)")
+    except (HodeiError, TimeoutError) as exc:
+        detail = str(exc) or f"no answer within {CANCEL_TIMEOUT:g} s"
+        return (
+            f"interrupted; cancelling job {job_id} failed ({detail}); retry with: hodei job cancel {job_id}"
+        )
+    if job.state is v1.JobState.CANCELLED:
+        return f"interrupted; job {job_id} cancelled"
+    return f"interrupted; job {job_id} is being cancelled (see: hodei job get {job_id})"
 
 
 async def _follow_unless_gave_up(backend: Backend, job_id: str, wait_timeout: float | None) -> bool:
@@ -64,8 +84,12 @@ async def run_command(args: argparse.Namespace, backend: Backend) -> int:
             return HODEI_FAILED
         ended = job_exit(await backend.get_job(job_id))
     except asyncio.CancelledError:
-        # Ctrl-C: asyncio cancels us, then raises KeyboardInterrupt, which main turns into 130.
-        print(f"hodei: {interrupted_message(job_id)}", file=sys.stderr)
+        # Ctrl-C: asyncio cancels us and, once we are done, raises KeyboardInterrupt, which
+        # main turns into 130; until then this task may still talk to the daemon.
+        if args.cancel_on_interrupt and job_id is not None:
+            print(f"hodei: {await cancel_on_interrupt(backend, job_id)}", file=sys.stderr)
+        else:
+            print(f"hodei: {interrupted_message(job_id)}", file=sys.stderr)
         raise
     if ended.message:
         print(f"hodei: {ended.message}", file=sys.stderr)

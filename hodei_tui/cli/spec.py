@@ -42,5 +42,7 @@ def build_spec(args: argparse.Namespace) -> v1.JobSpec:
         priority=args.priority or 0,
         timeout_seconds=args.timeout or 0.0,
         max_retries=args.retries or 0,
+        retry_backoff_seconds=args.retry_backoff or 0.0,
+        kill_grace_seconds=args.kill_grace or 0.0,
         idempotency_key=args.idempotency_key or "",
     )

@@ -1,4 +1,4 @@
-"""JobService: submit, get, list, cancel, watch."""
+"""JobService: submit, get, list, cancel, retry, watch."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ class JobService(v1.JobServiceBase):
     async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
         with grpc_errors():
             return await self.daemon.cancel(message.id, message.reason)
+
+    async def retry_job(self, message: v1.RetryJobRequest) -> v1.Job:
+        with grpc_errors():
+            return await self.daemon.retry(message.id)
 
     async def watch_jobs(self, message: v1.WatchJobsRequest) -> AsyncIterator[v1.JobEvent]:
         with grpc_errors():

@@ -24,7 +24,7 @@ from hodeid.control.providers.base import Provider
 from hodeid.control.providers.fleet import Fleet
 from hodeid.control.registry import Registry
 from hodeid.control.reports import Reports
-from hodeid.control.scheduler import Scheduler
+from hodeid.control.scheduler import Scheduler, cancel_message
 from hodeid.control.sessions import WorkerSessions
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
@@ -146,20 +146,45 @@ class Daemon:
         return found, token
 
     async def cancel(self, job_id: str, reason: str) -> v1.Job:
+        """Cancel a PENDING job at once; for one a worker holds, record the cancel (so that it
+        is sent again when a disconnected worker returns, and the job is not retried after
+        it) and send it to the worker if it is connected."""
         reason = reason or "cancelled by request"
-        if await self.jobs.cancel_pending(job_id, reason) is not None:
-            self.hub.finish(job_id, v1.JobState.CANCELLED)
-            return await self.jobs.get(job_id)
-        job = await self.jobs.get(job_id)
-        session = self.registry.holder((job.id, job.attempt))
-        if job.state in (v1.JobState.ASSIGNED, v1.JobState.RUNNING) and session is not None:
-            grace = job.spec.kill_grace_seconds if job.spec else 0.0
-            session.send(v1.DaemonMessage(cancel=v1.CancelAttempt(job.id, job.attempt, grace, reason)))
-            return job
-        if job.state in (v1.JobState.ASSIGNED, v1.JobState.RUNNING):
-            raise Conflict(f"job {job_id} is on worker {job.worker_id}, which is disconnected; "
-                           "it is cancelled when the worker returns or settles when it is lost")  # fmt: skip
-        raise Conflict(f"job {job_id} already ended ({job.state.name}); nothing to cancel")
+        # A job may move between PENDING and held (claimed, or retried) while we look.
+        for _ in range(3):
+            if await self.jobs.cancel_pending(job_id, reason) is not None:
+                self.hub.finish(job_id, v1.JobState.CANCELLED)
+                return await self.jobs.get(job_id)
+            if (held := await self.jobs.request_cancel(job_id, reason)) is not None:
+                session = self.registry.holder((held.id, held.attempt))
+                grace = held.spec.kill_grace_seconds if held.spec else 0.0
+                if session is not None:
+                    session.send(cancel_message(held.id, held.attempt, grace, reason))
+                else:
+                    log.info(
+                        "job %s: cancel recorded; worker %s is away: it gets the cancel when it "
+                        "reconnects, or the job ends CANCELLED when the worker is lost",
+                        held.id, held.worker_id, extra={"job_id": held.id},
+                    )  # fmt: skip
+                return await self.jobs.get(job_id)
+            if (state := await self.jobs.state(job_id)) is not v1.JobState.PENDING:
+                raise Conflict(f"job {job_id} already ended ({state.name}); nothing to cancel")
+        raise Conflict(f"job {job_id} kept changing state while being cancelled; try again")
+
+    async def retry(self, job_id: str) -> v1.Job:
+        """Queue a finished job again as its next attempt; refuse one that has not finished."""
+        before = await self.jobs.get(job_id)
+        reason = f"retried by request after it ended {before.state.name}"
+        job = await self.jobs.retry_finished(job_id, reason)
+        if job is None:
+            state = await self.jobs.state(job_id)
+            raise Conflict(
+                f"job {job_id} is {state.name}, not finished; only a SUCCEEDED, FAILED, CANCELLED "
+                f"or TIMED_OUT job can be retried (cancel it first, or wait for it to end)"
+            )
+        log.info("job %s retried by request", job.id, extra={"job_id": job.id})
+        self.scheduler.wake()
+        return job
 
     async def explain(self, job_id: str) -> v1.ExplainJobResponse:
         """The job's decisions, newest first; a PENDING job's first one is evaluated now."""

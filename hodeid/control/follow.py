@@ -41,8 +41,11 @@ async def follow(
     sub = hub.subscribe(job_id) if live else None
     try:
         while True:
-            # The subscription exists before the history is read: a line stored after the
-            # read is in the queue, one stored before it is in the history.
+            # The subscription is (re)started before the history is read: a line stored after
+            # the read is in the queue (or marks an overflow), one stored before it is in the
+            # history. A follower that overflowed comes back here and catches up from storage.
+            if sub is not None:
+                sub.resync()
             async for page, last in _history(logs, job_id, after_seq):
                 yield page, None
                 after_seq = last
@@ -66,7 +69,6 @@ async def follow(
 async def _live(sub: Subscription, after_seq: int) -> AsyncIterator[tuple[v1.LogLines, int]]:
     """Lines from the queue, each chunk with its greatest seq, until the queue overflows, the
     job ends, or it is time to re-check."""
-    sub.overflowed = False
     while not sub.overflowed:
         try:
             item = await asyncio.wait_for(sub.queue.get(), RECHECK_SECONDS)

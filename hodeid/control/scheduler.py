@@ -26,6 +26,16 @@ from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
 log = logging.getLogger(__name__)
 
 
+# What the daemon assumes of a job's kill grace when the job set none: hodei-worker's default.
+WORKER_KILL_GRACE = 10.0
+
+
+def cancel_message(job_id: str, attempt: int, grace: float, reason: str) -> v1.DaemonMessage:
+    return v1.DaemonMessage(
+        cancel=v1.CancelAttempt(job_id=job_id, attempt=attempt, grace_seconds=grace, reason=reason)
+    )
+
+
 def needs_of(job: PendingJob) -> JobNeeds:
     return JobNeeds(job.id, selectors.parse(job.selector), job.cpu, job.memory_mb)
 
@@ -180,20 +190,30 @@ class Scheduler:
             self.wake()
 
     async def reap_lost(self) -> None:
-        """Attempts held by a worker whose stream has been gone longer than the grace: LOST."""
+        """Attempts held by a worker whose stream has been gone longer than the grace: LOST.
+        Sooner, one past its timeout and kill grace there: TIMED_OUT (the worker would have
+        killed it by then, and cannot say so)."""
         now = time.monotonic()
         grace = self.settings.lost_grace_seconds
         if now < self._next_reap:
             return
         self._next_reap = now + max(1.0, grace / 4)
         ends = []
-        for job_id, attempt, worker_id, _state in await self.jobs.active():
-            session = self.registry.get(worker_id)
+        for held in await self.jobs.active():
+            session = self.registry.get(held.worker_id)
             if session is not None and not session.closed:
                 continue
-            gone = self.registry.absent_for(worker_id, now)
-            if gone >= grace:
-                reason = f"worker {worker_id} lost: no stream for {gone:.0f} s"
-                ends.append(AttemptEnd(job_id, attempt, v1.AttemptOutcome.LOST, reason=reason))
+            key = (held.job_id, held.attempt)
+            gone = self.registry.absent_for(held.worker_id, now)
+            deadline = held.timeout + (held.kill_grace or WORKER_KILL_GRACE)
+            if held.timeout and held.running_seconds is not None and held.running_seconds >= deadline:
+                reason = (
+                    f"timed out after {held.timeout:g} s on worker {held.worker_id}, "
+                    f"which has been unreachable for {gone:.0f} s"
+                )
+                ends.append(AttemptEnd(*key, v1.AttemptOutcome.TIMED_OUT, reason=reason))
+            elif gone >= grace:
+                reason = f"worker {held.worker_id} lost: no stream for {gone:.0f} s"
+                ends.append(AttemptEnd(*key, v1.AttemptOutcome.LOST, reason=reason))
         if await self.settler.end(ends):
             self.wake()

@@ -17,7 +17,7 @@ from hodei_api import v1
 from hodeid.config import LimitSettings, SchedulerSettings
 from hodeid.control.registry import Registry, Session
 from hodeid.control.reports import Reports
-from hodeid.control.scheduler import Scheduler
+from hodeid.control.scheduler import Scheduler, cancel_message
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.domain.placement import JobNeeds
@@ -28,7 +28,7 @@ from hodeid.store.workers import WorkerStore
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
-# How long a closed stream's reader may still apply what the worker sent before it.
+# How long a reconnecting worker's Hello waits for its older stream's reports to be applied.
 READER_GRACE = 10.0
 
 
@@ -56,9 +56,11 @@ class WorkerSessions:
         self.jobs = jobs
         self.workers = workers
         self.tokens = tokens
-        # The latest session of each worker whose reader has not finished, and the readers.
+        # The latest session of each worker whose reports are not all applied, the tasks that
+        # read the streams, and those that apply what they read.
         self._readers: dict[str, Session] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._appliers: set[asyncio.Task[None]] = set()
 
     async def serve(self, messages: AsyncIterator[v1.WorkerMessage]) -> AsyncIterator[v1.DaemonMessage]:
         """The Connect stream: one live session from Hello until the stream ends."""
@@ -73,8 +75,6 @@ class WorkerSessions:
             raise InvalidRequest(f"the first message on a worker stream must be Hello, not {kind or 'empty'}")
         session, welcome = await self.attach(hello)
         yield v1.DaemonMessage(welcome=welcome)
-        # The reader outlives this loop: what the worker sent before the stream ended is
-        # still applied (a reconnecting worker's next session waits for that, see attach).
         reader = asyncio.create_task(self._read(session, messages), name=f"read {session.worker_id}")
         self._readers[session.worker_id] = session
         self._tasks.add(reader)
@@ -86,8 +86,10 @@ class WorkerSessions:
         finally:
             beat.cancel()
             self.detach(session)
-            # A half-open stream never ends by itself: give its reader a bound.
-            asyncio.get_running_loop().call_later(READER_GRACE, reader.cancel)
+            # Stop reading at once (a stream cut or half-open may never end by itself): what
+            # was read is still applied (a reconnecting worker's next session waits for that,
+            # see attach), and what was not is unacknowledged, so the worker sends it again.
+            reader.cancel()
 
     async def attach(self, hello: v1.Hello) -> tuple[Session, v1.Welcome]:
         if not hello.worker_id:
@@ -145,30 +147,33 @@ class WorkerSessions:
     async def _adopt(self, session: Session, running: list[v1.RunningAttempt]) -> list[v1.RunningAttempt]:
         """Resume the attempts the worker still runs that are still current; the rest are
         stale. Attempts the store gives this worker that it no longer runs are LOST."""
-        active = {(j, a): w for j, a, w, _ in await self.jobs.active()}
+        active = {(a.job_id, a.attempt): a for a in await self.jobs.active()}
         stale = []
         for r in running:
             key = (r.job_id, r.attempt)
-            if active.get(key) == session.worker_id:
+            held = active.get(key)
+            if held is not None and held.worker_id == session.worker_id:
                 session.running[key] = JobNeeds(r.job_id)
+                if held.cancel_reason is not None:
+                    # Asked while the worker was away (or sent on a stream that then broke).
+                    session.send(cancel_message(*key, held.kill_grace, held.cancel_reason))
             else:
                 stale.append(r)
         gone = [
-            AttemptEnd(j, a, v1.AttemptOutcome.LOST, reason=f"worker {w} came back without it")
-            for (j, a), w in active.items()
-            if w == session.worker_id and (j, a) not in session.running
-            and (j, a) not in self.scheduler.awaiting_ack
+            AttemptEnd(*key, v1.AttemptOutcome.LOST, reason=f"worker {held.worker_id} came back without it")
+            for key, held in active.items()
+            if held.worker_id == session.worker_id and key not in session.running
+            and key not in self.scheduler.awaiting_ack
         ]  # fmt: skip
         await self.settler.end(gone)
         return stale
 
     async def stop_readers(self) -> None:
-        """Stop reading the worker streams and wait until what was already received is
-        applied: a reader's batch is shielded from the cancel (see ``_read``)."""
+        """Stop reading the worker streams and wait until what was already read is applied."""
         for reader in self._tasks:
             reader.cancel()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks))
+        if tasks := self._tasks | self._appliers:
+            await asyncio.wait(tasks)
 
     def detach(self, session: Session) -> None:
         session.close()
@@ -201,7 +206,11 @@ class WorkerSessions:
         """Take the worker's messages off the stream as they come and apply them in batches:
         whatever queued up while the last batch was written goes in the next one."""
         inbox: asyncio.Queue[v1.WorkerMessage | None] = asyncio.Queue()
+        # The applier outlives a cancelled reader: it applies everything read, then ends.
         applier = asyncio.create_task(self._apply(session, inbox), name=f"apply {session.worker_id}")
+        self._appliers.add(applier)
+        applier.add_done_callback(self._appliers.discard)
+        applier.add_done_callback(lambda _: self._applied_all(session))
         try:
             async for message in messages:
                 session.last_heard = time.monotonic()
@@ -216,29 +225,36 @@ class WorkerSessions:
             log.info("worker %s stream ended: %s", session.worker_id, exc)
         finally:
             inbox.put_nowait(None)
-            try:
-                await asyncio.shield(applier)
-            finally:
-                session.close()
-                session.drained.set()
-                if self._readers.get(session.worker_id) is session:
-                    del self._readers[session.worker_id]
+
+    def _applied_all(self, session: Session) -> None:
+        """Everything read from the session's stream is applied: it is over."""
+        session.close()
+        session.drained.set()
+        if self._readers.get(session.worker_id) is session:
+            del self._readers[session.worker_id]
 
     async def _apply(self, session: Session, inbox: asyncio.Queue[v1.WorkerMessage | None]) -> None:
+        """Apply what the worker sent, batch by batch, and acknowledge each batch once it is
+        stored: the worker keeps every message until then and resends it on its next stream."""
         done = False
+        applied = 0
         while not done:
             batch = [await inbox.get()]
             while not inbox.empty():
                 batch.append(inbox.get_nowait())
             done = batch[-1] is None
             messages = [m for m in batch if m is not None]
+            if not messages:
+                continue
             try:
                 await self.reports.apply(session, messages)
             except Unavailable as exc:
-                # The worker resends what it does not see settled after it reconnects.
+                # Not acknowledged: the worker sends it all again after it reconnects.
                 log.warning("worker %s: reports not stored (%s); dropping its stream", session.worker_id, exc)
                 session.close()
                 return
+            applied += len(messages)
+            session.send(v1.DaemonMessage(ack=v1.Acknowledged(applied=applied)))
 
     @staticmethod
     def _heard_beat(session: Session, beat: v1.Heartbeat) -> None:

@@ -25,6 +25,7 @@ def decide(row: ActiveRow, end: AttemptEnd) -> tuple[v1.JobState, int, float, st
         backoff=row.retry_backoff,
         reason=end.reason,
         jitter=random.random(),
+        cancel=row.cancel_reason or "",
     )
     return s.state, s.add_failures, s.delay, s.reason
 

@@ -36,19 +36,26 @@ def settle(
     backoff: float,
     reason: str,
     jitter: float,
+    cancel: str = "",
 ) -> Settlement:
     """Decide the job's state after an attempt ended with ``outcome``.
 
     ``failures`` counts earlier failed, timed-out or lost attempts; ``jitter`` in [0, 1)
     spreads retries of jobs that failed together (the delay is between half and all of
-    ``backoff * 2**failures``, capped at an hour).
+    ``backoff * 2**failures``, capped at an hour). ``cancel`` is the reason of a cancel asked
+    for while the attempt ran: then nothing runs again — an attempt lost or never acknowledged
+    ends the job CANCELLED, one that failed or timed out first ends it so.
     """
     if outcome in _FINAL:
         return Settlement(_FINAL[outcome], 0, 0.0, reason)
+    if outcome is not AttemptOutcome.NOT_ACKNOWLEDGED and outcome not in _FAILURES:
+        raise ValueError(f"attempt outcome {outcome.name} does not end an attempt")
+    if cancel and outcome in (AttemptOutcome.LOST, AttemptOutcome.NOT_ACKNOWLEDGED):
+        return Settlement(JobState.CANCELLED, 0, 0.0, f"{cancel}; {reason}")
+    if cancel:
+        return Settlement(_FAILURES[outcome], 1, 0.0, f"{reason}; not retried: cancel requested")
     if outcome is AttemptOutcome.NOT_ACKNOWLEDGED:
         return Settlement(JobState.PENDING, 0, 0.0, reason)
-    if outcome not in _FAILURES:
-        raise ValueError(f"attempt outcome {outcome.name} does not end an attempt")
     if failures + 1 > max_retries:
         if max_retries:
             reason = f"{reason}; no retries left ({max_retries} used)"

@@ -8,7 +8,8 @@ TERMINAL = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, J
 ACTIVE = frozenset({JobState.ASSIGNED, JobState.RUNNING})
 
 # Every legal move. PENDING -> ASSIGNED only in the claiming transaction; ASSIGNED -> PENDING
-# when a dispatch is not acknowledged (or its worker is lost) and RUNNING -> PENDING for a retry.
+# when a dispatch is not acknowledged (or its worker is lost) and RUNNING -> PENDING for a retry;
+# a finished job goes back to PENDING only when an operator retries it (``hodei job retry``).
 TRANSITIONS: frozenset[tuple[JobState, JobState]] = frozenset(
     {
         (JobState.PENDING, JobState.ASSIGNED),
@@ -18,6 +19,7 @@ TRANSITIONS: frozenset[tuple[JobState, JobState]] = frozenset(
         (JobState.RUNNING, JobState.PENDING),
     }
     | {(src, dst) for src in ACTIVE for dst in TERMINAL}
+    | {(src, JobState.PENDING) for src in TERMINAL}
 )
 
 

@@ -59,6 +59,22 @@ class ActiveRow:
     failures: int
     max_retries: int
     retry_backoff: float
+    cancel_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ActiveJob:
+    """A job some worker holds (or held when this daemon started)."""
+
+    job_id: str
+    attempt: int
+    worker_id: str
+    state: v1.JobState
+    cancel_reason: str | None
+    kill_grace: float
+    timeout: float
+    running_seconds: float | None
+    """Seconds since the attempt started (None while ASSIGNED), by the database's clock."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,13 @@ class Settled:
 
 # (row, end) -> (new job state, failures to add, retry delay, reason)
 Decider = Callable[[ActiveRow, AttemptEnd], tuple[v1.JobState, int, float, str]]
+
+
+def _active_job(r: asyncpg.Record) -> ActiveJob:
+    return ActiveJob(
+        str(r["id"]), r["attempt"], r["worker_id"], v1.JobState[r["state"]], r["cancel_reason"],
+        r["kill_grace_seconds"], r["timeout_seconds"], r["running_seconds"],
+    )  # fmt: skip
 
 
 def _uuid(job_id: str) -> uuid.UUID:
@@ -211,7 +234,7 @@ class JobStore:
             for r in locked:
                 row = ActiveRow(
                     str(r["id"]), r["attempt"], v1.JobState[r["state"]], r["failures"],
-                    r["max_retries"], r["retry_backoff_seconds"],
+                    r["max_retries"], r["retry_backoff_seconds"], r["cancel_reason"],
                 )  # fmt: skip
                 end = by_key[(row.job_id, row.attempt)]
                 state, add, delay, reason = decide(row, end)
@@ -236,8 +259,23 @@ class JobStore:
             row = await self.pool.fetchrow(Q["cancel_pending_job"], _uuid(job_id), reason)
         return rows.job(row) if row else None
 
-    async def active(self) -> list[tuple[str, int, str, v1.JobState]]:
-        """(job id, attempt, worker id, state) of every ASSIGNED or RUNNING job."""
+    async def retry_finished(self, job_id: str, reason: str) -> v1.Job | None:
+        """Queue a finished job again (None if it is not finished); attempts and log stay."""
+        async with translate():
+            row = await self.pool.fetchrow(Q["retry_finished_job"], _uuid(job_id), reason)
+            if row is None:
+                return None
+            attempts = await self.pool.fetch(Q["get_attempts"], [row["id"]])
+        return rows.job(row, attempts)
+
+    async def active(self) -> list[ActiveJob]:
+        """Every ASSIGNED or RUNNING job."""
         async with translate():
             found = await self.pool.fetch(Q["active_jobs"])
-        return [(str(r["id"]), r["attempt"], r["worker_id"], v1.JobState[r["state"]]) for r in found]
+        return [_active_job(r) for r in found]
+
+    async def request_cancel(self, job_id: str, reason: str) -> v1.Job | None:
+        """Record a cancel for a job a worker holds (None if no worker holds it now)."""
+        async with translate():
+            row = await self.pool.fetchrow(Q["request_cancel"], _uuid(job_id), reason)
+        return rows.job(row) if row else None

@@ -1,14 +1,19 @@
-"""LogStore on real PostgreSQL: batches in one round trip, each seq stored once, paging by seq."""
+"""LogStore on real PostgreSQL: batches in one round trip, each seq stored once, paging by seq;
+and a follower reading it and the live hub together."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
+from typing import cast
 
 import asyncpg
 import pytest
 
 from hodei_api import v1
-from hodei_api.loglines import Line, micros, seq_numbers, unpack
+from hodei_api.loglines import Line, micros, pack, seq_numbers, unpack
+from hodeid.control.follow import Chunk, follow
+from hodeid.control.loghub import LogHub
 from hodeid.store.jobs import JobStore
 from hodeid.store.logs import LogStore
 
@@ -55,3 +60,26 @@ async def test_every_column_comes_back_exactly(pool: asyncpg.Pool, ts_micros: in
     ]
     await logs.append(job.id, sent)
     assert unpack(await logs.read(job.id, 0, 10)) == sent
+
+
+async def test_a_follower_that_overflows_while_it_reads_storage_misses_nothing(pool: asyncpg.Pool) -> None:
+    jobs, logs, hub = JobStore(pool), LogStore(pool), LogHub()
+    job, _ = await jobs.insert(v1.JobSpec(name="t", command=["true"]))
+    await logs.append(job.id, lines(1, 10))
+    follower = cast(AsyncGenerator[Chunk], follow(jobs, logs, hub, job.id, 0, live=True))
+    got = [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
+    # While the follower has not come back for more, the job writes one batch at a time,
+    # more batches than a follower's queue holds.
+    for seq in range(11, 311):
+        await logs.append(job.id, lines(seq, 1))
+        hub.publish(job.id, pack(lines(seq, 1)))
+    assert hub.overflows == 1  # lines 267 to 310 did not fit in its queue (256 batches)
+    while got[-1] < 266:
+        got += [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
+    # One more line, live, which fits in the queue again: it must not jump the missing ones.
+    await logs.append(job.id, lines(311, 1))
+    hub.publish(job.id, pack(lines(311, 1)))
+    while got[-1] < 311:
+        got += [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
+    assert got == list(range(1, 312))
+    await follower.aclose()

@@ -4,95 +4,22 @@ driven by the test: dispatch, acknowledgement, logs, results, fencing and follow
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import asyncpg
 import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from hodei_api import v1
-from hodei_api.loglines import Line, micros, pack, unpack
-from hodeid.config import SchedulerSettings
-from hodeid.control.daemon import Daemon
-from tests.support.auth import channel_for
-
-FAST = SchedulerSettings(tick_seconds=0.05, dispatch_timeout_seconds=1.0, heartbeat_interval_seconds=0.5)
-
-
-class ScriptedWorker:
-    """One real Connect stream whose messages the test sends and reads."""
-
-    def __init__(self, stub: v1.WorkerServiceStub, worker_id: str, slots: int = 2, **labels: str) -> None:
-        self.outbox: asyncio.Queue[v1.WorkerMessage | None] = asyncio.Queue()
-        self.hello = v1.Hello(
-            worker_id=worker_id, hostname="test", labels=labels, slots=slots,
-            resources=v1.Resources(cpu=2, memory_mb=1024), version="test",
-        )  # fmt: skip
-        self.inbox = stub.connect(self._messages())
-
-    async def _messages(self) -> AsyncIterator[v1.WorkerMessage]:
-        yield v1.WorkerMessage(hello=self.hello)
-        while (message := await self.outbox.get()) is not None:
-            yield message
-
-    async def next(self, kind: str, timeout: float = 5.0) -> v1.DaemonMessage:
-        """The next daemon message of ``kind`` (heartbeats are skipped)."""
-        async with asyncio.timeout(timeout):
-            async for message in self.inbox:
-                if getattr(message, kind) is not None:
-                    return message
-        raise AssertionError(f"stream ended before {kind}")
-
-    def send(self, **kind: object) -> None:
-        self.outbox.put_nowait(v1.WorkerMessage(**kind))  # type: ignore[arg-type]
-
-    def close(self) -> None:
-        self.outbox.put_nowait(None)
-
-
-@pytest.fixture
-async def daemon(pool: asyncpg.Pool) -> AsyncIterator[Daemon]:
-    daemon = Daemon(pool, FAST)
-    daemon.start()
-    yield daemon
-    await daemon.stop()
-
-
-@pytest.fixture
-async def channel(daemon: Daemon) -> AsyncIterator[object]:
-    async with channel_for(daemon) as channel:
-        yield channel
-
-
-async def submit(channel: object, *command: str, **kw: object) -> v1.Job:
-    stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
-    spec = v1.JobSpec(command=list(command), **kw)  # type: ignore[arg-type]
-    job = (await stub.submit_job(v1.SubmitJobRequest(spec=spec))).job
-    assert job is not None
-    return job
-
-
-async def wait_state(channel: object, job_id: str, state: v1.JobState) -> v1.Job:
-    stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
-    async with asyncio.timeout(5):
-        while (job := await stub.get_job(v1.GetJobRequest(id=job_id))).state is not state:
-            await asyncio.sleep(0.02)
-    return job
-
-
-def out(seq: int, text: str, stream: v1.LogStream = v1.LogStream.STDOUT) -> Line:
-    """A line as a worker sends it, but for its attempt: the daemon files it under the batch's."""
-    return Line(seq, stream, text.encode(), micros(datetime.now(UTC)), 0)
-
-
-def batch(job_id: str, attempt: int, *lines: Line) -> v1.LogBatch:
-    return v1.LogBatch(job_id=job_id, attempt=attempt, lines=pack(lines))
-
-
-def lines_of(*chunks: v1.LogChunk) -> list[Line]:
-    return [line for chunk in chunks if chunk.lines is not None for line in unpack(chunk.lines)]
+from tests.support.scripted_worker import (
+    ScriptedWorker,
+    acknowledged,
+    batch,
+    lines_of,
+    out,
+    submit,
+    wait_state,
+)
 
 
 async def test_job_submitted_before_any_worker_runs_when_one_connects(channel: object) -> None:
@@ -261,3 +188,78 @@ async def test_a_worker_cannot_report_on_another_workers_attempt(channel: object
     assert [line.data for line in lines_of(*chunks)] == [b"real\n"]
     owner.close()
     other.close()
+
+
+async def test_retry_queues_a_finished_job_as_its_next_attempt_keeping_the_first(channel: object) -> None:
+    stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
+    worker = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")  # type: ignore[arg-type]
+    await worker.next("welcome")
+    job = await submit(channel, "false")
+    await worker.next("run_job")
+    worker.send(log_batch=batch(job.id, 1, out(1, "first\n")))
+    worker.send(finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.FAILED, exit_code=1))
+    await wait_state(channel, job.id, v1.JobState.FAILED)
+
+    again = await stub.retry_job(v1.RetryJobRequest(id=job.id))
+    assert (again.state, again.attempt, again.exit_code) == (v1.JobState.PENDING, 1, None)
+    assert "retried by request after it ended FAILED" in again.reason
+    run = (await worker.next("run_job")).run_job
+    assert run and (run.job_id, run.attempt, run.first_seq) == (job.id, 2, 2)
+    worker.send(log_batch=batch(job.id, 2, out(2, "second\n")))
+    succeeded = v1.AttemptOutcome.SUCCEEDED
+    worker.send(finished=v1.Finished(job_id=job.id, attempt=2, outcome=succeeded, exit_code=0))
+    done = await wait_state(channel, job.id, v1.JobState.SUCCEEDED)
+    assert [(a.number, a.outcome) for a in done.attempts] == [
+        (1, v1.AttemptOutcome.FAILED),
+        (2, v1.AttemptOutcome.SUCCEEDED),
+    ]
+    logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
+    chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id))]
+    assert [(line.seq, line.data, line.attempt) for line in lines_of(*chunks)] == [
+        (1, b"first\n", 1),
+        (2, b"second\n", 2),
+    ]
+    worker.close()
+
+
+async def test_retry_refuses_a_job_that_has_not_finished(channel: object) -> None:
+    stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
+    job = await submit(channel, "true")
+    with pytest.raises(GRPCError) as err:
+        await stub.retry_job(v1.RetryJobRequest(id=job.id))
+    assert err.value.status is Status.FAILED_PRECONDITION
+    assert f"job {job.id} is PENDING, not finished" in (err.value.message or "")
+    assert (await stub.get_job(v1.GetJobRequest(id=job.id))).attempt == 0
+    with pytest.raises(GRPCError) as missing:
+        await stub.retry_job(v1.RetryJobRequest(id="00000000-0000-0000-0000-000000000000"))
+    assert missing.value.status is Status.NOT_FOUND
+
+
+async def test_reports_are_acknowledged_once_stored_and_a_replay_is_stored_once(channel: object) -> None:
+    workers = v1.WorkerServiceStub(channel)  # type: ignore[arg-type]
+    first = ScriptedWorker(workers, "w1")
+    await first.next("welcome")
+    job = await submit(channel, "seq", "3")
+    await first.next("run_job")
+    first.send(accepted=v1.Accepted(job_id=job.id, attempt=1, pid=1, started_at=datetime.now(UTC)))
+    first.send(log_batch=batch(job.id, 1, out(1, "1\n"), out(2, "2\n")))
+    await acknowledged(first, 2)
+    first.close()  # the stream ends; the worker does not know what came of later messages
+
+    second = ScriptedWorker(workers, "w1")
+    second.hello.running = [v1.RunningAttempt(job_id=job.id, attempt=1, last_seq=3)]
+    welcome = (await second.next("welcome")).welcome
+    assert welcome is not None and welcome.stale == []  # resumed: same attempt
+    second.send(log_batch=batch(job.id, 1, out(1, "1\n"), out(2, "2\n")))  # a replay
+    second.send(log_batch=batch(job.id, 1, out(3, "3\n")))
+    finished = v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
+    second.send(finished=finished)
+    await acknowledged(second, 3)
+    second.send(finished=finished)  # a Finished replayed once more is stale, and acknowledged
+    await acknowledged(second, 4)
+    done = await wait_state(channel, job.id, v1.JobState.SUCCEEDED)
+    assert [(a.number, a.outcome) for a in done.attempts] == [(1, v1.AttemptOutcome.SUCCEEDED)]
+    logs = v1.LogServiceStub(channel)  # type: ignore[arg-type]
+    chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id))]
+    assert [(line.seq, line.data) for line in lines_of(*chunks)] == [(1, b"1\n"), (2, b"2\n"), (3, b"3\n")]
+    second.close()

@@ -9,27 +9,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
-import pytest
 
 from hodei_api import v1
 from hodeid.control.daemon import Daemon
 from hodeid.control.jobfeed import MAX_PENDING, JobWatcher
-from tests.integration.test_services import FAST, ScriptedWorker, submit
 from tests.support.auth import channel_for
-
-
-@pytest.fixture
-async def daemon(pool: asyncpg.Pool) -> AsyncIterator[Daemon]:
-    daemon = Daemon(pool, FAST)
-    daemon.start()
-    yield daemon
-    await daemon.stop()
-
-
-@pytest.fixture
-async def channel(daemon: Daemon) -> AsyncIterator[object]:
-    async with channel_for(daemon) as channel:
-        yield channel
+from tests.support.scripted_worker import FAST, ScriptedWorker, submit
 
 
 async def until(events: AsyncIterator[v1.JobEvent], wanted: str, state: v1.JobState) -> v1.Job:

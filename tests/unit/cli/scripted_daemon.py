@@ -42,6 +42,7 @@ class Script:
     list_requests: list[v1.ListJobsRequest] = field(default_factory=list)
     cancel_requests: list[v1.CancelJobRequest] = field(default_factory=list)
     drain_requests: list[v1.DrainWorkerRequest] = field(default_factory=list)
+    retry_requests: list[v1.RetryJobRequest] = field(default_factory=list)
     streaming: asyncio.Event = field(default_factory=asyncio.Event)
 
     def job(self, job_id: str) -> v1.Job:
@@ -92,6 +93,14 @@ class Jobs(v1.JobServiceBase):
         job = self.script.job(message.id)
         job.state = v1.JobState.CANCELLED
         job.reason = message.reason
+        return job
+
+    async def retry_job(self, message: v1.RetryJobRequest) -> v1.Job:
+        self.script.retry_requests.append(message)
+        job = self.script.job(message.id)
+        if job.state in (v1.JobState.PENDING, v1.JobState.ASSIGNED, v1.JobState.RUNNING):
+            raise GRPCError(Status.FAILED_PRECONDITION, f"job {job.id} is {job.state.name}, not finished")
+        job.state = v1.JobState.PENDING
         return job
 
 

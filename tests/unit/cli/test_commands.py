@@ -161,6 +161,15 @@ async def test_job_cancel(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out)["state"] == "CANCELLED"
 
 
+async def test_job_retry(capsys: pytest.CaptureFixture[str]) -> None:
+    script = Script(jobs={"job-1": finished(v1.JobState.FAILED, attempt=2)})
+    assert await hodei(script, "job", "retry", "job-1") == 0
+    assert capsys.readouterr().out == "PENDING (queued again as attempt 3; earlier attempts and log kept)\n"
+    assert script.retry_requests == [v1.RetryJobRequest(id="job-1")]
+    assert await hodei(script, "job", "retry", "job-1", "-o", "json") == 125
+    assert capsys.readouterr().err == "hodei: job job-1 is PENDING, not finished\n"
+
+
 async def test_worker_list_and_drain(capsys: pytest.CaptureFixture[str]) -> None:
     worker = v1.WorkerInfo(id="w-1", live=True, slots_total=2, labels={"gpu": "true"})
     script = Script(workers=[worker])

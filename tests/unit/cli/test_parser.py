@@ -31,7 +31,7 @@ def words(command_line: str) -> list[str]:
         (
             "--name build --env A=1 --env B=x=y --env EMPTY= --cwd /srv --selector gpu=true"
             " --selector 'zone in (a,b)' --cpu 1.5 --memory 512 --timeout 30 --priority 7 --retries 2"
-            " --idempotency-key k1 -- make all",
+            " --retry-backoff 2.5 --kill-grace 3 --idempotency-key k1 -- make all",
             v1.JobSpec(
                 name="build",
                 command=["make", "all"],
@@ -42,6 +42,8 @@ def words(command_line: str) -> list[str]:
                 priority=7,
                 timeout_seconds=30.0,
                 max_retries=2,
+                retry_backoff_seconds=2.5,
+                kill_grace_seconds=3.0,
                 idempotency_key="k1",
             ),
         ),
@@ -56,8 +58,8 @@ def test_job_run_flags_all_reach_the_spec(command_line: str, expected: v1.JobSpe
 
 
 def test_detach_is_a_flag_not_part_of_the_spec() -> None:
-    args = parse_args(words("job run --detach -- x"))
-    assert args.detach
+    args = parse_args(words("job run --detach --cancel-on-interrupt -- x"))
+    assert args.detach and args.cancel_on_interrupt
     assert build_spec(args) == v1.JobSpec(command=["x"])
 
 
@@ -95,7 +97,7 @@ def test_job_run_spec_refusals(command_line: str, message: str) -> None:
         ("job run --name", "argument --name: expected one argument"),
         (
             "job",
-            "the following arguments are required: {run,get,list,explain,logs,cancel} "
+            "the following arguments are required: {run,get,list,explain,logs,cancel,retry} "
             "(see 'hodei job --help')",
         ),
         ("worker", "the following arguments are required: {list,drain}"),

@@ -272,6 +272,12 @@ def test_job_text() -> None:
     assert lines[-1].split()[:4] == ["2", "w-2", "FAILED", "3"]
 
 
+def test_job_text_shows_the_failure_handling_asked_for() -> None:
+    spec = v1.JobSpec(command=["x"], kill_grace_seconds=3, max_retries=2, retry_backoff_seconds=1.5)
+    lines = job_text(v1.Job(id="j", spec=spec, state=v1.JobState.PENDING), NOW).splitlines()
+    assert {"kill grace:    3 s", "retries:       2", "retry backoff: 1.5 s"} <= set(lines)
+
+
 def test_job_text_without_attempts() -> None:
     text = job_text(v1.Job(id="j", spec=v1.JobSpec(command=["x"]), state=v1.JobState.PENDING), NOW)
     assert text.splitlines()[-1] == "attempts:  none yet"

@@ -84,10 +84,51 @@ def test_settle(
     assert got.delay == pytest.approx(delay)
 
 
+# With a cancel requested while the attempt ran, nothing runs again whatever the budget:
+# outcome, failures, max_retries -> state, add_failures, reason.
+CANCEL_REQUESTED = [
+    ("succeeded", Out.SUCCEEDED, 0, 3, JobState.SUCCEEDED, 0, "why"),
+    ("cancelled", Out.CANCELLED, 0, 3, JobState.CANCELLED, 0, "why"),
+    ("lost-retries-left", Out.LOST, 0, 3, JobState.CANCELLED, 0, "asked; why"),
+    ("lost-no-retries", Out.LOST, 0, 0, JobState.CANCELLED, 0, "asked; why"),
+    ("not-acked", Out.NOT_ACKNOWLEDGED, 0, 3, JobState.CANCELLED, 0, "asked; why"),
+    ("failed-retries-left", Out.FAILED, 0, 3, JobState.FAILED, 1, "why; not retried: cancel requested"),
+    ("failed-budget-spent", Out.FAILED, 3, 3, JobState.FAILED, 1, "why; not retried: cancel requested"),
+    (
+        "timed-out-retries-left",
+        Out.TIMED_OUT,
+        1,
+        3,
+        JobState.TIMED_OUT,
+        1,
+        "why; not retried: cancel requested",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "failures", "max_retries", "state", "add_failures", "reason"),
+    [pytest.param(*case[1:], id=str(case[0])) for case in CANCEL_REQUESTED],
+)
+def test_settle_with_a_cancel_requested(
+    outcome: AttemptOutcome, failures: int, max_retries: int, state: JobState, add_failures: int, reason: str
+) -> None:
+    got = settle(
+        outcome, failures=failures, max_retries=max_retries, backoff=10.0, reason="why", jitter=0.0,
+        cancel="asked",
+    )  # fmt: skip
+    assert (got.state, got.add_failures, got.delay, got.reason) == (state, add_failures, 0.0, reason)
+
+
+def test_every_outcome_is_in_the_cancel_requested_table() -> None:
+    assert {case[1] for case in CANCEL_REQUESTED} == set(ENDS_AN_ATTEMPT)
+
+
+@pytest.mark.parametrize("cancel", ["", "asked"])
 @pytest.mark.parametrize("outcome", [pytest.param(o, id=o.name) for o in (Out.UNSPECIFIED, Out.ACTIVE)])
-def test_outcomes_that_do_not_end_an_attempt_are_refused(outcome: AttemptOutcome) -> None:
+def test_outcomes_that_do_not_end_an_attempt_are_refused(outcome: AttemptOutcome, cancel: str) -> None:
     with pytest.raises(ValueError, match=f"^attempt outcome {outcome.name} does not end an attempt$"):
-        _settle(outcome, 0, 3)
+        settle(outcome, failures=0, max_retries=3, backoff=1.0, reason="why", jitter=0.0, cancel=cancel)
 
 
 def test_every_outcome_is_either_handled_or_refused() -> None:
@@ -160,7 +201,11 @@ def test_delay_is_between_half_and_all_of_the_capped_backoff(
 @pytest.mark.parametrize("src", [pytest.param(s, id=s.name) for s in (JobState.ASSIGNED, JobState.RUNNING)])
 @pytest.mark.parametrize("max_retries", [0, 2])
 @pytest.mark.parametrize("outcome", [pytest.param(o, id=o.name) for o in ENDS_AN_ATTEMPT])
+@pytest.mark.parametrize("cancel", ["", "asked"])
 def test_settlement_is_a_legal_move_from_an_active_job(
-    outcome: AttemptOutcome, max_retries: int, src: JobState
+    outcome: AttemptOutcome, max_retries: int, src: JobState, cancel: str
 ) -> None:
-    assert can_transition(src, _settle(outcome, 0, max_retries).state)
+    got = settle(
+        outcome, failures=0, max_retries=max_retries, backoff=1.0, reason="r", jitter=0.0, cancel=cancel
+    )
+    assert can_transition(src, got.state)

@@ -15,7 +15,8 @@ S, F, C, T = JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.T
 # Written independently of hodeid.domain.states, from DESIGN.md rules 4 and 6:
 # a job leaves PENDING only when claimed (ASSIGNED) or cancelled; an unacknowledged
 # dispatch or a lost worker puts it back to PENDING, and so does a retry; a result that
-# arrives while still ASSIGNED is accepted, so ASSIGNED reaches every terminal state too.
+# arrives while still ASSIGNED is accepted, so ASSIGNED reaches every terminal state too;
+# an operator's retry (hodei job retry) queues a finished job again, as its next attempt.
 LEGAL: frozenset[tuple[JobState, JobState]] = frozenset(
     {
         (P, A),
@@ -31,6 +32,10 @@ LEGAL: frozenset[tuple[JobState, JobState]] = frozenset(
         (R, F),
         (R, C),
         (R, T),
+        (S, P),
+        (F, P),
+        (C, P),
+        (T, P),
     }
 )
 TERMINAL_STATES = {S, F, C, T}
@@ -60,8 +65,8 @@ def test_is_terminal(state: JobState, terminal: bool) -> None:
 
 
 @pytest.mark.parametrize("state", [pytest.param(s, id=s.name) for s in TERMINAL_STATES])
-def test_nothing_leaves_a_terminal_state(state: JobState) -> None:
-    assert not [dst for dst in JobState if can_transition(state, dst)]
+def test_a_terminal_state_is_left_only_by_a_retry_to_pending(state: JobState) -> None:
+    assert [dst for dst in JobState if can_transition(state, dst)] == [P]
 
 
 @pytest.mark.parametrize("state", [pytest.param(s, id=s.name) for s in JobState])

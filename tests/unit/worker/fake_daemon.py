@@ -83,11 +83,13 @@ class FakeDaemon(v1.WorkerServiceBase):
         self.addr = ""
         # False plays a daemon that is going away and never ends its side of a stream.
         self.answers_close = True
+        # False plays a daemon that never stores what it receives (nor acknowledges it).
+        self.acknowledges = True
 
     async def connect(self, messages: AsyncIterator[v1.WorkerMessage]) -> AsyncIterator[v1.DaemonMessage]:
         stream = DaemonStream()
         self.streams.put_nowait(stream)
-        reader = asyncio.create_task(self._read(messages, stream, self.answers_close))
+        reader = asyncio.create_task(self._read(messages, stream, self.answers_close, self.acknowledges))
         try:
             while (message := await stream._outgoing.get()) is not _END:
                 assert message is not None
@@ -100,11 +102,17 @@ class FakeDaemon(v1.WorkerServiceBase):
             return await self.streams.get()
 
     @staticmethod
-    async def _read(messages: AsyncIterator[v1.WorkerMessage], stream: DaemonStream, answer: bool) -> None:
+    async def _read(
+        messages: AsyncIterator[v1.WorkerMessage], stream: DaemonStream, answer: bool, ack: bool
+    ) -> None:
+        applied = 0
         try:
             async for message in messages:
                 stream.log.append(message)
                 stream.received.put_nowait(message)
+                if ack and message.hello is None and message.heartbeat is None:
+                    applied += 1
+                    stream.send(ack=v1.Acknowledged(applied=applied))
         finally:
             # The worker ended its side (or went away): end ours, as hodeid does.
             stream.received.put_nowait(None)

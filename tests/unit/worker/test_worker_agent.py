@@ -14,8 +14,8 @@ from hodei_api import v1
 from hodei_api.backoff import Backoff
 from hodei_worker.agent import STOP_GRACE, VERSION, Agent
 from hodei_worker.config import WorkerSettings
+from tests.support.procfs import kill_group, wait_for_group, wait_group_gone
 from tests.unit.worker.fake_daemon import DaemonStream, FakeDaemon, batch_lines, free_port, now, serve
-from tests.unit.worker.procfs import kill_group, wait_for_group, wait_group_gone
 
 Outcome = v1.AttemptOutcome
 OUT, ERR = v1.LogStream.STDOUT, v1.LogStream.STDERR
@@ -162,6 +162,31 @@ async def test_output_made_while_disconnected_is_replayed_after_welcome(daemon: 
             (2, b"two\n"),
         ]
         assert (finished.exit_code, finished.last_seq) == (4, 2)
+
+
+async def test_what_the_daemon_did_not_acknowledge_is_sent_again_on_the_next_stream(
+    daemon: FakeDaemon,
+) -> None:
+    daemon.acknowledges = False  # a daemon that received everything but stored nothing
+    async with quick(daemon.addr):
+        first, _ = await connected(daemon)
+        first.send(run_job=run_job("job-1", "sh", "-c", "echo one; echo two; exit 3"))
+        accepted: v1.Accepted = await first.next("accepted")
+        sent, finished = await first.until_finished()
+        assert [line.data for line in sent] == [b"one\n", b"two\n"]
+        daemon.acknowledges = True
+        first.hang_up()
+        second = await daemon.next_stream()
+        hello: v1.Hello = await second.next("hello")
+        assert [r.job_id for r in hello.running] == ["job-1"]
+        second.welcome()
+        assert await second.next("accepted") == accepted
+        again, finished_again = await second.until_finished()
+        assert (again, finished_again) == (sent, finished)
+        # All acknowledged now: the third stream gets nothing of it.
+        second.hang_up()
+        third = await daemon.next_stream()
+        assert (await third.next("hello")).running == []
 
 
 async def test_hello_lists_attempts_still_running(daemon: FakeDaemon) -> None:

@@ -27,10 +27,14 @@ def finished(job_id: str, last_seq: int, attempt: int = 1) -> v1.WorkerMessage:
     return v1.WorkerMessage(finished=v1.Finished(job_id=job_id, attempt=attempt, last_seq=last_seq))
 
 
-def drain(outbox: Outbox) -> list[v1.WorkerMessage]:
+def drain(outbox: Outbox, ack: bool = True) -> list[v1.WorkerMessage]:
+    """Take everything the outbox hands out on a new stream; with ``ack`` the daemon keeps up,
+    acknowledging each message as it comes."""
     taken = []
     while (message := outbox.take()) is not None:
         taken.append(message)
+        if ack:
+            outbox.acknowledge(len(taken))
     return taken
 
 
@@ -53,14 +57,54 @@ async def test_messages_come_out_in_order() -> None:
     assert outbox.take() is None
 
 
-async def test_a_message_put_back_goes_out_first() -> None:
+async def test_what_is_not_acknowledged_goes_out_first_on_the_next_stream() -> None:
+    outbox = Outbox(limit=1000)
+    messages = [accepted("a"), batch("a", 1, 2), batch("a", 3, 1), finished("a", 3)]
+    for message in messages[:3]:
+        outbox.put(message)
+    assert drain(outbox, ack=False) == messages[:3]
+    outbox.acknowledge(1)  # the daemon stored Accepted; the batches were on the wire
+    outbox.put(messages[3])
+    assert len(outbox) == 3
+    assert [f.job_id for f in outbox.pending_finished()] == ["a"]
+    outbox.restart()
+    assert drain(outbox, ack=False) == messages[1:]
+    outbox.acknowledge(2)
+    outbox.acknowledge(1)  # an older acknowledgement changes nothing
+    assert len(outbox) == 1
+    outbox.acknowledge(3)
+    assert len(outbox) == 0
+    assert outbox.pending_finished() == []
+    outbox.restart()
+    assert outbox.take() is None
+
+
+async def test_while_half_the_limit_is_unacknowledged_nothing_more_goes_out() -> None:
+    outbox = Outbox(limit=80)  # 8 lines of 10 bytes; 4 may be in flight
+    outbox.put(batch("a", 1, 4))
+    outbox.put(batch("a", 5, 2))
+    assert seqs(drain(outbox, ack=False)[0]) == [1, 2, 3, 4]  # drain stops: 40 bytes unacknowledged
+    outbox.put(batch("a", 7, 4))  # 100 bytes kept: the oldest batch not sent goes
+    assert outbox.dropped_lines == 2
+    outbox.acknowledge(1)
+    taken = drain(outbox, ack=False)
+    assert [line.seq for line in lines(taken[0])] == [6, 7, 8, 9, 10]  # marker for 5-6 first
+    assert lines(taken[0])[0].stream == SYSTEM
+
+
+async def test_acknowledgements_count_per_stream() -> None:
     outbox = Outbox(limit=1000)
     outbox.put(accepted("a"))
-    outbox.put(batch("a", 1, 1))
-    first = outbox.take()
-    assert first is not None
-    outbox.put_back(first)
-    assert drain(outbox) == [accepted("a"), batch("a", 1, 1)]
+    outbox.put(accepted("b"))
+    drain(outbox, ack=False)
+    outbox.acknowledge(1)
+    outbox.restart()  # the count starts again on the new stream
+    outbox.put(accepted("c"))
+    assert drain(outbox, ack=False) == [accepted("b"), accepted("c")]
+    outbox.acknowledge(1)
+    assert len(outbox) == 1
+    outbox.restart()
+    assert drain(outbox, ack=False) == [accepted("c")]
 
 
 async def test_over_the_limit_the_oldest_lines_go_and_a_marker_says_how_many() -> None:
@@ -100,12 +144,11 @@ async def test_the_marker_goes_before_finished_when_no_batch_is_left() -> None:
     assert taken[2] == finished("a", last_seq=4)
 
 
-async def test_a_message_put_back_is_never_dropped() -> None:
+async def test_a_message_sent_but_not_acknowledged_is_never_dropped() -> None:
     outbox = Outbox(limit=40)
     outbox.put(batch("a", 1, 4))
-    first = outbox.take()
-    assert first is not None
-    outbox.put_back(first)
+    assert outbox.take() is not None
+    outbox.restart()
     outbox.put(batch("a", 5, 4))  # over the limit: the newer batch goes, not the one in flight
     outbox.put(finished("a", last_seq=8))
     taken = drain(outbox)

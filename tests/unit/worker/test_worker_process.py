@@ -15,7 +15,7 @@ import pytest
 from hodei_api import v1
 from hodei_api.loglines import Line, unpack
 from hodei_worker.process import AttemptProcess
-from tests.unit.worker.procfs import group_members, kill_group, wait_for_group, wait_group_gone
+from tests.support.procfs import group_members, kill_group, wait_for_group, wait_group_gone
 
 OUT, ERR, SYSTEM = v1.LogStream.STDOUT, v1.LogStream.STDERR, v1.LogStream.SYSTEM
 Outcome = v1.AttemptOutcome

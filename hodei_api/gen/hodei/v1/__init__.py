@@ -5,6 +5,7 @@
 
 __all__ = (
     "Accepted",
+    "Acknowledged",
     "Attempt",
     "AttemptOutcome",
     "CancelAttempt",
@@ -340,6 +341,22 @@ default_message_pool.register_message("hodei.v1", "Accepted", Accepted)
 
 
 @dataclass(eq=False, repr=False)
+class Acknowledged(betterproto2.Message):
+    """
+    The daemon has applied (stored, or refused as stale) the first `applied` messages the worker
+    sent on this stream, Hello and heartbeats not counted: the worker may forget them. Whatever
+    is not acknowledged when a stream ends, the worker sends again first on its next stream; the
+    daemon stores each log sequence number once and settles each attempt once, so a message
+    applied twice changes nothing.
+    """
+
+    applied: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
+
+
+default_message_pool.register_message("hodei.v1", "Acknowledged", Acknowledged)
+
+
+@dataclass(eq=False, repr=False)
 class Attempt(betterproto2.Message):
     number: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
 
@@ -417,6 +434,8 @@ class DaemonMessage(betterproto2.Message):
     )
 
     drain: "Drain | None" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, optional=True, group="kind")
+
+    ack: "Acknowledged | None" = betterproto2.field(6, betterproto2.TYPE_MESSAGE, optional=True, group="kind")
 
 
 default_message_pool.register_message("hodei.v1", "DaemonMessage", DaemonMessage)

@@ -47,3 +47,12 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def group_left_after(pgid: int, timeout: float) -> list[int]:
+    """Wait up to ``timeout`` seconds for group ``pgid`` to empty; what is still in it (blocking,
+    for tests that drive processes from synchronous code)."""
+    deadline = time.monotonic() + timeout
+    while (members := group_members(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return members

@@ -1,0 +1,35 @@
+"""Failure handling with real processes: each scenario (tests/support/chaos.py, which
+scripts/chaos/run.py repeats) breaks a running system for real and must lose nothing."""
+
+from __future__ import annotations
+
+from tests.support import chaos
+from tests.support.chaos import Stage, Tally
+
+
+def clean(tally: Tally) -> None:
+    assert tally.clean(), "\n".join([str(tally.losses()), *tally.notes])
+
+
+def test_worker_kill9_job_completes_on_attempt_2_and_attempt_1_is_lost(stage: Stage) -> None:
+    clean(chaos.worker_killed(stage))
+
+
+def test_stream_cut_shorter_than_grace_same_attempt_whole_log_no_duplicates(stage: Stage) -> None:
+    clean(chaos.stream_cut(stage))
+
+
+def test_hodeid_kill9_and_restart_job_completes_with_whole_log(stage: Stage) -> None:
+    clean(chaos.daemon_killed(stage))
+
+
+def test_postgresql_restart_under_running_jobs_loses_nothing(embedded_stage: Stage) -> None:
+    clean(chaos.postgres_restarted(embedded_stage))
+
+
+def test_cancel_of_a_process_tree_leaves_nothing_behind(stage: Stage) -> None:
+    clean(chaos.cancel_process_tree(stage))
+
+
+def test_timeout_of_a_job_ignoring_sigterm_is_timed_out_after_the_grace(stage: Stage) -> None:
+    clean(chaos.timeout_ignoring_term(stage))

@@ -1,0 +1,110 @@
+"""Point 9 of failure handling, over real gRPC on loopback: a follower too slow for the live
+stream is switched to storage and catches up by sequence number; it slows nobody else."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import pytest
+from grpclib.client import Channel
+from grpclib.config import Configuration
+from grpclib.server import Server
+
+from hodei_api import v1
+from hodei_api.loglines import unpack
+from hodeid.api.server import services
+from hodeid.control.daemon import Daemon
+from hodeid.domain.access import Role
+from tests.support.auth import bearer
+from tests.support.scripted_worker import ScriptedWorker, acknowledged, batch, out, submit, wait_state
+
+BATCHES = 400
+PER_BATCH = 25
+
+
+@pytest.fixture
+async def connect(daemon: Daemon) -> AsyncIterator[Callable[..., Channel]]:
+    """Connections to the daemon on loopback, one per client as separate processes would
+    have (HTTP/2 flow control is per connection too: a reader that stops blocks its own)."""
+    server = Server(services(daemon))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    await server.start(sock=sock)
+    _, token = await daemon.api_tokens.create("test-admin", Role.ADMIN)
+    channels: list[Channel] = []
+
+    def channel(window: int = 4 * 2**20) -> Channel:
+        config = Configuration(http2_connection_window_size=window, http2_stream_window_size=window)
+        channels.append(Channel("127.0.0.1", sock.getsockname()[1], config=config))
+        bearer(channels[-1], token)
+        return channels[-1]
+
+    try:
+        yield channel
+    finally:
+        for c in channels:
+            c.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def read_all(stream: AsyncIterator[v1.LogChunk], pause: asyncio.Event | None = None) -> list[int]:
+    """Every seq the follower gets, in order; with ``pause``, it stops reading after the
+    first chunk until ``pause`` is set (the HTTP/2 window fills and the daemon cannot send)."""
+    seqs: list[int] = []
+    async for chunk in stream:
+        if chunk.lines is not None:
+            seqs.extend(line.seq for line in unpack(chunk.lines))
+        if pause is not None:
+            await pause.wait()
+        if chunk.final_state is not v1.JobState.UNSPECIFIED:
+            assert chunk.final_state is v1.JobState.SUCCEEDED
+            return seqs
+    raise AssertionError("the followed stream ended without the job's final state")
+
+
+async def test_a_slow_follower_catches_up_from_storage_and_holds_back_no_one(
+    daemon: Daemon, connect: Callable[..., Channel]
+) -> None:
+    loopback = connect()
+    worker = ScriptedWorker(v1.WorkerServiceStub(loopback), "w1")
+    await worker.next("welcome")
+    job = await submit(loopback, "yes")
+    await worker.next("run_job")
+    worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1, pid=1, started_at=datetime.now(UTC)))
+    await wait_state(loopback, job.id, v1.JobState.RUNNING)
+    request = v1.StreamLogsRequest(job_id=job.id, follow=True)
+    go_on = asyncio.Event()
+    # The slow follower takes 64 KiB before it stops reading (HTTP/2's smallest window).
+    slow_logs = v1.LogServiceStub(connect(window=2**16 - 1))
+    slow = asyncio.create_task(read_all(slow_logs.stream_logs(request), go_on))
+    fast = asyncio.create_task(read_all(v1.LogServiceStub(connect()).stream_logs(request)))
+    async with asyncio.timeout(10):
+        while len(daemon.hub._subs.get(job.id, ())) < 2:
+            await asyncio.sleep(0.01)
+
+    text = "x" * 200 + "\n"
+    for b in range(BATCHES):
+        first = b * PER_BATCH + 1
+        worker.send(log_batch=batch(job.id, 1, *(out(first + i, text) for i in range(PER_BATCH))))
+        # One batch stored and published at a time, so each is one item in the followers' queues.
+        await acknowledged(worker, b + 2)
+        worker.send(heartbeat=v1.Heartbeat(seq=b + 1))  # alive, for a slow machine
+    total = BATCHES * PER_BATCH
+    finished = v1.Finished(
+        job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0, last_seq=total
+    )
+    worker.send(finished=finished)
+    # The job ends and the fast follower gets every line while the slow one still reads nothing.
+    await wait_state(loopback, job.id, v1.JobState.SUCCEEDED)
+    async with asyncio.timeout(30):
+        assert await fast == list(range(1, total + 1))
+    assert not slow.done()
+    assert daemon.hub.overflows >= 1  # the slow one fell off the live stream
+    go_on.set()
+    async with asyncio.timeout(30):
+        assert await slow == list(range(1, total + 1))
+    worker.close()

@@ -1,0 +1,397 @@
+"""Chaos scenarios, shared by ``tests/chaos`` and ``scripts/chaos/run.py``: each starts a real
+system (``hodeid``, ``hodei-worker`` and the ``hodei`` CLI as processes on 127.0.0.1), breaks
+something for real (kill -9, a cut TCP connection, a database restart, a cancel, a timeout) and
+counts what came of its jobs in a ``Tally``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+
+from grpclib.client import Channel
+from grpclib.health.v1.health_grpc import HealthStub
+from grpclib.health.v1.health_pb2 import HealthCheckRequest, HealthCheckResponse
+
+from tests.support.database import EmbeddedPostgres
+from tests.support.processes import Cluster, kill
+from tests.support.procfs import group_left_after, group_members, kill_group
+from tests.support.proxy import Proxy
+
+# Liveness settings short enough for a scenario to take seconds (defaults: 5 s and 30 s).
+FAST = {
+    "HODEI_SCHEDULER__HEARTBEAT_INTERVAL_SECONDS": "0.5",
+    "HODEI_SCHEDULER__TICK_SECONDS": "0.1",
+}
+LINES = 60
+BURSTY = 3000
+FINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
+_PGID = re.compile(r"pgid (\d+)")
+
+
+def counting_job(lines: int = LINES, pause: float = 0.03, burst: int = 1) -> list[str]:
+    """A job that prints its process group, then ``line 1`` .. ``line N``, ``burst`` at a
+    time with a ``pause`` after each burst."""
+    body = (
+        f"i=1; while [ $i -le {lines} ]; do echo line $i; "
+        f"if [ $((i % {burst})) -eq 0 ]; then sleep {pause}; fi; i=$((i+1)); done"
+    )
+    return ["sh", "-c", f"echo pgid $$; {body}"]
+
+
+@dataclass
+class Tally:
+    """What went wrong across a scenario's runs (every count 0 when all is well)."""
+
+    runs: int = 0
+    jobs: int = 0
+    lost: int = 0
+    """Jobs that never reached a terminal state."""
+    duplicate_lines: int = 0
+    missing_lines: int = 0
+    wrong_states: int = 0
+    """Jobs that ended in the wrong state, or on the wrong attempt, or with the wrong record."""
+    left_behind: int = 0
+    """Processes of ended jobs still alive."""
+    notes: list[str] = field(default_factory=list)
+
+    def losses(self) -> dict[str, int]:
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("runs", "jobs", "notes")
+        }
+
+    def clean(self) -> bool:
+        return not any(self.losses().values())
+
+    def add(self, other: Tally) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def wrong(self, note: str) -> None:
+        self.wrong_states += 1
+        self.notes.append(note)
+
+
+@dataclass
+class Stage:
+    """Where a scenario runs: a fresh database for each daemon, a directory for its logs, and
+    for the database-restart scenario a PostgreSQL of its own."""
+
+    new_database: Callable[[], str]
+    log_dir: Path
+    embedded: EmbeddedPostgres | None = None
+
+
+@contextmanager
+def system(stage: Stage, database_url: str | None = None, **settings: str) -> Iterator[Cluster]:
+    """A daemon with the fast liveness settings (plus ``settings``) on a fresh database."""
+    cluster = Cluster(database_url or stage.new_database(), stage.log_dir)
+    env = {**FAST, **{f"HODEI_SCHEDULER__{k.upper()}": v for k, v in settings.items()}}
+    try:
+        cluster.start_daemon(env=env)
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def job_json(c: Cluster, job_id: str) -> dict[str, object] | None:
+    """``hodei job get ID -o json``, or None while the daemon cannot answer."""
+    result = c.hodei("job", "get", job_id, "-o", "json")
+    if result.returncode != 0:
+        return None
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def wait_job(
+    c: Cluster, job_id: str, done: Callable[[dict[str, object]], bool], timeout: float
+) -> dict[str, object] | None:
+    """Poll until ``done(job)``; the job as it was last seen, or None if never seen."""
+    deadline = time.monotonic() + timeout
+    job = None
+    while time.monotonic() < deadline:
+        job = job_json(c, job_id) or job
+        if job is not None and done(job):
+            return job
+        time.sleep(0.1)
+    return job
+
+
+def submit(c: Cluster, command: list[str], *flags: str) -> str:
+    result = c.hodei("job", "run", "--detach", *flags, "--", *command)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.decode().strip()
+
+
+def log_lines(c: Cluster, job_id: str) -> list[dict[str, object]]:
+    result = c.hodei("job", "logs", job_id, "-o", "jsonl")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def wait_pgid(c: Cluster, job_id: str, timeout: float = 30.0) -> int | None:
+    """The job's process group, once its first line is stored (so it runs and logs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log_lines(c, job_id):
+            if (found := _PGID.fullmatch(str(line["line"]))) is not None:
+                return int(found.group(1))
+        time.sleep(0.1)
+    return None
+
+
+def wait_workers(c: Cluster, count: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = c.hodei("worker", "list", "-o", "json")
+        if result.returncode == 0 and len(json.loads(result.stdout)) >= count:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{count} workers did not connect within {timeout:g} s")
+
+
+def check_log(tally: Tally, c: Cluster, job_id: str, attempt: int, lines: int = LINES) -> None:
+    """Count the lines ``line 1`` .. ``line N`` the attempt's stored log misses or repeats."""
+    stored = log_lines(c, job_id)
+    seqs = [line["seq"] for line in stored]
+    if len(seqs) != len(set(seqs)):
+        tally.duplicate_lines += len(seqs) - len(set(seqs))
+        tally.notes.append(f"job {job_id}: a sequence number stored twice")
+    ours = Counter(
+        str(line["line"]) for line in stored if line["attempt"] == attempt and line["stream"] == "stdout"
+    )
+    counts = [ours[f"line {i}"] for i in range(1, lines + 1)]
+    missing = [i for i, n in enumerate(counts, 1) if n == 0]
+    twice = [i for i, n in enumerate(counts, 1) if n > 1]
+    tally.missing_lines += len(missing)
+    tally.duplicate_lines += sum(n - 1 for n in counts if n > 1)
+    if missing or twice:
+        tally.notes.append(f"job {job_id} attempt {attempt}: lines missing {missing}, repeated {twice}")
+    if any(line["stream"] == "system" for line in stored):
+        tally.notes.append(f"job {job_id}: a gap marker in its log")
+
+
+def ended(tally: Tally, c: Cluster, job_id: str, timeout: float = 60.0) -> dict[str, object] | None:
+    """The job once terminal; counted lost (and None) if it never gets there."""
+    job = wait_job(c, job_id, lambda j: j["state"] in FINAL, timeout)
+    if job is None or job["state"] not in FINAL:
+        tally.lost += 1
+        tally.notes.append(f"job {job_id} never ended: {job and job['state']}")
+        return None
+    return job
+
+
+def expect(tally: Tally, job: dict[str, object], state: str, outcomes: list[str]) -> None:
+    """The job ended ``state`` with attempts whose outcomes are ``outcomes``, in order."""
+    attempts = job["attempts"]
+    assert isinstance(attempts, list)
+    seen = [a["outcome"] for a in attempts]
+    if job["state"] != state or seen != outcomes:
+        tally.wrong(f"job {job['id']}: {job['state']} with attempts {seen}, wanted {state} with {outcomes}")
+
+
+def _seconds(start: object, end: object) -> float:
+    return (datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))).total_seconds()
+
+
+def health(addr: str) -> str:
+    """The daemon's overall grpc.health.v1 status (``UNKNOWN`` if it does not answer)."""
+
+    async def check() -> str:
+        host, port = addr.rsplit(":", 1)
+        channel = Channel(host, int(port))
+        try:
+            response = await HealthStub(channel).Check(HealthCheckRequest(service=""), timeout=5)
+        except (OSError, TimeoutError):
+            return "UNKNOWN"
+        finally:
+            channel.close()
+        assert response is not None
+        return str(HealthCheckResponse.ServingStatus.Name(response.status))
+
+    return asyncio.run(check())
+
+
+def worker_killed(stage: Stage) -> Tally:
+    """kill -9 of the worker running a job while a second worker is there: the job completes
+    on attempt 2 on the other worker, attempt 1 is recorded LOST."""
+    tally = Tally(runs=1, jobs=1)
+    with system(stage, lost_grace_seconds="1.5") as c:
+        workers = {wid: c.start_worker("--id", wid) for wid in ("w1", "w2")}
+        wait_workers(c, 2)
+        job_id = submit(c, counting_job(), "--retries", "1")
+        pgid = wait_pgid(c, job_id)
+        first = job_json(c, job_id)
+        if pgid is None or first is None or first["worker_id"] not in workers:
+            tally.lost += 1
+            tally.notes.append(f"job {job_id} never ran: {first}")
+            return tally
+        kill(workers[str(first["worker_id"])])
+        kill_group(pgid)  # its orphaned job would die of SIGPIPE at its next line anyway
+        if (job := ended(tally, c, job_id)) is not None:
+            expect(tally, job, "SUCCEEDED", ["LOST", "SUCCEEDED"])
+            attempts = job["attempts"]
+            assert isinstance(attempts, list)
+            if attempts[-1]["worker_id"] == first["worker_id"]:
+                tally.wrong(f"job {job_id}: attempt 2 ran on the killed worker {first['worker_id']}")
+            check_log(tally, c, job_id, attempt=len(attempts))
+    return tally
+
+
+def stream_cut(stage: Stage) -> Tally:
+    """The worker's TCP connection cut twice mid-job, each time for less than the grace: the
+    job finishes on the same attempt with its whole log, no line twice."""
+    tally = Tally(runs=1, jobs=1)
+    with system(stage, lost_grace_seconds="10") as c:
+        proxy = Proxy(c.port)
+        try:
+            c.start_worker("--id", "w1", server=proxy.addr)
+            wait_workers(c, 1)
+            # Bursts of lines, so that some are on their way whenever the connection is cut.
+            job_id = submit(c, counting_job(lines=BURSTY, pause=0.05, burst=50))
+            if wait_pgid(c, job_id) is None:
+                tally.lost += 1
+                return tally
+            for cuts in (1, 2):
+                time.sleep(0.4)
+                proxy.cut()
+                deadline = time.monotonic() + 10
+                while proxy.connections <= cuts and time.monotonic() < deadline:
+                    time.sleep(0.02)
+            if (job := ended(tally, c, job_id)) is not None:
+                expect(tally, job, "SUCCEEDED", ["SUCCEEDED"])
+                check_log(tally, c, job_id, attempt=1, lines=BURSTY)
+        finally:
+            proxy.close()
+    return tally
+
+
+def daemon_killed(stage: Stage) -> Tally:
+    """kill -9 of hodeid mid-job and a restart: the worker reconnects, the daemon resumes the
+    attempt, the job completes with its whole log."""
+    tally = Tally(runs=1, jobs=1)
+    with system(stage, lost_grace_seconds="10") as c:
+        c.start_worker("--id", "w1")
+        wait_workers(c, 1)
+        job_id = submit(c, counting_job(lines=BURSTY, pause=0.05, burst=50))
+        if wait_pgid(c, job_id) is None:
+            tally.lost += 1
+            return tally
+        time.sleep(0.4)
+        c.restart_daemon()
+        if (job := ended(tally, c, job_id)) is not None:
+            expect(tally, job, "SUCCEEDED", ["SUCCEEDED"])
+            check_log(tally, c, job_id, attempt=1, lines=BURSTY)
+    return tally
+
+
+def postgres_restarted(stage: Stage) -> Tally:
+    """PostgreSQL stopped and started again under three running jobs: the daemon stays up,
+    reports NOT_SERVING meanwhile, and every job completes on its attempt with its whole log."""
+    assert stage.embedded is not None, "this scenario restarts a PostgreSQL of its own"
+    pg = stage.embedded
+    jobs = 3
+    tally = Tally(runs=1, jobs=jobs)
+    with system(stage, pg.create_database()) as c:
+        c.start_worker("--id", "w1", "--slots", str(jobs))
+        wait_workers(c, 1)
+        ids = [submit(c, counting_job(lines=LINES, pause=0.05)) for _ in range(jobs)]
+        for job_id in ids:
+            wait_pgid(c, job_id)
+        pg.stop()
+        try:
+            deadline = time.monotonic() + 15
+            while (status := health(c.addr)) != "NOT_SERVING" and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if status != "NOT_SERVING":
+                tally.wrong(f"health said {status} while PostgreSQL was down")
+            time.sleep(1.0)
+        finally:
+            pg.start()
+        assert c.daemon is not None
+        if c.daemon.poll() is not None:
+            tally.wrong(f"hodeid exited with {c.daemon.returncode} while PostgreSQL was down")
+            return tally
+        for job_id in ids:
+            if (job := ended(tally, c, job_id)) is not None:
+                expect(tally, job, "SUCCEEDED", ["SUCCEEDED"])
+                check_log(tally, c, job_id, attempt=1)
+        if (status := health(c.addr)) != "SERVING":
+            tally.wrong(f"health said {status} after PostgreSQL came back")
+    return tally
+
+
+def cancel_process_tree(stage: Stage) -> Tally:
+    """Cancel of ``sh -c 'sleep 100 & sleep 100'``: CANCELLED, and nothing of it left alive."""
+    tally = Tally(runs=1, jobs=1)
+    with system(stage) as c:
+        c.start_worker("--id", "w1")
+        wait_workers(c, 1)
+        job_id = submit(c, ["sh", "-c", "echo pgid $$; sleep 100 & sleep 100"], "--kill-grace", "5")
+        if (pgid := wait_pgid(c, job_id)) is None:
+            tally.lost += 1
+            return tally
+        try:
+            deadline = time.monotonic() + 10
+            while len(group_members(pgid)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            cancelled = c.hodei("job", "cancel", job_id)
+            if cancelled.returncode != 0:
+                tally.wrong(f"hodei job cancel failed: {cancelled.stderr.decode()}")
+            if (job := ended(tally, c, job_id, timeout=20)) is not None:
+                expect(tally, job, "CANCELLED", ["CANCELLED"])
+            if left := group_left_after(pgid, 5.0):
+                tally.left_behind += len(left)
+                tally.notes.append(f"job {job_id}: processes {left} of group {pgid} still alive")
+        finally:
+            kill_group(pgid)
+    return tally
+
+
+TIMEOUT, GRACE = 1.0, 1.5
+
+
+def timeout_ignoring_term(stage: Stage) -> Tally:
+    """A job that ignores SIGTERM and outlives its timeout: killed after the grace, TIMED_OUT."""
+    tally = Tally(runs=1, jobs=1)
+    with system(stage) as c:
+        c.start_worker("--id", "w1")
+        wait_workers(c, 1)
+        command = ["sh", "-c", "trap '' TERM; echo pgid $$; sleep 100 & sleep 100"]
+        job_id = submit(c, command, "--timeout", f"{TIMEOUT:g}", "--kill-grace", f"{GRACE:g}")
+        if (pgid := wait_pgid(c, job_id)) is None:
+            tally.lost += 1
+            return tally
+        try:
+            if (job := ended(tally, c, job_id, timeout=30)) is not None:
+                expect(tally, job, "TIMED_OUT", ["TIMED_OUT"])
+                attempts = job["attempts"]
+                assert isinstance(attempts, list)
+                ran = _seconds(attempts[0]["started_at"], attempts[0]["finished_at"])
+                # Killed no sooner than TERM at the timeout plus the grace (clock granularity aside).
+                if ran < TIMEOUT + GRACE - 0.1:
+                    tally.wrong(f"job {job_id} ended {ran:.2f} s after it started, before its grace")
+            if left := group_left_after(pgid, 5.0):
+                tally.left_behind += len(left)
+                tally.notes.append(f"job {job_id}: processes {left} of group {pgid} still alive")
+        finally:
+            kill_group(pgid)
+    return tally
+
+
+SCENARIOS: dict[str, Callable[[Stage], Tally]] = {
+    "worker kill -9": worker_killed,
+    "stream cut < grace": stream_cut,
+    "hodeid kill -9 + restart": daemon_killed,
+    "PostgreSQL restart": postgres_restarted,
+    "cancel process tree": cancel_process_tree,
+    "timeout ignoring TERM": timeout_ignoring_term,
+}
