@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.process_logs import _show_process_logs, pytest_runtest_makereport
 from tests.support.processes import Cluster, cluster
 
 
@@ -25,20 +25,4 @@ def bare(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
         yield c
 
 
-@pytest.fixture(autouse=True)
-def _show_process_logs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
-    """On failure, print what the daemon and workers logged (pytest shows it with the report)."""
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        for path in sorted(tmp_path.glob("*.log")):
-            sys.stderr.write(f"== {path.name}\n{path.read_text(errors='replace')[-4000:]}\n")
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report
+__all__ = ["_show_process_logs", "pytest_runtest_makereport"]

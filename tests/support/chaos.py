@@ -348,12 +348,17 @@ def cancel_process_tree(stage: Stage) -> Tally:
                 tally.wrong(f"hodei job cancel failed: {cancelled.stderr.decode()}")
             if (job := ended(tally, c, job_id, timeout=20)) is not None:
                 expect(tally, job, "CANCELLED", ["CANCELLED"])
-            if left := group_left_after(pgid, 5.0):
-                tally.left_behind += len(left)
-                tally.notes.append(f"job {job_id}: processes {left} of group {pgid} still alive")
+            count_left_behind(tally, job_id, pgid)
         finally:
             kill_group(pgid)
     return tally
+
+
+def count_left_behind(tally: Tally, job_id: str, pgid: int) -> None:
+    """Count the processes of the job's group still alive 5 s after it ended."""
+    if left := group_left_after(pgid, 5.0):
+        tally.left_behind += len(left)
+        tally.notes.append(f"job {job_id}: processes {left} of group {pgid} still alive")
 
 
 TIMEOUT, GRACE = 1.0, 1.5
@@ -379,9 +384,7 @@ def timeout_ignoring_term(stage: Stage) -> Tally:
                 # Killed no sooner than TERM at the timeout plus the grace (clock granularity aside).
                 if ran < TIMEOUT + GRACE - 0.1:
                     tally.wrong(f"job {job_id} ended {ran:.2f} s after it started, before its grace")
-            if left := group_left_after(pgid, 5.0):
-                tally.left_behind += len(left)
-                tally.notes.append(f"job {job_id}: processes {left} of group {pgid} still alive")
+            count_left_behind(tally, job_id, pgid)
         finally:
             kill_group(pgid)
     return tally
