@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import signal
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -133,30 +134,15 @@ async def serve(settings: Settings) -> int:
     # One connection of its own LISTENs for job changes: the queries keep the whole pool.
     listen_pool = await db.connect(url, min_size=1, max_size=1)
     try:
-        if settings.join_token:
-            cluster_token = settings.join_token.get_secret_value()
-        else:
-            cluster_token = tokenfiles.join_token(settings.data_dir)
-        tokens = JoinTokens(settings.join_token_ttl_seconds, cluster_token)
-        daemon = Daemon(pool, settings.scheduler, configured(settings), tokens, settings.limits, listen_pool)
-        await tokenfiles.register_admin(*tokenfiles.admin_token(settings.data_dir), daemon.api_tokens)
-        server = build_server(daemon, settings.limits.max_message_bytes, settings.tls_client_ca is not None)
-        try:
-            await server.start(host, port, ssl=ssl_context)
-        except OSError as exc:
-            raise HodeiError(f"cannot listen on {settings.listen}: {exc.strerror}; "
-                             "is another hodeid running? choose another --listen") from exc  # fmt: skip
+        daemon = await make_daemon(settings, pool, listen_pool)
+        server = await start_server(settings, daemon, ssl_context)
         daemon.start()
         log.info("hodeid %s listening on %s:%d%s", daemon.id[:8], host, port, " (TLS)" if ssl_context else "")
         metrics = await start_metrics(settings, daemon)
         notifier = Notifier()
         notifier.notify("READY=1", f"STATUS=listening on {host}:{port}")
         watchdog = asyncio.create_task(notifier.keep_alive(), name="watchdog")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await until_signalled()
         notifier.notify("STOPPING=1", "STATUS=stopping")
         log.info(
             "stopping: workers started apart keep running their jobs and reconnect to the next "
@@ -170,6 +156,39 @@ async def serve(settings: Settings) -> int:
         listen_pool.terminate()  # it only listens: nothing to finish
         await pool.close()
     return 0
+
+
+async def make_daemon(settings: Settings, pool: asyncpg.Pool, listen_pool: asyncpg.Pool) -> Daemon:
+    """The daemon, with the cluster join token and the admin token of the data directory."""
+    if settings.join_token:
+        cluster_token = settings.join_token.get_secret_value()
+    else:
+        cluster_token = tokenfiles.join_token(settings.data_dir)
+    tokens = JoinTokens(settings.join_token_ttl_seconds, cluster_token)
+    daemon = Daemon(pool, settings.scheduler, configured(settings), tokens, settings.limits, listen_pool)
+    await tokenfiles.register_admin(*tokenfiles.admin_token(settings.data_dir), daemon.api_tokens)
+    return daemon
+
+
+async def start_server(settings: Settings, daemon: Daemon, ssl_context: ssl.SSLContext | None) -> Server:
+    """The gRPC server of ``daemon``, listening on ``--listen``."""
+    host, port = parse_addr(settings.listen)
+    server = build_server(daemon, settings.limits.max_message_bytes, settings.tls_client_ca is not None)
+    try:
+        await server.start(host, port, ssl=ssl_context)
+    except OSError as exc:
+        raise HodeiError(f"cannot listen on {settings.listen}: {exc.strerror}; "
+                         "is another hodeid running? choose another --listen") from exc  # fmt: skip
+    return server
+
+
+async def until_signalled() -> None:
+    """Return on SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 async def start_metrics(settings: Settings, daemon: Daemon) -> MetricsEndpoint | None:
