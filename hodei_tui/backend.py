@@ -160,10 +160,11 @@ class Backend:
                 async for chunk in chunks:
                     yield LogChunk(_lines_of(chunk), chunk.final_state)
 
-    async def list_workers(self) -> list[v1.WorkerInfo]:
-        """Every worker the daemon knows, live or not."""
+    async def list_workers(self, include_gone: bool = False) -> list[v1.WorkerInfo]:
+        """The live workers; with ``include_gone`` also those whose stream went away recently."""
+        request = v1.ListWorkersRequest(include_gone=include_gone)
         with self._errors():
-            response = await self._client.workers.list_workers(v1.ListWorkersRequest(), timeout=self._timeout)
+            response = await self._client.workers.list_workers(request, timeout=self._timeout)
         return list(response.workers)
 
     async def list_providers(self) -> list[v1.ProviderInfo]:

@@ -173,7 +173,13 @@ def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None
 
 
 def _add_workers(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
-    listing = _command(group, "list", "list workers", workers.list_command, common)
+    listing = _command(group, "list", "list the connected workers", workers.list_command, common)
+    listing.add_argument(
+        "--all",
+        action="store_true",
+        help="also the workers whose stream went away recently (LIVE no; their jobs wait for them "
+        "until the lost grace)",
+    )
     _output(listing, "json")
 
     drain = _command(group, "drain", "stop giving a worker jobs", workers.drain_command, common)

@@ -11,8 +11,8 @@ from hodei_tui.cli.render_workers import worker_to_dict, workers_table
 
 
 async def list_command(args: argparse.Namespace, backend: Backend) -> int:
-    """``hodei worker list [-o json]``."""
-    workers = await backend.list_workers()
+    """``hodei worker list [--all] [-o json]``."""
+    workers = await backend.list_workers(args.all)
     if args.output == "json":
         print(to_json([worker_to_dict(worker) for worker in workers]))
     else:

@@ -210,7 +210,10 @@ class Daemon:
             raise InvalidRequest(f"after_seq must be 0 or more, got {after_seq}")
         return follow(self.jobs, self.logs, self.hub, job_id, after_seq, live)
 
-    def workers(self) -> list[v1.WorkerInfo]:
+    def workers(self, include_gone: bool = False) -> list[v1.WorkerInfo]:
+        """Live workers by id; with ``include_gone``, then the recently disconnected ones."""
+        if include_gone:
+            return self.worker_feed.snapshot()
         now = time.monotonic()
         return [worker_info(s, now) for s in sorted(self.registry.live(), key=lambda s: s.worker_id)]
 

@@ -155,7 +155,7 @@ async def test_refused_jobs_are_explained_and_not_stored(
     assert (await stub.list_jobs(v1.ListJobsRequest())).jobs == []
 
 
-async def test_worker_list_reflects_live_streams_only(channel: object) -> None:
+async def test_worker_list_reflects_live_streams_and_on_request_the_gone(channel: object) -> None:
     workers = v1.WorkerServiceStub(channel)  # type: ignore[arg-type]
     worker = ScriptedWorker(workers, "w1", zone="a")
     await worker.next("welcome")
@@ -165,6 +165,8 @@ async def test_worker_list_reflects_live_streams_only(channel: object) -> None:
     async with asyncio.timeout(5):
         while (await workers.list_workers(v1.ListWorkersRequest())).workers:
             await asyncio.sleep(0.02)
+    [gone] = (await workers.list_workers(v1.ListWorkersRequest(include_gone=True))).workers
+    assert (gone.id, gone.live, dict(gone.labels)) == ("w1", False, {"zone": "a"})
 
 
 async def test_a_worker_cannot_report_on_another_workers_attempt(channel: object) -> None:

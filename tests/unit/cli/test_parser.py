@@ -147,7 +147,8 @@ def test_addr_is_accepted_before_and_after_the_subcommand(command_line: str, add
         ("job logs j", {"id": "j", "follow": False, "after": 0, "output": None}),
         ("job cancel j --reason oops", {"id": "j", "reason": "oops", "output": None}),
         ("worker drain w --stay", {"id": "w", "stay": True}),
-        ("worker list -o json", {"output": "json"}),
+        ("worker list -o json", {"output": "json", "all": False}),
+        ("worker list --all", {"all": True}),
     ],
 )
 def test_other_commands_parse(command_line: str, check: dict[str, object]) -> None:

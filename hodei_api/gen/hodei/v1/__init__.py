@@ -798,7 +798,11 @@ default_message_pool.register_message("hodei.v1", "ListProvidersResponse", ListP
 
 @dataclass(eq=False, repr=False)
 class ListWorkersRequest(betterproto2.Message):
-    pass
+    include_gone: "bool" = betterproto2.field(1, betterproto2.TYPE_BOOL)
+    """
+    Also list the workers whose stream went away recently (live false; their running
+    attempts are kept until the lost grace), after the live ones.
+    """
 
 
 default_message_pool.register_message("hodei.v1", "ListWorkersRequest", ListWorkersRequest)
@@ -1490,15 +1494,12 @@ class WorkerServiceStub(betterproto2_grpclib.ServiceStub):
 
     async def list_workers(
         self,
-        message: "ListWorkersRequest | None" = None,
+        message: "ListWorkersRequest",
         *,
         timeout: "float | None" = None,
         deadline: "Deadline | None" = None,
         metadata: "MetadataLike | None" = None,
     ) -> "ListWorkersResponse":
-
-        if message is None:
-            message = ListWorkersRequest()
 
         return await self._unary_unary(
             "/hodei.v1.WorkerService/ListWorkers",
