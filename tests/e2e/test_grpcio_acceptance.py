@@ -9,9 +9,8 @@ from types import ModuleType
 
 import grpc
 import pytest
-from grpclib.health.v1.health_pb2 import HealthCheckRequest, HealthCheckResponse
-from grpclib.reflection.v1.reflection_pb2 import ServerReflectionRequest, ServerReflectionResponse
 
+from tests.support.grpcio_standard import health, listed_services
 from tests.support.grpcio_stubs import generated
 from tests.support.processes import Cluster
 
@@ -64,22 +63,11 @@ def test_a_read_token_may_not_submit(
 
 
 def test_health_needs_no_token(channel: grpc.Channel) -> None:
-    call = channel.unary_unary(
-        "/grpc.health.v1.Health/Check",
-        request_serializer=HealthCheckRequest.SerializeToString,
-        response_deserializer=HealthCheckResponse.FromString,
-    )
-    assert call(HealthCheckRequest(), timeout=10).status == HealthCheckResponse.SERVING
+    assert health(channel) == "SERVING"
 
 
 def test_reflection_lists_the_services_without_a_token(channel: grpc.Channel) -> None:
-    call = channel.stream_stream(
-        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-        request_serializer=ServerReflectionRequest.SerializeToString,
-        response_deserializer=ServerReflectionResponse.FromString,
-    )
-    responses = call(iter([ServerReflectionRequest(list_services="")]), timeout=10)
-    listed = {s.name for s in next(iter(responses)).list_services_response.service}
+    listed = listed_services(channel)
     assert {"hodei.v1.JobService", "hodei.v1.WorkerService", "grpc.health.v1.Health"} <= listed
 
 

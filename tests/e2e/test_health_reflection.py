@@ -9,10 +9,9 @@ from urllib.parse import urlsplit
 
 import grpc
 import pytest
-from grpclib.health.v1.health_pb2 import HealthCheckRequest, HealthCheckResponse
-from grpclib.reflection.v1.reflection_pb2 import ServerReflectionRequest, ServerReflectionResponse
 
 from tests.support.database import Databases
+from tests.support.grpcio_standard import health, listed_services
 from tests.support.processes import Cluster
 
 CONTRACT = {
@@ -30,29 +29,19 @@ def channel(bare: Cluster) -> Iterator[grpc.Channel]:
         yield channel
 
 
-def check(channel: grpc.Channel, service: str = "") -> str:
-    call = channel.unary_unary(
-        "/grpc.health.v1.Health/Check",
-        request_serializer=HealthCheckRequest.SerializeToString,
-        response_deserializer=HealthCheckResponse.FromString,
-    )
-    response = call(HealthCheckRequest(service=service), timeout=10)
-    return str(HealthCheckResponse.ServingStatus.Name(response.status))
-
-
 def wait_status(channel: grpc.Channel, status: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
-    while (seen := check(channel)) != status:
+    while (seen := health(channel)) != status:
         assert time.monotonic() < deadline, f"health is {seen}, not {status}"
         time.sleep(0.2)
 
 
 def test_health_serves_the_server_and_each_contract_service(channel: grpc.Channel) -> None:
-    assert check(channel) == "SERVING"
+    assert health(channel) == "SERVING"
     for service in CONTRACT:
-        assert check(channel, service) == "SERVING"
+        assert health(channel, service) == "SERVING"
     with pytest.raises(grpc.RpcError) as info:
-        check(channel, "no.such.Service")
+        health(channel, "no.such.Service")
     assert info.value.code() is grpc.StatusCode.NOT_FOUND
 
 
@@ -69,11 +58,5 @@ def test_health_is_not_serving_while_the_database_is_down(
 
 
 def test_reflection_lists_the_contract_health_and_reflection(channel: grpc.Channel) -> None:
-    call = channel.stream_stream(
-        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-        request_serializer=ServerReflectionRequest.SerializeToString,
-        response_deserializer=ServerReflectionResponse.FromString,
-    )
-    responses = call(iter([ServerReflectionRequest(list_services="")]), timeout=10)
-    listed = {s.name for s in next(iter(responses)).list_services_response.service}
+    listed = listed_services(channel)
     assert listed == CONTRACT | {"grpc.health.v1.Health"}
