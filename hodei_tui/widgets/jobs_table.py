@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from hodei_api import v1
 from hodei_tui.console.format import age, exit_text, job_name, short_id, state_text
+from hodei_tui.widgets.keyed_table import KeyedTable
 
 # What the state filter cycles through: every job, then each state on its own.
 STATE_FILTERS: list[v1.JobState | None] = [
@@ -21,7 +21,7 @@ NAME_WIDTH = 18
 MAX_JOBS = 2000
 
 
-class JobsTable(DataTable[Text | str]):
+class JobsTable(KeyedTable):
     """Jobs by id; rows rebuilt from ``jobs`` whenever the data or the filter changes."""
 
     def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
@@ -37,14 +37,6 @@ class JobsTable(DataTable[Text | str]):
             ("WORKER", "worker", 14), ("ATT", "attempt", 3), ("AGE", "age", 4), ("EXIT", "exit", 6),
         ):  # fmt: skip
             self.add_column(label, key=key, width=width)
-
-    @property
-    def selected_id(self) -> str | None:
-        """The job under the cursor."""
-        if not self.row_count:
-            return None
-        key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        return key.value
 
     def replace(self, jobs: list[v1.Job]) -> None:
         self.jobs = {job.id: job for job in jobs}

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from hodei_api import v1
 from hodei_tui.console.format import seconds
+from hodei_tui.widgets.keyed_table import KeyedTable
 
 UP = Text("● up", style="bold #98c379")
 DOWN = Text("✕ down", style="bold #e06c75")
@@ -22,7 +22,7 @@ def _heartbeat(worker: v1.WorkerInfo, age: float) -> Text:
     return Text(seconds(age), style=style)
 
 
-class WorkersPanel(DataTable[Text | str]):
+class WorkersPanel(KeyedTable):
     """One row per worker, live ones first. Heartbeat ages keep counting between events."""
 
     def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
@@ -37,13 +37,6 @@ class WorkersPanel(DataTable[Text | str]):
             ("SLOTS", "slots", 5), ("RECON", "recon", 5), ("DRAIN", "drain", 5), ("LABELS", "labels", 12),
         ):  # fmt: skip
             self.add_column(label, key=key, width=width)
-
-    @property
-    def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        return key.value
 
     def replace(self, workers: list[v1.WorkerInfo]) -> None:
         self.infos = {w.id: w for w in workers}

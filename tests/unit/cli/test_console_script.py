@@ -69,39 +69,34 @@ async def test_job_run_passes_bytes_through_and_exits_with_the_jobs_code() -> No
     assert (process.returncode, out, err) == (7, b"caf\xc3\xa9 \xff\n", b"e\n")
 
 
-async def test_ctrl_c_detaches_and_leaves_the_job_running() -> None:
+async def interrupted(*flags: str) -> tuple[Script, int | None, bytes, bytes]:
+    """``hodei job run [flags] -- sleep 1000`` on a running job, Ctrl-C'd after its first line:
+    the script, the exit status, stdout and stderr."""
     job = v1.Job(id="job-1", state=v1.JobState.RUNNING, created_at=CREATED)
     script = Script(
         jobs={"job-1": job},
         logs=[LogScript([chunk(line(1, v1.LogStream.STDOUT, b"hi\n"))], then="hang")],
     )
     async with serving(script) as port:
-        process = await hodei("job", "run", "--addr", f"127.0.0.1:{port}", "--", "sleep", "1000")
+        process = await hodei("job", "run", "--addr", f"127.0.0.1:{port}", *flags, "--", "sleep", "1000")
         assert process.stdout is not None
         assert await asyncio.wait_for(process.stdout.readline(), 20) == b"hi\n"
         process.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode == 130
+    return script, process.returncode, out, err
+
+
+async def test_ctrl_c_detaches_and_leaves_the_job_running() -> None:
+    script, returncode, out, err = await interrupted()
+    assert returncode == 130
     assert out == b""
     assert err == b"hodei: detached; job job-1 keeps running (cancel it with: hodei job cancel job-1)\n"
     assert script.cancel_requests == []
 
 
 async def test_ctrl_c_with_cancel_on_interrupt_cancels_the_job() -> None:
-    job = v1.Job(id="job-1", state=v1.JobState.RUNNING, created_at=CREATED)
-    script = Script(
-        jobs={"job-1": job},
-        logs=[LogScript([chunk(line(1, v1.LogStream.STDOUT, b"hi\n"))], then="hang")],
-    )
-    async with serving(script) as port:
-        process = await hodei(
-            "job", "run", "--addr", f"127.0.0.1:{port}", "--cancel-on-interrupt", "--", "sleep", "1000"
-        )
-        assert process.stdout is not None
-        assert await asyncio.wait_for(process.stdout.readline(), 20) == b"hi\n"
-        process.send_signal(signal.SIGINT)
-        out, err = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode == 130
+    script, returncode, out, err = await interrupted("--cancel-on-interrupt")
+    assert returncode == 130
     assert out == b""
     assert err == b"hodei: interrupted; job job-1 cancelled\n"
     assert script.cancel_requests == [
