@@ -97,7 +97,7 @@ def check_reachable(path: Path, account: Account) -> None:
         if not can_traverse(info.st_mode, info.st_uid, info.st_gid, account):
             raise ConfigError(
                 f"the embedded PostgreSQL runs as the OS user {account.name}, which cannot enter "
-                f"{folder} (mode {stat.S_IMODE(info.st_mode):04o}) on the way to {path}: run "
+                f"{folder} (mode {stat.S_IMODE(info.st_mode):04o}) to reach the data directory: run "
                 f"'chmod o+x {folder}' if that is fine for this folder, or choose a --data-dir "
                 "it can reach (for example /var/lib/hodei), or set --database-url"
             )

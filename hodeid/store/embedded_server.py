@@ -70,8 +70,9 @@ class EmbeddedServer:
         """Make the data directory if missing (as root: group ``hodei-postgres`` may enter
         it, nobody else), then refuse it unless it is ours and the server can reach it."""
         if not self.data_dir.exists():
-            self.data_dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.data_dir.mkdir(mode=0o700)
+            # Refuse before making anything where the server's user could not go anyway.
+            check_reachable(next(p for p in self.data_dir.parents if p.exists()), self.account)
+            self.data_dir.mkdir(mode=0o700, parents=True)
             if self.account.switch:
                 os.chown(self.data_dir, os.geteuid(), self.account.gid)
                 os.chmod(self.data_dir, 0o710)

@@ -121,3 +121,4 @@ def test_a_data_dir_the_server_user_cannot_reach_is_refused_and_left_alone(root_
     with pytest.raises(ConfigError, match=rf"cannot enter {private} \(mode 0700\).*'chmod o\+x {private}'"):
         EmbeddedServer(private / "data").prepare_data_dir()
     assert private.stat().st_mode & 0o777 == 0o700
+    assert not (private / "data").exists()
