@@ -72,7 +72,7 @@ class EmbeddedServer:
         if not self.data_dir.exists():
             # Refuse before making anything where the server's user could not go anyway.
             check_reachable(next(p for p in self.data_dir.parents if p.exists()), self.account)
-            self.data_dir.mkdir(mode=0o700, parents=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             if self.account.switch:
                 os.chown(self.data_dir, os.geteuid(), self.account.gid)
                 os.chmod(self.data_dir, 0o710)
