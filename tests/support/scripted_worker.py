@@ -24,6 +24,8 @@ class ScriptedWorker:
             resources=v1.Resources(cpu=2, memory_mb=1024), version="test",
         )  # fmt: skip
         self.inbox = stub.connect(self._messages())
+        self.credential = ""
+        """The credential the daemon bound to the id in this stream's Welcome, if it did."""
 
     async def _messages(self) -> AsyncIterator[v1.WorkerMessage]:
         yield v1.WorkerMessage(hello=self.hello)
@@ -34,6 +36,8 @@ class ScriptedWorker:
         """The next daemon message of ``kind`` (heartbeats are skipped)."""
         async with asyncio.timeout(timeout):
             async for message in self.inbox:
+                if message.welcome is not None and message.welcome.credential:
+                    self.credential = message.welcome.credential
                 if getattr(message, kind) is not None:
                     return message
         raise AssertionError(f"stream ended before {kind}")
