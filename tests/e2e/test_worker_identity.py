@@ -70,9 +70,8 @@ async def impersonate(c: Cluster, worker_id: str, job_id: str) -> str:
                     if message.welcome is not None:
                         forged = v1.LogBatch(job_id=job_id, attempt=1, lines=pack([out(1, "forged\n")]))
                         outbox.put_nowait(v1.WorkerMessage(log_batch=forged))
-                        done = v1.Finished(
-                            job_id=job_id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0, last_seq=1
-                        )  # fmt: skip
+                        won = v1.AttemptOutcome.SUCCEEDED
+                        done = v1.Finished(job_id=job_id, attempt=1, outcome=won, exit_code=0, last_seq=1)
                         outbox.put_nowait(v1.WorkerMessage(finished=done))
                     if message.ack is not None and message.ack.applied >= 2:
                         outbox.put_nowait(None)
