@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="hodei-worker",
         description="Connect to hodeid and run the jobs it sends.",
         epilog="Environment: HODEI_ADDR, HODEI_JOIN_TOKEN (or HODEI_JOIN_TOKEN_FILE; default: the "
-        "join.token file in hodeid's data directory), HODEI_SLOTS, HODEI_LABELS=K=V,K=V, HODEI_TLS_CA, ...",
+        "join.token file in hodeid's data directory), HODEI_STATE_DIR, HODEI_SLOTS, HODEI_LABELS=K=V,K=V, "
+        "HODEI_TLS_CA, ...",
     )
     parser.add_argument(
         "--server", metavar="HOST:PORT", help="daemon address (default: $HODEI_ADDR, else 127.0.0.1:50051)"
