@@ -11,7 +11,7 @@ import ssl
 from importlib.metadata import version
 from types import TracebackType
 
-from grpclib.const import Cardinality
+from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
@@ -20,9 +20,10 @@ from hodei_api.client import Client
 from hodei_worker.attempts import Attempts
 from hodei_worker.batcher import BatchLimits
 from hodei_worker.config import WorkerSettings
-from hodei_worker.errors import StreamLost
+from hodei_worker.errors import Refused, StateError, StreamLost
 from hodei_worker.outbox import Outbox
 from hodei_worker.session import CONNECT, Session
+from hodei_worker.state import StateDir
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,12 @@ class Agent:
     ``await Agent(settings).run()`` connects to ``settings.server``, reconnects with backoff
     whenever the stream fails (running attempts carry on meanwhile), and returns once it was
     told to stop (``stop()``) or to drain (``Drain`` without ``stay``) and its attempts have
-    ended and been reported. ``async with Agent(settings) as agent:`` runs it in a task and
-    stops it on the way out.
+    ended and been reported; it raises ``Refused`` if the daemon refuses its Hello as
+    UNAUTHENTICATED. ``async with Agent(settings) as agent:`` runs it in a task and stops it
+    on the way out.
+
+    ``credential`` is the one the daemon bound to the worker's id earlier; a new one from a
+    Welcome is kept in ``state`` (if given) and presented in every later Hello.
     """
 
     def __init__(
@@ -48,8 +53,12 @@ class Agent:
         backoff: Backoff | None = None,
         hostname: str | None = None,
         tls: ssl.SSLContext | None = None,
+        state: StateDir | None = None,
+        credential: str = "",
     ) -> None:
         self.settings = settings
+        self.state = state
+        self.credential = credential
         self.tls = tls
         self.hostname = hostname or socket.gethostname()
         self.outbox = Outbox(settings.outbox_mb << 20)
@@ -172,7 +181,10 @@ class Agent:
         except StreamLost as exc:
             return f"stream to {server} lost: {exc}"
         except GRPCError as exc:
-            return f"{server} refused the stream: {exc.status.name} {exc.message or ''}".strip()
+            refusal = f"{server} refused the stream: {exc.status.name} {exc.message or ''}".strip()
+            if exc.status == Status.UNAUTHENTICATED:
+                raise Refused(self._refused(refusal)) from None
+            return refusal
         except (StreamTerminatedError, ProtocolError) as exc:
             return f"stream to {server} lost: {exc or type(exc).__name__}"
         except OSError as exc:
@@ -182,6 +194,12 @@ class Agent:
         finally:
             self._uptime = session.uptime
             self.session = None
+
+    def _refused(self, refusal: str) -> str:
+        if self.state is None:
+            return refusal
+        path = self.state.credential_file(self.settings.worker_id)
+        return f"{refusal} (this worker's credential file: {path})"
 
     def _hello(self) -> v1.Hello:
         settings = self.settings
@@ -194,6 +212,7 @@ class Agent:
             running=self.attempts.unreported(),
             version=VERSION,
             token=self._resume_token or settings.join_token,
+            credential=self.credential,
         )
 
     def _dispatch(self, message: v1.DaemonMessage) -> None:
@@ -210,11 +229,32 @@ class Agent:
         if welcome.resume_token:
             # The one-time join token is spent; this one lets the worker back in.
             self._resume_token = welcome.resume_token
+        if welcome.credential:
+            self._keep_credential(welcome.credential)
         for stale in welcome.stale:
             self.attempts.abandon((stale.job_id, stale.attempt))
         settings = self.settings
         logger.info("connected to %s as %s (slots %d)", settings.server, settings.worker_id, settings.slots)
         self._check_idle()
+
+    def _keep_credential(self, credential: str) -> None:
+        """The daemon bound the worker's id to ``credential``: keep it for every later Hello."""
+        self.credential = credential
+        if self.state is None:
+            return
+        worker_id = self.settings.worker_id
+        try:
+            self.state.save_credential(worker_id, credential)
+        except StateError as exc:
+            # Kept in memory, this worker still reconnects; only a restart would lose it.
+            logger.error(
+                "%s; after a restart this worker cannot rejoin as %r until an operator runs "
+                "'hodeid worker forget %s'",
+                exc, worker_id, worker_id,
+            )  # fmt: skip
+        else:
+            logger.info("worker id %r is now bound to the credential kept in %s", worker_id,
+                        self.state.credential_file(worker_id))  # fmt: skip
 
     def _on_run_job(self, run: v1.RunJob) -> None:
         if self._stopping:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
-import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,11 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hodei_api.client import DEFAULT_ADDR, AddressError, parse_addr
 from hodei_api.host import total_memory_mb
-
-
-def default_worker_id() -> str:
-    """``<hostname>-<8 hex digits>``: readable, and unique among workers on one host."""
-    return f"{socket.gethostname()}-{secrets.token_hex(4)}"
+from hodei_worker.state import default_state_dir
 
 
 def default_cpu() -> float:
@@ -40,8 +34,12 @@ class WorkerSettings(BaseSettings):
     """CPUs offered to jobs (``--cpu``; default: the host's count)."""
     memory_mb: int = Field(default_factory=total_memory_mb, gt=0)
     """Memory offered to jobs, in MiB (``--memory``; default: the host's total)."""
-    worker_id: str = Field(default_factory=default_worker_id, min_length=1)
-    """This worker's id, stable across its reconnects (``--id``; default: hostname and hex)."""
+    worker_id: str = ""
+    """This worker's id, stable across its reconnects (``--id``; unset: the id kept in the
+    state directory, made once as HOSTNAME-RANDOM, so a restarted worker keeps its identity)."""
+    state_dir: Path = Field(default_factory=default_state_dir)
+    """Where the worker keeps its id and the credential the daemon bound to it (``--state-dir``;
+    default ``/var/lib/hodei-worker`` as root, else the user's data directory)."""
     join_token: str = ""
     """Cluster join token or one-time provisioning token sent in Hello (``HODEI_JOIN_TOKEN``;
     unset, the contents of ``HODEI_JOIN_TOKEN_FILE``, else the ``join.token`` file in
@@ -94,6 +92,7 @@ _FLAGS = {
     "cpu": "--cpu",
     "memory_mb": "--memory",
     "worker_id": "--id",
+    "state_dir": "--state-dir",
     "tls_ca": "--tls-ca",
     "tls_cert": "--tls-cert",
     "tls_key": "--tls-key",

@@ -21,3 +21,11 @@ class SpawnError(WorkerError):
         super().__init__(message)
         self.exit_code = exit_code
         """The shell's convention: 127 when the command is not found, 126 otherwise."""
+
+
+class StateError(WorkerError):
+    """The state directory, where the worker keeps its id and credential, is not usable."""
+
+
+class Refused(WorkerError):
+    """The daemon refused the worker's Hello: retrying the same Hello cannot help."""

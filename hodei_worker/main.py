@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from hodei_api.client import resolve_join_token, tls_context
 from hodei_worker.agent import VERSION, Agent
 from hodei_worker.config import WorkerSettings, describe, parse_label
+from hodei_worker.errors import Refused, StateError
+from hodei_worker.state import StateDir
 
 logger = logging.getLogger("hodei_worker")
 
@@ -38,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="hodei-worker",
         description="Connect to hodeid and run the jobs it sends.",
         epilog="Environment: HODEI_ADDR, HODEI_JOIN_TOKEN (or HODEI_JOIN_TOKEN_FILE; default: the "
-        "join.token file in hodeid's data directory), HODEI_SLOTS, HODEI_LABELS=K=V,K=V, HODEI_TLS_CA, ...",
+        "join.token file in hodeid's data directory), HODEI_STATE_DIR, HODEI_SLOTS, HODEI_LABELS=K=V,K=V, "
+        "HODEI_TLS_CA, ...",
     )
     parser.add_argument(
         "--server", metavar="HOST:PORT", help="daemon address (default: $HODEI_ADDR, else 127.0.0.1:50051)"
@@ -53,7 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cpu", type=float, metavar="N", help="CPUs offered (default: all)")
     parser.add_argument("--memory", type=int, metavar="MB", help="memory offered in MiB (default: all)")
-    parser.add_argument("--id", metavar="ID", help="worker id (default: HOSTNAME-RANDOM)")
+    parser.add_argument(
+        "--id", metavar="ID", help="worker id (default: kept in the state dir, made once as HOSTNAME-RANDOM)"
+    )
+    parser.add_argument(
+        "--state-dir", metavar="DIR", help="where the worker keeps its id and credential (private, 0700)"
+    )
     parser.add_argument("--tls-ca", metavar="PEM", help="connect over TLS, trusting this CA bundle")
     parser.add_argument("--tls-cert", metavar="PEM", help="client certificate, if hodeid verifies workers")
     parser.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
@@ -71,6 +79,7 @@ def settings_from_args(args: argparse.Namespace) -> WorkerSettings:
         "cpu": args.cpu,
         "memory_mb": args.memory,
         "worker_id": args.id,
+        "state_dir": args.state_dir,
         "tls_ca": args.tls_ca,
         "tls_cert": args.tls_cert,
         "tls_key": args.tls_key,
@@ -105,5 +114,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ssl.SSLError) as exc:
         logger.error("cannot load the TLS files: %s; give --tls-ca/--tls-cert/--tls-key PEM files", exc)
         return 2
-    asyncio.run(_serve(Agent(settings, tls=tls)))
+    state = StateDir(settings.state_dir)
+    try:
+        if not settings.worker_id:
+            settings.worker_id = state.worker_id()
+        credential = state.credential(settings.worker_id)
+    except StateError as exc:
+        logger.error("%s", exc)
+        return 2
+    try:
+        asyncio.run(_serve(Agent(settings, tls=tls, state=state, credential=credential)))
+    except Refused as exc:
+        logger.error("%s", exc)
+        return 1
     return 0

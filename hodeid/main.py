@@ -17,7 +17,7 @@ from grpclib.server import Server
 from pydantic import ValidationError
 
 from hodei_api.client import AddressError, parse_addr
-from hodeid import config_show, logformat, tls, token_cli
+from hodeid import config_show, logformat, tls, token_cli, worker_cli
 from hodeid.api.metrics import MetricsEndpoint
 from hodeid.api.server import build_server
 from hodeid.config import Settings
@@ -73,6 +73,13 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
     revoke.add_argument("which", metavar="ID|NAME")
     revoke.set_defaults(command="token revoke")
     token_commands.add_parser("list", help="list the tokens").set_defaults(command="token list")
+    worker = commands.add_parser("worker", help="manage worker identities (in the database)")
+    worker_commands = worker.add_subparsers(metavar="{forget}", required=True)
+    forget = worker_commands.add_parser(
+        "forget", help="release a worker id: the next worker joining as it gets a new credential"
+    )
+    forget.add_argument("worker_id", metavar="ID")
+    forget.set_defaults(command="worker forget")
     local = parser.add_argument_group(
         "local provider", "hodei-worker processes started on this host on demand"
     )
@@ -230,10 +237,20 @@ async def token_command(settings: Settings, action: str, args: dict[str, str]) -
         await pool.close()
 
 
+async def forget_command(settings: Settings, worker_id: str) -> None:
+    """``hodeid worker forget ID`` on the daemon's database."""
+    pool = await open_database(await database_url(settings))
+    try:
+        await worker_cli.forget(pool, worker_id)
+    finally:
+        await pool.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     flags = parse_args(argv)
     command = flags.pop("command", "serve")
     token_args: dict[str, str] = {key: flags.pop(key) for key in ("role", "name", "which") if key in flags}
+    worker_id = flags.pop("worker_id", "")
     try:
         settings = Settings(**flags)
     except ValidationError as exc:
@@ -245,11 +262,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(config_show.render(flags))
         return
     # A token command's output is the point: its progress notes only with --log-level.
-    quiet = command.startswith("token ") and "log_level" not in flags
+    quiet = command.startswith(("token ", "worker ")) and "log_level" not in flags
     logformat.configure("WARNING" if quiet else settings.log_level, settings.log_format)
     try:
         if command.startswith("token "):
             asyncio.run(token_command(settings, command.removeprefix("token "), token_args))
+            return
+        if command == "worker forget":
+            asyncio.run(forget_command(settings, worker_id))
             return
         sys.exit(asyncio.run(serve(settings)))
     except (HodeiError, AddressError) as exc:

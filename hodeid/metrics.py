@@ -43,3 +43,10 @@ AUTH_REFUSALS = Counter(
     ["status"],
     registry=REGISTRY,
 )
+WORKER_REFUSALS = Counter(
+    "hodei_worker_refusals",
+    "Worker streams refused at Hello, by reason: token (a wrong, used or expired join token) or "
+    "credential (a worker id bound to a credential the Hello does not present).",
+    ["reason"],
+    registry=REGISTRY,
+)

@@ -16,6 +16,7 @@ import asyncpg
 from hodei_api import v1
 from hodeid.config import LimitSettings, SchedulerSettings
 from hodeid.control.apitokens import ApiTokens
+from hodeid.control.credentials import WorkerCredentials
 from hodeid.control.decisions import DecisionLog, to_proto
 from hodeid.control.follow import Chunk, follow
 from hodeid.control.jobfeed import JobFeed
@@ -33,6 +34,7 @@ from hodeid.control.workerinfo import worker_info
 from hodeid.domain.validation import SpecLimits, validate
 from hodeid.errors import Conflict, InvalidRequest, LimitExceeded, NotFound, StoreError
 from hodeid.store import db
+from hodeid.store.credentials import CredentialStore
 from hodeid.store.decisions import DecisionStore
 from hodeid.store.jobs import JobStore
 from hodeid.store.listen import JOB_CHANNEL, listen
@@ -80,7 +82,8 @@ class Daemon:
         reports = Reports(self.scheduler, self.settler, self.jobs, self.logs, self.hub)
         self.sessions = WorkerSessions(
             settings, self.id, self.registry, self.scheduler, self.settler, reports,
-            self.jobs, WorkerStore(pool), self.tokens, self.limits,
+            self.jobs, WorkerStore(pool), self.tokens, WorkerCredentials(CredentialStore(pool)),
+            self.limits,
         )  # fmt: skip
         # Job changes are heard on a connection of ``listen_pool`` (the main pool if none).
         notified = listen_pool or pool

@@ -26,6 +26,12 @@ RESUME_PREFIX = "hodei-rt-"
 REMEMBER_SECONDS = 3600.0
 
 
+def provisioned(token: str) -> bool:
+    """Whether ``token`` is a provisioned worker's (one-time or resume) token, not the
+    cluster token: such a worker proves its id with it, not with a worker credential."""
+    return token.startswith((PREFIX, RESUME_PREFIX))
+
+
 @dataclass
 class _Issued:
     worker_id: str

@@ -36,8 +36,8 @@ def connected(pool: asyncpg.Pool) -> Connected:
     return make
 
 
-async def running_then_gone(channel: object, **spec: object) -> v1.Job:
-    """A job running on worker w1, whose stream then ends."""
+async def running_then_gone(channel: object, **spec: object) -> tuple[v1.Job, str]:
+    """A job running on worker w1, whose stream then ends, and w1's credential."""
     worker = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")  # type: ignore[arg-type]
     await worker.next("welcome")
     job = await submit(channel, "sleep", "100", **spec)
@@ -49,16 +49,16 @@ async def running_then_gone(channel: object, **spec: object) -> v1.Job:
     async with asyncio.timeout(5):
         while (await workers.list_workers(v1.ListWorkersRequest())).workers:
             await asyncio.sleep(0.02)
-    return job
+    return job, worker.credential
 
 
 async def test_a_cancel_for_an_absent_worker_is_sent_when_it_reconnects(connected: Connected) -> None:
     async with connected() as channel:
-        job = await running_then_gone(channel, max_retries=2)
+        job, credential = await running_then_gone(channel, max_retries=2)
         jobs = v1.JobServiceStub(channel)  # type: ignore[arg-type]
         cancelled = await jobs.cancel_job(v1.CancelJobRequest(id=job.id, reason="stop it"))
         assert cancelled.state is v1.JobState.RUNNING
-        back = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")  # type: ignore[arg-type]
+        back = ScriptedWorker(v1.WorkerServiceStub(channel), "w1", credential=credential)  # type: ignore[arg-type]
         back.hello.running = [v1.RunningAttempt(job_id=job.id, attempt=1, last_seq=0)]
         welcome = (await back.next("welcome")).welcome
         assert welcome is not None and welcome.stale == []
@@ -75,7 +75,7 @@ async def test_a_cancel_for_a_worker_that_is_lost_ends_the_job_cancelled_not_ret
     connected: Connected,
 ) -> None:
     async with connected(lost_grace_seconds=0.5) as channel:
-        job = await running_then_gone(channel, max_retries=2)
+        job, _ = await running_then_gone(channel, max_retries=2)
         jobs = v1.JobServiceStub(channel)  # type: ignore[arg-type]
         await jobs.cancel_job(v1.CancelJobRequest(id=job.id, reason="stop it"))
         done = await wait_state(channel, job.id, v1.JobState.CANCELLED)
@@ -88,7 +88,7 @@ async def test_a_silent_workers_job_past_its_timeout_and_grace_is_timed_out_by_t
 ) -> None:
     # The grace before LOST is far longer than the job's timeout and kill grace.
     async with connected(lost_grace_seconds=4) as channel:
-        job = await running_then_gone(channel, timeout_seconds=0.3, kill_grace_seconds=0.2)
+        job, _ = await running_then_gone(channel, timeout_seconds=0.3, kill_grace_seconds=0.2)
         done = await wait_state(channel, job.id, v1.JobState.TIMED_OUT)
         assert [a.outcome for a in done.attempts] == [v1.AttemptOutcome.TIMED_OUT]
         assert "timed out after 0.3 s on worker w1, which has been unreachable" in done.reason

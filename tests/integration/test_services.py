@@ -248,7 +248,7 @@ async def test_reports_are_acknowledged_once_stored_and_a_replay_is_stored_once(
     await acknowledged(first, 2)
     first.close()  # the stream ends; the worker does not know what came of later messages
 
-    second = ScriptedWorker(workers, "w1")
+    second = ScriptedWorker(workers, "w1", credential=first.credential)
     second.hello.running = [v1.RunningAttempt(job_id=job.id, attempt=1, last_seq=3)]
     welcome = (await second.next("welcome")).welcome
     assert welcome is not None and welcome.stale == []  # resumed: same attempt

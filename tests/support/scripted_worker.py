@@ -17,13 +17,24 @@ FAST = SchedulerSettings(tick_seconds=0.05, dispatch_timeout_seconds=1.0, heartb
 class ScriptedWorker:
     """One real Connect stream whose messages the test sends and reads."""
 
-    def __init__(self, stub: v1.WorkerServiceStub, worker_id: str, slots: int = 2, **labels: str) -> None:
+    def __init__(
+        self,
+        stub: v1.WorkerServiceStub,
+        worker_id: str,
+        slots: int = 2,
+        *,
+        credential: str = "",
+        **labels: str,
+    ) -> None:
         self.outbox: asyncio.Queue[v1.WorkerMessage | None] = asyncio.Queue()
         self.hello = v1.Hello(
             worker_id=worker_id, hostname="test", labels=labels, slots=slots,
-            resources=v1.Resources(cpu=2, memory_mb=1024), version="test",
+            resources=v1.Resources(cpu=2, memory_mb=1024), version="test", credential=credential,
         )  # fmt: skip
         self.inbox = stub.connect(self._messages())
+        self.credential = credential
+        """The worker id's credential: the one given, or the one the daemon issued in this
+        stream's Welcome (a later stream of the same worker presents it)."""
 
     async def _messages(self) -> AsyncIterator[v1.WorkerMessage]:
         yield v1.WorkerMessage(hello=self.hello)
@@ -34,6 +45,8 @@ class ScriptedWorker:
         """The next daemon message of ``kind`` (heartbeats are skipped)."""
         async with asyncio.timeout(timeout):
             async for message in self.inbox:
+                if message.welcome is not None and message.welcome.credential:
+                    self.credential = message.welcome.credential
                 if getattr(message, kind) is not None:
                     return message
         raise AssertionError(f"stream ended before {kind}")

@@ -234,3 +234,18 @@ RETURNING *;
 
 -- name: list_api_tokens
 SELECT * FROM api_tokens ORDER BY created_at, id;
+
+-- name: insert_worker_credential
+-- $1 worker id, $2 secret_sha256; no row back when the id already has a credential
+INSERT INTO worker_credentials (worker_id, secret_sha256) VALUES ($1, $2)
+ON CONFLICT DO NOTHING
+RETURNING worker_id;
+
+-- name: get_worker_credential
+-- $1 worker id
+SELECT secret_sha256 FROM worker_credentials WHERE worker_id = $1;
+
+-- name: delete_worker_credential
+-- $1 worker id
+DELETE FROM worker_credentials WHERE worker_id = $1
+RETURNING worker_id;

@@ -138,3 +138,11 @@ CREATE TABLE api_tokens (
 );
 
 CREATE UNIQUE INDEX api_tokens_name_idx ON api_tokens (name) WHERE revoked_at IS NULL;
+
+-- Per-worker credentials: the sha256 of the secret each worker id that joined with the
+-- cluster token was issued; only that secret may claim the id again.
+CREATE TABLE worker_credentials (
+    worker_id text PRIMARY KEY,
+    secret_sha256 bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);

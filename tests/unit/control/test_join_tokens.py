@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hodei_api import v1
-from hodeid.control.tokens import PREFIX, REMEMBER_SECONDS, RESUME_PREFIX, JoinTokens
+from hodeid.control.tokens import PREFIX, REMEMBER_SECONDS, RESUME_PREFIX, JoinTokens, provisioned
 from hodeid.errors import Unauthenticated
 
 
@@ -138,3 +138,12 @@ def test_a_joined_workers_id_stays_guarded_after_its_token_would_be_forgotten() 
         tokens.admit(hello("local-1", "cluster"))
     with pytest.raises(Unauthenticated, match="unknown to this daemon"):
         tokens.admit(hello("local-2", unused))
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [(PREFIX + "x", True), (RESUME_PREFIX + "x", True), ("hodei-join-cluster", False), ("", False)],
+)
+def test_only_provider_tokens_count_as_provisioned(token: str, expected: bool) -> None:
+    # A provisioned worker proves its id with these; any other token needs the id's credential.
+    assert provisioned(token) is expected

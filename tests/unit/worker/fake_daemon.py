@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import betterproto2
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 
 from hodei_api import v1
@@ -85,10 +87,17 @@ class FakeDaemon(v1.WorkerServiceBase):
         self.answers_close = True
         # False plays a daemon that never stores what it receives (nor acknowledges it).
         self.acknowledges = True
+        # Set: refuse every stream as UNAUTHENTICATED with this message, as hodeid refuses a
+        # Hello whose token or credential is wrong.
+        self.refuses: str | None = None
 
     async def connect(self, messages: AsyncIterator[v1.WorkerMessage]) -> AsyncIterator[v1.DaemonMessage]:
         stream = DaemonStream()
         self.streams.put_nowait(stream)
+        if self.refuses is not None:
+            hello = await anext(messages)
+            stream.log.append(hello)
+            raise GRPCError(Status.UNAUTHENTICATED, self.refuses)
         reader = asyncio.create_task(self._read(messages, stream, self.answers_close, self.acknowledges))
         try:
             while (message := await stream._outgoing.get()) is not _END:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
-import socket
+from pathlib import Path
 
+import platformdirs
 import pytest
 from pydantic import ValidationError
 
@@ -24,8 +24,13 @@ def test_defaults() -> None:
     assert (settings.slots, settings.labels, settings.join_token) == (1, {}, "")
     assert settings.cpu == os.cpu_count()
     assert settings.memory_mb == total_memory_mb() > 0
-    assert re.fullmatch(rf"{re.escape(socket.gethostname())}-[0-9a-f]{{8}}", settings.worker_id)
-    assert WorkerSettings().worker_id != settings.worker_id
+    # The id comes from the state directory (kept there on first start), not from here.
+    assert settings.worker_id == ""
+    assert settings.state_dir == (
+        Path("/var/lib/hodei-worker")
+        if os.geteuid() == 0
+        else Path(platformdirs.user_data_dir("hodei-worker"))
+    )
 
 
 def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,10 +61,12 @@ def test_flags_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("HODEI_LABELS", "from=env")
     settings = from_flags(
         "--server", "[::1]:9", "--slots", "3", "--label", "a=1", "--label", "b=x=y", "--cpu", "0.5",
-        "--memory", "100", "--id", "w-flag",
+        "--memory", "100", "--id", "w-flag", "--state-dir", "/srv/w",
     )  # fmt: skip
     assert (settings.server, settings.slots, settings.cpu, settings.memory_mb) == ("[::1]:9", 3, 0.5, 100)
-    assert (settings.labels, settings.worker_id) == ({"a": "1", "b": "x=y"}, "w-flag")
+    assert (settings.labels, settings.worker_id, settings.state_dir) == (
+        {"a": "1", "b": "x=y"}, "w-flag", Path("/srv/w"),
+    )  # fmt: skip
 
 
 def test_unset_flags_leave_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,6 +39,7 @@ WORKER = str(Path(sys.executable).parent / "hodei-worker")
             "cannot read HODEI_JOIN_TOKEN_FILE /nonexistent/join.token: No such file or directory",
         ),
         (["--tls-ca", "/nonexistent/ca.pem"], {}, "cannot load the TLS files"),
+        (["--state-dir", "/etc/passwd"], {}, "the state directory /etc/passwd is not a directory"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv: list[str], env: dict[str, str], message: str) -> None:
@@ -85,10 +86,11 @@ async def test_runs_a_job_and_exits_0_on_sigterm(daemon: FakeDaemon) -> None:
             await worker.wait()
 
 
-async def test_sigint_while_the_daemon_is_unreachable_exits_0() -> None:
+async def test_sigint_while_the_daemon_is_unreachable_exits_0(tmp_path: Path) -> None:
     worker = await asyncio.create_subprocess_exec(
-        WORKER, "--server", f"127.0.0.1:{free_port()}", stderr=subprocess.PIPE
-    )
+        WORKER, "--server", f"127.0.0.1:{free_port()}", "--state-dir", str(tmp_path / "state"),
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
     try:
         assert worker.stderr is not None
         first = await asyncio.wait_for(worker.stderr.readline(), 30)

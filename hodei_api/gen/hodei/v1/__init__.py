@@ -634,6 +634,13 @@ class Hello(betterproto2.Message):
     Cluster join token or one-time provisioning token.
     """
 
+    credential: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    The credential the daemon issued to this worker id in an earlier Welcome (worker ids
+    that joined with the cluster token). Once an id has one, only a Hello that presents it
+    may claim the id.
+    """
+
 
 default_message_pool.register_message("hodei.v1", "Hello", Hello)
 
@@ -1143,6 +1150,13 @@ class Welcome(betterproto2.Message):
     """
     Set when the worker joined with a one-time token, which is now spent: the worker
     presents this one in the Hellos of its later reconnections to the same daemon.
+    """
+
+    credential: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Set when a worker joined with the cluster token under an id that had no credential yet:
+    the id is now bound to this secret (the daemon keeps only its hash). The worker stores it
+    and presents it in Hello.credential from then on.
     """
 
 
