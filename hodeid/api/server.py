@@ -33,7 +33,7 @@ def _contract(daemon: Daemon) -> list[IServable]:
 
 def services(daemon: Daemon) -> list[IServable]:
     """The contract's services, each behind the token check."""
-    return guard(_contract(daemon), daemon.api_tokens)
+    return guard(_contract(daemon), daemon.api_tokens, daemon.revocations)
 
 
 class LimitedCodec(ProtoCodec):
@@ -67,4 +67,7 @@ def build_server(daemon: Daemon, max_message_bytes: int, worker_cert: bool = Fal
     verified TLS client certificate."""
     contract = _contract(daemon)
     every = ServerReflection.extend([*contract, health_service(daemon, contract)])
-    return Server(guard(every, daemon.api_tokens, worker_cert), codec=LimitedCodec(max_message_bytes))
+    return Server(
+        guard(every, daemon.api_tokens, daemon.revocations, worker_cert),
+        codec=LimitedCodec(max_message_bytes),
+    )
