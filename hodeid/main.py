@@ -174,9 +174,11 @@ async def make_daemon(settings: Settings, pool: asyncpg.Pool, listen_pool: async
 async def start_server(settings: Settings, daemon: Daemon, ssl_context: ssl.SSLContext | None) -> Server:
     """The gRPC server of ``daemon``, listening on ``--listen``."""
     host, port = parse_addr(settings.listen)
-    server = build_server(daemon, settings.limits.max_message_bytes, settings.tls_client_ca is not None)
+    server = build_server(
+        daemon, settings.limits.max_message_bytes, settings.tls_client_ca is not None, ssl_context
+    )
     try:
-        await server.start(host, port, ssl=ssl_context)
+        await server.start(host, port)
     except OSError as exc:
         raise HodeiError(f"cannot listen on {settings.listen}: {exc.strerror}; "
                          "is another hodeid running? choose another --listen") from exc  # fmt: skip

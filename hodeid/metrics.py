@@ -43,3 +43,8 @@ AUTH_REFUSALS = Counter(
     ["status"],
     registry=REGISTRY,
 )
+TLS_HANDSHAKE_FAILURES = Counter(
+    "hodei_tls_handshake_failures",
+    "TLS handshakes of gRPC connections that failed (plaintext clients, untrusted certificates, timeouts).",
+    registry=REGISTRY,
+)
