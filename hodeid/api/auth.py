@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from grpclib._typing import IServable
-from grpclib.const import Handler, Status
+from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError
 from grpclib.server import Stream
 
@@ -57,7 +57,9 @@ class _Guarded:
 
     def __mapping__(self) -> dict[str, Handler]:
         return {
-            path: handler._replace(func=self._guard(path, handler.func, handler.cardinality.server_streaming))
+            path: handler._replace(
+                func=self._guard(path, handler.func, handler.cardinality is not Cardinality.UNARY_UNARY)
+            )
             for path, handler in self._service.__mapping__().items()
         }
 
@@ -134,7 +136,7 @@ def _with_client_cert(func: Func) -> Func:
 def guard(
     services: Collection[IServable], tokens: ApiTokens, revocations: Revocations, worker_cert: bool = False
 ) -> list[IServable]:
-    """``services`` with every handler behind the token check, their server-streaming calls
-    ended when their token is revoked; with ``worker_cert``, worker streams must also come
+    """``services`` with every handler behind the token check, their streaming calls ended
+    when their token is revoked; with ``worker_cert``, worker streams must also come
     with a verified client certificate."""
     return [_Guarded(service, tokens, revocations, worker_cert) for service in services]
