@@ -61,7 +61,7 @@ def server_context(settings: Settings) -> ssl.SSLContext | None:
         return None
     if settings.tls_cert is None or settings.tls_key is None:
         raise ConfigError("TLS needs both --tls-cert and --tls-key (PEM files)")
-    # What ssl.create_default_context(Purpose.CLIENT_AUTH) makes, as a ServerContext.
+    # The protocol ssl.create_default_context(Purpose.CLIENT_AUTH) uses, with its defaults.
     context = ServerContext(ssl.PROTOCOL_TLS_SERVER)
     context.sni_callback = _hello
     try:
