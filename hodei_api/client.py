@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from grpclib.client import Channel
+from grpclib.client import Channel, Handler
+from grpclib.protocol import H2Protocol
 
 from hodei_api import v1
 from hodei_api.paths import ADMIN_TOKEN_FILE, JOIN_TOKEN_FILE, default_data_dir
 
 DEFAULT_ADDR = "127.0.0.1:50051"
+
+# How long a plaintext connection waits for the daemon's first HTTP/2 frame (hodeid sends its
+# settings as soon as it accepts a connection) before any request, and its token, is sent.
+ANSWER_SECONDS = 10.0
 
 
 class AddressError(ValueError):
@@ -73,13 +80,100 @@ def tls_context(
     return context
 
 
+class TlsMismatch(ConnectionError):
+    """The client and the daemon do not agree on TLS (plaintext against TLS, or a certificate
+    the client does not trust); the message says which, and what to pass."""
+
+
+class _Answering(H2Protocol):
+    """grpclib's HTTP/2 protocol, noting whether the server answered before the connection ended."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.answered = False
+        self.settled = asyncio.Event()
+        self.lost: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        super().connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.answered = True
+        self.settled.set()
+        super().data_received(data)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.lost = exc
+        self.settled.set()
+        super().connection_lost(exc)
+
+
+class _Channel(Channel):
+    """A grpclib channel that sends requests, and so the bearer token in their headers, only
+    once the daemon has answered in the protocol expected, and says what is wrong when TLS is
+    expected on one side only.
+
+    grpclib writes a request's headers right after the connection's preface, without waiting
+    for the server: to a daemon serving TLS, a plaintext client would send its token in clear
+    before the daemon dropped the connection. Over plaintext this channel first waits for the
+    daemon's HTTP/2 settings, which hodeid sends as it accepts a connection and a TLS server
+    never does."""
+
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None) -> None:
+        super().__init__(host, port, ssl=tls)
+        self._addr = f"{host}:{port}"
+        self._tls = tls
+
+    def _protocol_factory(self) -> H2Protocol:
+        return _Answering(Handler(), self._config, self._h2_config)
+
+    async def _create_connection(self) -> H2Protocol:
+        try:
+            protocol = await super()._create_connection()
+        except ssl.SSLCertVerificationError as exc:
+            raise TlsMismatch(
+                f"hodeid at {self._addr} presented a certificate this client does not trust "
+                f"({exc.verify_message}); pass --tls-ca/HODEI_TLS_CA the CA that signed it (for a "
+                "self-signed certificate, the daemon's --tls-cert file)"
+            ) from exc
+        except ssl.SSLError as exc:
+            raise TlsMismatch(
+                f"the TLS handshake with hodeid at {self._addr} failed ({exc.reason or exc}); if it "
+                "serves plaintext (started without --tls-cert), drop --tls-ca/HODEI_TLS_CA"
+            ) from exc
+        if self._tls is None:
+            await self._answered(protocol)
+        return protocol
+
+    async def _answered(self, protocol: H2Protocol) -> None:
+        assert isinstance(protocol, _Answering)
+        try:
+            await asyncio.wait_for(protocol.settled.wait(), ANSWER_SECONDS)
+        except TimeoutError:
+            protocol.transport.close()
+            raise TimeoutError(
+                f"hodeid at {self._addr} accepted the connection but sent nothing in {ANSWER_SECONDS:g} s"
+            ) from None
+        if protocol.answered:
+            return
+        if protocol.lost is not None:
+            raise protocol.lost
+        # A TLS server reads the preface as a bad handshake and closes without a word.
+        raise TlsMismatch(
+            f"hodeid at {self._addr} closed the connection without answering in plaintext HTTP/2: it "
+            "serves TLS; pass --tls-ca/HODEI_TLS_CA the CA that signed its certificate (nothing "
+            "secret was sent)"
+        )
+
+
 class Client:
     """A connection to one daemon with a stub per service; use as ``async with``."""
 
     def __init__(self, addr: str, token: str | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.addr = addr
         host, port = parse_addr(addr)
-        self.channel = Channel(host, port, ssl=tls)
+        self.channel: Channel = _Channel(host, port, tls)
         metadata = {"authorization": f"Bearer {token}"} if token else None
         self.jobs = v1.JobServiceStub(self.channel, metadata=metadata)
         self.logs = v1.LogServiceStub(self.channel, metadata=metadata)

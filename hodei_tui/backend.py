@@ -12,7 +12,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
-from hodei_api.client import AddressError, Client, resolve_token, tls_context
+from hodei_api.client import AddressError, Client, TlsMismatch, resolve_token, tls_context
 from hodei_api.loglines import Line, unpack
 from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused, UsageError
 
@@ -55,7 +55,10 @@ def refusal_message(exc: GRPCError) -> str:
 
 
 def translate(addr: str, exc: CallFailure) -> HodeiError:
-    """The hodei error for a failed call: unreachable (worth retrying) or refused (not)."""
+    """The hodei error for a failed call: unreachable (worth retrying) or refused (not); a
+    disagreement on TLS is neither, and waiting will not mend it."""
+    if isinstance(exc, TlsMismatch):
+        return HodeiError(str(exc))
     if isinstance(exc, GRPCError):
         if exc.status is Status.UNAVAILABLE:
             return DaemonUnreachable(unreachable_message(addr, exc.message or "unavailable"))

@@ -14,6 +14,10 @@ CONTEXT_FIELDS = ("job_id", "attempt", "worker_id")
 
 HUMAN_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
+# The HTTP/2 and gRPC libraries log every header they encode or decode at DEBUG, bearer tokens
+# included: they stay at WARNING (or the chosen level, if higher) whatever --log-level says.
+QUIET_LOGGERS = ("hpack", "h2", "grpclib")
+
 
 class LogFormat(StrEnum):
     """``text`` for people, ``json`` for log collectors."""
@@ -46,3 +50,6 @@ def configure(level: str, kind: LogFormat) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if kind is LogFormat.JSON else logging.Formatter(HUMAN_FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    quiet = max(logging.WARNING, logging.getLevelNamesMapping()[level])
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)

@@ -137,8 +137,9 @@ async def serve(settings: Settings) -> int:
     ssl_context = tls.server_context(settings)
     url = await database_url(settings)
     pool = await open_database(url)
-    # One connection of its own LISTENs for job changes: the queries keep the whole pool.
-    listen_pool = await db.connect(url, min_size=1, max_size=1)
+    # Connections of their own LISTEN for job changes and token revocations (one each): the
+    # queries keep the whole pool.
+    listen_pool = await db.connect(url, min_size=2, max_size=2)
     try:
         daemon = await make_daemon(settings, pool, listen_pool)
         server = await start_server(settings, daemon, ssl_context)
@@ -179,9 +180,11 @@ async def make_daemon(settings: Settings, pool: asyncpg.Pool, listen_pool: async
 async def start_server(settings: Settings, daemon: Daemon, ssl_context: ssl.SSLContext | None) -> Server:
     """The gRPC server of ``daemon``, listening on ``--listen``."""
     host, port = parse_addr(settings.listen)
-    server = build_server(daemon, settings.limits.max_message_bytes, settings.tls_client_ca is not None)
+    server = build_server(
+        daemon, settings.limits.max_message_bytes, settings.tls_client_ca is not None, ssl_context
+    )
     try:
-        await server.start(host, port, ssl=ssl_context)
+        await server.start(host, port)
     except OSError as exc:
         raise HodeiError(f"cannot listen on {settings.listen}: {exc.strerror}; "
                          "is another hodeid running? choose another --listen") from exc  # fmt: skip

@@ -50,3 +50,8 @@ WORKER_REFUSALS = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+TLS_HANDSHAKE_FAILURES = Counter(
+    "hodei_tls_handshake_failures",
+    "TLS handshakes of gRPC connections that failed (plaintext clients, untrusted certificates, timeouts).",
+    registry=REGISTRY,
+)

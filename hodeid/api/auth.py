@@ -10,12 +10,13 @@ from contextvars import ContextVar
 from typing import Any
 
 from grpclib._typing import IServable
-from grpclib.const import Handler, Status
+from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError
 from grpclib.server import Stream
 
 from hodeid.api.errors import grpc_errors
 from hodeid.control.apitokens import ApiTokens, Caller
+from hodeid.control.revocations import Revocations, TokenRevoked
 from hodeid.domain.access import ACCESS, Access, allows
 from hodeid.metrics import AUTH_REFUSALS
 
@@ -46,18 +47,23 @@ def bearer(metadata: Mapping[str, Any] | None) -> str:
 class _Guarded:
     """A service whose handlers run only for callers ``ACCESS`` lets in."""
 
-    def __init__(self, service: IServable, tokens: ApiTokens, worker_cert: bool) -> None:
+    def __init__(
+        self, service: IServable, tokens: ApiTokens, revocations: Revocations, worker_cert: bool
+    ) -> None:
         self._service = service
         self._tokens = tokens
+        self._revocations = revocations
         self._worker_cert = worker_cert
 
     def __mapping__(self) -> dict[str, Handler]:
         return {
-            path: handler._replace(func=self._guard(path, handler.func))
+            path: handler._replace(
+                func=self._guard(path, handler.func, handler.cardinality is not Cardinality.UNARY_UNARY)
+            )
             for path, handler in self._service.__mapping__().items()
         }
 
-    def _guard(self, path: str, func: Func) -> Func:
+    def _guard(self, path: str, func: Func, streaming: bool) -> Func:
         access = ACCESS.get(path)
         if access is Access.PUBLIC or (access is Access.WORKER and not self._worker_cert):
             # Worker streams are authenticated by the token in their Hello (JoinTokens.admit).
@@ -65,6 +71,7 @@ class _Guarded:
         if access is Access.WORKER:
             return _with_client_cert(func)
         tokens = self._tokens
+        revocations = self._revocations
 
         async def guarded(stream: Stream[Any, Any]) -> None:
             try:
@@ -75,7 +82,16 @@ class _Guarded:
                     log.info("%s from %s refused: %s", path, _peer(stream), exc.message)
                 raise
             CALLER.set(caller)
-            await func(stream)
+            if not streaming:
+                # A unary call is over in moments; a revoked token is refused from its next one.
+                await func(stream)
+                return
+            try:
+                await revocations.stream(caller, func(stream))
+            except TokenRevoked as exc:
+                AUTH_REFUSALS.labels(status=Status.UNAUTHENTICATED.name).inc()
+                log.info("%s from %s ended: %s", path, _peer(stream), exc.message)
+                raise GRPCError(Status.UNAUTHENTICATED, exc.message) from None
 
         return guarded
 
@@ -117,7 +133,10 @@ def _with_client_cert(func: Func) -> Func:
     return guarded
 
 
-def guard(services: Collection[IServable], tokens: ApiTokens, worker_cert: bool = False) -> list[IServable]:
-    """``services`` with every handler behind the token check; with ``worker_cert``, worker
-    streams must also come with a verified client certificate."""
-    return [_Guarded(service, tokens, worker_cert) for service in services]
+def guard(
+    services: Collection[IServable], tokens: ApiTokens, revocations: Revocations, worker_cert: bool = False
+) -> list[IServable]:
+    """``services`` with every handler behind the token check, their streaming calls ended
+    when their token is revoked; with ``worker_cert``, worker streams must also come
+    with a verified client certificate."""
+    return [_Guarded(service, tokens, revocations, worker_cert) for service in services]

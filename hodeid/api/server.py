@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from grpclib._typing import IServable
@@ -12,6 +13,7 @@ from grpclib.reflection.service import ServerReflection
 from grpclib.server import Server
 
 from hodeid.api.auth import guard
+from hodeid.api.handshakes import TlsServer
 from hodeid.api.health import health_service
 from hodeid.api.jobs import JobService
 from hodeid.api.logs import LogService
@@ -33,7 +35,7 @@ def _contract(daemon: Daemon) -> list[IServable]:
 
 def services(daemon: Daemon) -> list[IServable]:
     """The contract's services, each behind the token check."""
-    return guard(_contract(daemon), daemon.api_tokens)
+    return guard(_contract(daemon), daemon.api_tokens, daemon.revocations)
 
 
 class LimitedCodec(ProtoCodec):
@@ -60,11 +62,15 @@ class LimitedCodec(ProtoCodec):
             ) from exc
 
 
-def build_server(daemon: Daemon, max_message_bytes: int, worker_cert: bool = False) -> Server:
+def build_server(
+    daemon: Daemon, max_message_bytes: int, worker_cert: bool = False, tls: ssl.SSLContext | None = None
+) -> Server:
     """The contract's services, grpc.health.v1 and server reflection listing all of them,
     every one behind the token check (which lets health and reflection through); messages
-    over ``max_message_bytes`` are refused; with ``worker_cert`` worker streams need a
-    verified TLS client certificate."""
+    over ``max_message_bytes`` are refused; with ``tls`` served over TLS (start it without
+    ``ssl``), and with ``worker_cert`` worker streams need a verified TLS client certificate."""
     contract = _contract(daemon)
     every = ServerReflection.extend([*contract, health_service(daemon, contract)])
-    return Server(guard(every, daemon.api_tokens, worker_cert), codec=LimitedCodec(max_message_bytes))
+    handlers = guard(every, daemon.api_tokens, daemon.revocations, worker_cert)
+    codec = LimitedCodec(max_message_bytes)
+    return Server(handlers, codec=codec) if tls is None else TlsServer(handlers, codec=codec, tls=tls)

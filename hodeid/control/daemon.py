@@ -25,6 +25,7 @@ from hodeid.control.providers.base import Provider
 from hodeid.control.providers.fleet import Fleet
 from hodeid.control.registry import Registry
 from hodeid.control.reports import Reports
+from hodeid.control.revocations import Revocations
 from hodeid.control.scheduler import Scheduler, cancel_message
 from hodeid.control.sessions import WorkerSessions
 from hodeid.control.settle import Settler
@@ -37,7 +38,7 @@ from hodeid.store import db
 from hodeid.store.credentials import CredentialStore
 from hodeid.store.decisions import DecisionStore
 from hodeid.store.jobs import JobStore
-from hodeid.store.listen import JOB_CHANNEL, listen
+from hodeid.store.listen import JOB_CHANNEL, TOKEN_CHANNEL, listen
 from hodeid.store.logs import LogStore
 from hodeid.store.tokens import TokenStore
 from hodeid.store.workers import WorkerStore
@@ -85,14 +86,22 @@ class Daemon:
             self.jobs, WorkerStore(pool), self.tokens, WorkerCredentials(CredentialStore(pool)),
             self.limits,
         )  # fmt: skip
-        # Job changes are heard on a connection of ``listen_pool`` (the main pool if none).
+        # Job changes and token revocations are heard on connections of ``listen_pool`` (the
+        # main pool if none).
         notified = listen_pool or pool
         self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls))
+        self.revocations = Revocations(
+            self.api_tokens.store, lambda *calls: listen(notified, TOKEN_CHANNEL, *calls)
+        )
         self.worker_feed = WorkerFeed(self.registry)
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        for name, loop in (("scheduler", self.scheduler.run()), ("job feed", self.job_feed.run())):
+        for name, loop in (
+            ("scheduler", self.scheduler.run()),
+            ("job feed", self.job_feed.run()),
+            ("token revocations", self.revocations.run()),
+        ):
             task = asyncio.create_task(loop, name=name)
             task.add_done_callback(_die_with)
             self._tasks.append(task)

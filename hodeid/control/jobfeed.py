@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from hodei_api import v1
-from hodei_api.backoff import Backoff
+from hodeid.control.listening import Listen, keep_listening
 from hodeid.errors import StoreError
 from hodeid.store.jobs import JobStore
 
@@ -28,10 +28,6 @@ MAX_PENDING = 5000
 COALESCE_SECONDS = 0.1
 # Jobs read per query when many changed at once.
 READ_BATCH = 1000
-
-Listen = Callable[[Callable[[str], None], Callable[[], None]], Awaitable[None]]
-"""``listen(heard, started)`` calls ``started()`` once listening, then ``heard`` with the changed
-jobs' ids (comma-separated) until the notifications stop (returns)."""
 
 
 @dataclass(eq=False)
@@ -72,18 +68,8 @@ class JobFeed:
     async def run(self) -> None:
         """Listen for changes and deliver them, listening again after a lost connection."""
         reader = asyncio.create_task(self._deliver(), name="job feed reader")
-        backoff = Backoff(base=0.2, cap=5.0, reset_after=10.0)
         try:
-            while True:
-                started = asyncio.get_running_loop().time()
-                try:
-                    await self._listen(self.changed, self._listening)
-                    error = "connection lost"
-                except StoreError as exc:
-                    error = exc.message
-                delay = backoff.next_delay(asyncio.get_running_loop().time() - started)
-                log.warning("job notifications stopped (%s); listening again in %.1f s", error, delay)
-                await asyncio.sleep(delay)
+            await keep_listening(self._listen, self.changed, self._listening, "job notifications")
         finally:
             reader.cancel()
 

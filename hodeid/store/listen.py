@@ -15,6 +15,10 @@ JOB_CHANNEL = "hodei_jobs"
 """Announces every change to job rows with the jobs' ids, comma-separated (the
 jobs_*_notify triggers)."""
 
+TOKEN_CHANNEL = "hodei_tokens"
+"""Announces each revocation of an API token with the token's id (the api_tokens_revoked_notify
+trigger)."""
+
 
 async def listen(
     pool: asyncpg.Pool, channel: str, heard: Callable[[str], None], started: Callable[[], None]

@@ -11,8 +11,11 @@ import threading
 class Proxy:
     """Relays every connection made to ``port`` to 127.0.0.1:``target_port``."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, record: bool = False) -> None:
         self.target_port = target_port
+        self.sent = bytearray()
+        """With ``record``, every byte clients sent through the relay."""
+        self._record = record
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self.connections = 0
@@ -54,12 +57,14 @@ class Proxy:
             with self._lock:
                 self._open |= {client, upstream}
                 self.connections += 1
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+            for src, dst, record in ((client, upstream, self._record), (upstream, client, False)):
+                threading.Thread(target=self._pump, args=(src, dst, record), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, record: bool) -> None:
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
+                if record:
+                    self.sent += data
                 dst.sendall(data)
         # One side ended or failed: end the relay, as a broken path would.
         with self._lock:

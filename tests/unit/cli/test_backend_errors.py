@@ -8,6 +8,7 @@ import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
+from hodei_api.client import TlsMismatch
 from hodei_tui.backend import CallFailure, translate, transport_detail
 from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused
 
@@ -58,6 +59,11 @@ def test_transport_detail(exc: BaseException, detail: str) -> None:
             ProtocolError("Connection lost"),
             DaemonUnreachable,
             f"cannot reach hodeid at {ADDR} (Connection lost){HINT}",
+        ),
+        (
+            TlsMismatch("hodeid at 10.0.0.1:50051 closed the connection ...: it serves TLS; pass --tls-ca"),
+            HodeiError,
+            "hodeid at 10.0.0.1:50051 closed the connection ...: it serves TLS; pass --tls-ca",
         ),
         (GRPCError(Status.NOT_FOUND, "job x not found"), RequestRefused, "job x not found"),
         (

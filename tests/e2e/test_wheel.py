@@ -1,0 +1,79 @@
+"""A wheel built from the source tree, installed into a fresh virtual environment, holds every
+file the programs need: the console opens (its stylesheet is package data) and quits."""
+
+from __future__ import annotations
+
+import os
+import pty
+import shutil
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+from tests.support.processes import free_port
+from tests.support.terminal import drain, read_until
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("hodeid", "hodei_worker", "hodei_tui", "hodei_api")
+
+
+def build_wheel(tmp_path: Path) -> Path:
+    """The wheel of a copy of the source tree (building in place would leave build/ behind)."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    wheels = tmp_path / "wheels"
+    # No build isolation and no dependencies: the test venv's setuptools builds it offline.
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
+         str(source)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = wheels.glob("hodei-*.whl")
+    return wheel
+
+
+def install(wheel: Path, tmp_path: Path) -> Path:
+    """A fresh venv holding ``wheel``, which finds its dependencies in this venv's
+    site-packages (after its own, so the wheel's files are the ones imported); its bin dir."""
+    target = tmp_path / "venv"
+    venv.create(target, with_pip=False)
+    (site,) = target.glob("lib/python*/site-packages")
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(target / "bin" / "python"), "install", "--no-deps",
+         "--no-index", "-q", str(wheel)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return target / "bin"
+
+
+def test_the_installed_wheel_opens_the_console(tmp_path: Path) -> None:
+    bin_dir = install(build_wheel(tmp_path), tmp_path)
+    where = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import hodei_tui; print(hodei_tui.__file__)"],
+        capture_output=True, check=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert where.stdout.decode().startswith(str(tmp_path / "venv")), where.stdout
+    addr = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "HODEI_ADDR": addr, "TERM": "xterm-256color", "COLUMNS": "140", "LINES": "40"}
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [str(bin_dir / "hodei"), "tui"], stdin=child, stdout=child, stderr=child, env=env, cwd=tmp_path
+    )
+    os.close(child)
+    try:
+        read_until(main, b"DISCONNECTED")
+        os.write(main, b"q")
+        drain(main, proc)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
