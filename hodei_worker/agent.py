@@ -21,6 +21,7 @@ from hodei_worker.attempts import Attempts
 from hodei_worker.batcher import BatchLimits
 from hodei_worker.config import WorkerSettings
 from hodei_worker.errors import StreamLost
+from hodei_worker.jobuser import JobUser
 from hodei_worker.outbox import Outbox
 from hodei_worker.session import CONNECT, Session
 
@@ -38,7 +39,7 @@ class Agent:
     whenever the stream fails (running attempts carry on meanwhile), and returns once it was
     told to stop (``stop()``) or to drain (``Drain`` without ``stay``) and its attempts have
     ended and been reported. ``async with Agent(settings) as agent:`` runs it in a task and
-    stops it on the way out.
+    stops it on the way out. Jobs run as ``job_user`` (None: as the worker's own user).
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class Agent:
         backoff: Backoff | None = None,
         hostname: str | None = None,
         tls: ssl.SSLContext | None = None,
+        job_user: JobUser | None = None,
     ) -> None:
         self.settings = settings
         self.tls = tls
@@ -66,6 +68,7 @@ class Agent:
             on_end=self._check_idle,
             default_grace=settings.kill_grace_seconds,
             limits=BatchLimits(max_line=settings.max_log_line_bytes),
+            user=job_user,
         )
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

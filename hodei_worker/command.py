@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 
 from hodei_api import v1
 from hodei_worker.batcher import LineBatcher
 from hodei_worker.errors import SpawnError
+from hodei_worker.jobuser import JobUser, job_environment
 
 _STREAMS = {1: v1.LogStream.STDOUT, 2: v1.LogStream.STDERR}
 
@@ -34,17 +34,25 @@ class _Pipes(asyncio.SubprocessProtocol):
 
 
 async def start_command(
-    spec: v1.JobSpec, batcher: LineBatcher, done: asyncio.Future[None]
+    spec: v1.JobSpec, batcher: LineBatcher, done: asyncio.Future[None], user: JobUser | None = None
 ) -> asyncio.SubprocessTransport:
     """Start ``spec.command`` without a shell, its stdout and stderr feeding ``batcher``.
 
-    It runs in a new session (so in its own process group, whose id is its pid), with the
-    worker's environment updated by ``spec.env``, in ``spec.cwd`` (else the worker's) and
-    with stdin from /dev/null. ``done`` resolves once it has exited and both pipes are
-    closed. Raises ``SpawnError`` if it cannot start.
+    It runs in a new session (so in its own process group, whose id is its pid), as ``user``
+    with that user's groups (None: as the worker's user), with the environment of
+    ``job_environment``, in ``spec.cwd`` (else the worker's) and with stdin from /dev/null.
+    ``done`` resolves once it has exited and both pipes are closed. Raises ``SpawnError`` if
+    it cannot start.
     """
     if not spec.command:
         raise SpawnError("cannot start the job: its command is empty", 127)
+    if user is not None and spec.cwd and not await user.can_enter(spec.cwd):
+        raise SpawnError(
+            f"cannot start {spec.command[0]!r} in {spec.cwd!r}: the job user {user.name!r} "
+            f"(uid {user.uid}) cannot enter it (missing, not a directory, or not permitted); give a "
+            "directory that user may use, or start hodei-worker with another --job-user",
+            126,
+        )
     loop = asyncio.get_running_loop()
     try:
         transport, _ = await loop.subprocess_exec(
@@ -54,8 +62,9 @@ async def start_command(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            env={**os.environ, **spec.env},
+            env=job_environment(spec.env, user),
             cwd=spec.cwd or None,
+            **(user.spawn_args() if user is not None else {}),
         )
     except OSError as exc:
         program = spec.command[0]

@@ -21,3 +21,7 @@ class SpawnError(WorkerError):
         super().__init__(message)
         self.exit_code = exit_code
         """The shell's convention: 127 when the command is not found, 126 otherwise."""
+
+
+class JobUserError(WorkerError):
+    """The user jobs should run as cannot be used."""

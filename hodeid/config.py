@@ -112,6 +112,9 @@ class LocalProviderSettings(ProviderSettings):
     """Client certificate its workers present when ``tls_client_ca`` is set."""
     tls_key: Path | None = None
     """Private key of ``local_provider.tls_cert``."""
+    job_user: str | None = None
+    """OS user its workers run jobs as (their ``--job-user``); unset, the workers' default:
+    ``nobody`` when hodeid runs as root, else hodeid's own user."""
 
 
 class ExecProviderSettings(ProviderSettings):
