@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "jobs run as root (--job-user %s): any job may read and change anything here", job_user.name
         )
     elif job_user is not None:
-        logger.info("jobs run as %s (uid %d)", job_user.name, job_user.uid)
+        logger.debug("jobs run as %s (uid %d)", job_user.name, job_user.uid)
     try:
         tls = tls_context(settings.tls_ca, settings.tls_cert, settings.tls_key)
     except (OSError, ssl.SSLError) as exc:

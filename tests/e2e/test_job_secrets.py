@@ -77,12 +77,6 @@ def test_a_cwd_the_job_user_cannot_enter_fails_the_job_and_says_why(system: Clus
     assert (after.returncode, after.stdout) == (0, b"the worker runs on\n")
 
 
-def test_an_unknown_job_user_stops_the_worker_at_start_and_says_why(bare: Cluster) -> None:
-    worker = bare.start_worker("--job-user", "no-such-user-hodei")
-    assert worker.wait(30) == 2
-    assert "there is no user 'no-such-user-hodei' on this host" in bare.logs()
-
-
 def test_a_read_token_sees_env_names_without_values_and_an_admin_sees_both(system: Cluster) -> None:
     job_id = detach(system, "--env", "PASSWORD=hunter2", "--", "true")
     wait_state(system, job_id, "SUCCEEDED")

@@ -39,6 +39,11 @@ WORKER = str(Path(sys.executable).parent / "hodei-worker")
             "cannot read HODEI_JOIN_TOKEN_FILE /nonexistent/join.token: No such file or directory",
         ),
         (["--tls-ca", "/nonexistent/ca.pem"], {}, "cannot load the TLS files"),
+        (
+            ["--job-user", "no-such-user-hodei"],
+            {},
+            "--job-user / HODEI_JOB_USER: there is no user 'no-such-user-hodei' on this host",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv: list[str], env: dict[str, str], message: str) -> None:
