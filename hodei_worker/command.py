@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import subprocess
 
@@ -54,6 +55,7 @@ async def start_command(
             126,
         )
     loop = asyncio.get_running_loop()
+    env = job_environment(spec.env, user)
     try:
         transport, _ = await loop.subprocess_exec(
             lambda: _Pipes(batcher, done),
@@ -62,7 +64,7 @@ async def start_command(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            env=job_environment(spec.env, user),
+            env=env,
             cwd=spec.cwd or None,
             **(user.spawn_args() if user is not None else {}),
         )
@@ -71,10 +73,18 @@ async def start_command(
         if spec.cwd and exc.filename == spec.cwd:
             raise SpawnError(f"cannot start {program!r} in {spec.cwd!r}: {exc.strerror}", 126) from exc
         code = 127 if isinstance(exc, FileNotFoundError) else 126
+        if user is not None and isinstance(exc, PermissionError) and _nowhere_on_path(program, env):
+            # A PATH entry the job user may not search (root's ~/.local/bin, say) turns "not
+            # found" into EACCES; a program found nowhere, even by root, is simply not found.
+            raise SpawnError(f"cannot start {program!r}: No such file or directory", 127) from exc
         raise SpawnError(f"cannot start {program!r}: {exc.strerror or exc}", code) from exc
     except ValueError as exc:  # for example a NUL byte in an argument
         raise SpawnError(f"cannot start {spec.command[0]!r}: {exc}", 126) from exc
     return transport
+
+
+def _nowhere_on_path(program: str, env: dict[str, str]) -> bool:
+    return "/" not in program and shutil.which(program, path=env.get("PATH")) is None
 
 
 def describe_exit(returncode: int) -> str:
