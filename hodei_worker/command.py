@@ -41,7 +41,8 @@ async def start_command(
 
     It runs in a new session (so in its own process group, whose id is its pid), as ``user``
     with that user's groups (None: as the worker's user), with the environment of
-    ``job_environment``, in ``spec.cwd`` (else the worker's) and with stdin from /dev/null.
+    ``job_environment``, in ``spec.cwd`` (else the worker's, or the job user's ``workdir``) and
+    with stdin from /dev/null.
     ``done`` resolves once it has exited and both pipes are closed. Raises ``SpawnError`` if
     it cannot start.
     """
@@ -65,7 +66,7 @@ async def start_command(
             stderr=subprocess.PIPE,
             start_new_session=True,
             env=env,
-            cwd=spec.cwd or None,
+            cwd=spec.cwd or (user.workdir if user is not None else None),
             **(user.spawn_args() if user is not None else {}),
         )
     except OSError as exc:

@@ -12,7 +12,7 @@ import os
 import pwd
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hodei_worker.errors import JobUserError
@@ -25,13 +25,16 @@ _OWN_PREFIX = "HODEI_"
 
 @dataclass(frozen=True)
 class JobUser:
-    """An OS user jobs are switched to: its ids, every group it belongs to, and its home."""
+    """An OS user jobs are switched to: its ids, every group it belongs to, its home, and the
+    directory its jobs start in when they name none."""
 
     name: str
     uid: int
     gid: int
     groups: tuple[int, ...]
     home: str
+    workdir: str = "/"
+    """The worker's own directory if this user may enter it, else ``/``."""
 
     def spawn_args(self) -> dict[str, Any]:
         """``subprocess.Popen`` arguments that make the child this user, with its groups."""
@@ -47,12 +50,16 @@ class JobUser:
         Popen changes directory before it drops root, so root's rights would hide a directory
         the job cannot use; a ``cd`` run as this user asks the kernel itself (ACLs included).
         """
-        probe = await asyncio.create_subprocess_exec(
-            "/bin/sh", "-c", 'cd -- "$1"', "sh", path,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={}, **self.spawn_args(),
-        )  # fmt: skip
+        probe = await asyncio.create_subprocess_exec(*_cd(path), **self._probe_args())
         return await probe.wait() == 0
+
+    def _probe_args(self) -> dict[str, Any]:
+        quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        return {**quiet, "env": {}, **self.spawn_args()}
+
+
+def _cd(path: str) -> list[str]:
+    return ["/bin/sh", "-c", 'cd -- "$1"', "sh", path]
 
 
 def lookup(name: str) -> JobUser:
@@ -65,7 +72,12 @@ def lookup(name: str) -> JobUser:
             f"give an existing user (default {DEFAULT_JOB_USER!r}) or create it"
         ) from None
     groups = tuple(os.getgrouplist(entry.pw_name, entry.pw_gid))
-    return JobUser(entry.pw_name, entry.pw_uid, entry.pw_gid, groups, entry.pw_dir)
+    user = JobUser(entry.pw_name, entry.pw_uid, entry.pw_gid, groups, entry.pw_dir)
+    # A job left in a directory its user may not enter fails at its first relative path.
+    here = os.getcwd()
+    if subprocess.run(_cd(here), check=False, **user._probe_args()).returncode == 0:
+        return replace(user, workdir=here)
+    return user
 
 
 def resolve_job_user(requested: str | None) -> JobUser | None:
@@ -76,15 +88,16 @@ def resolve_job_user(requested: str | None) -> JobUser | None:
     """
     if os.geteuid() == 0:
         return lookup(requested or DEFAULT_JOB_USER)
-    if requested is None:
+    if requested is None or lookup(requested).uid == os.geteuid():
         return None
-    me = pwd.getpwuid(os.geteuid()).pw_name
-    if lookup(requested).uid != os.geteuid():
-        raise JobUserError(
-            f"--job-user / HODEI_JOB_USER: hodei-worker runs as {me!r}, not root, so its jobs can "
-            f"only run as {me!r}; drop --job-user {requested}, or start hodei-worker as root"
-        )
-    return None
+    try:
+        me = repr(pwd.getpwuid(os.geteuid()).pw_name)
+    except KeyError:
+        me = f"uid {os.geteuid()}"
+    raise JobUserError(
+        f"--job-user / HODEI_JOB_USER: hodei-worker runs as {me}, not root, so its jobs can "
+        f"only run as {me}; drop --job-user {requested}, or start hodei-worker as root"
+    )
 
 
 def job_environment(spec_env: Mapping[str, str], user: JobUser | None) -> dict[str, str]:
