@@ -72,22 +72,23 @@ def lookup(name: str) -> JobUser:
             f"give an existing user (default {DEFAULT_JOB_USER!r}) or create it"
         ) from None
     groups = tuple(os.getgrouplist(entry.pw_name, entry.pw_gid))
-    user = JobUser(entry.pw_name, entry.pw_uid, entry.pw_gid, groups, entry.pw_dir)
-    # A job left in a directory its user may not enter fails at its first relative path.
-    here = os.getcwd()
-    if subprocess.run(_cd(here), check=False, **user._probe_args()).returncode == 0:
-        return replace(user, workdir=here)
-    return user
+    return JobUser(entry.pw_name, entry.pw_uid, entry.pw_gid, groups, entry.pw_dir)
 
 
 def resolve_job_user(requested: str | None) -> JobUser | None:
     """The user to switch jobs to, or None to run them as the worker's own user.
 
-    As root: ``requested``, else ``nobody``. Not as root: None, and JobUserError for any
+    As root: ``requested``, else ``nobody``, starting jobs in the worker's directory if that
+    user may enter it. Not as root: None, and JobUserError for any
     user other than the worker's own (only root may switch users).
     """
     if os.geteuid() == 0:
-        return lookup(requested or DEFAULT_JOB_USER)
+        user = lookup(requested or DEFAULT_JOB_USER)
+        # A job left in a directory its user may not enter fails at its first relative path.
+        here = os.getcwd()
+        if subprocess.run(_cd(here), check=False, **user._probe_args()).returncode == 0:
+            return replace(user, workdir=here)
+        return user
     if requested is None or lookup(requested).uid == os.geteuid():
         return None
     try:

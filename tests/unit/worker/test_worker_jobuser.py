@@ -44,8 +44,8 @@ async def test_a_job_starts_in_the_workers_directory_only_if_its_user_may_enter_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # 0700, root's
-    user = lookup("nobody")
-    assert user.workdir == "/"
+    user = resolve_job_user(None)
+    assert user is not None and user.workdir == "/"
     lines: list[bytes] = []
 
     def keep(message: v1.WorkerMessage) -> None:
@@ -57,4 +57,5 @@ async def test_a_job_starts_in_the_workers_directory_only_if_its_user_may_enter_
     assert finished is not None and finished.exit_code == 0
     assert lines == [f"{user.uid}\n".encode(), b"/\n"]
     monkeypatch.chdir("/tmp")
-    assert lookup("nobody").workdir == "/tmp"
+    moved = resolve_job_user(None)
+    assert moved is not None and moved.workdir == "/tmp"
