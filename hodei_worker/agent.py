@@ -21,6 +21,7 @@ from hodei_worker.attempts import Attempts
 from hodei_worker.batcher import BatchLimits
 from hodei_worker.config import WorkerSettings
 from hodei_worker.errors import Refused, StateError, StreamLost
+from hodei_worker.jobuser import JobUser
 from hodei_worker.outbox import Outbox
 from hodei_worker.session import CONNECT, Session
 from hodei_worker.state import StateDir
@@ -40,7 +41,7 @@ class Agent:
     told to stop (``stop()``) or to drain (``Drain`` without ``stay``) and its attempts have
     ended and been reported; it raises ``Refused`` if the daemon refuses its Hello as
     UNAUTHENTICATED. ``async with Agent(settings) as agent:`` runs it in a task and stops it
-    on the way out.
+    on the way out. Jobs run as ``job_user`` (None: as the worker's own user).
 
     ``credential`` is the one the daemon bound to the worker's id earlier; a new one from a
     Welcome is kept in ``state`` (if given) and presented in every later Hello.
@@ -55,6 +56,7 @@ class Agent:
         tls: ssl.SSLContext | None = None,
         state: StateDir | None = None,
         credential: str = "",
+        job_user: JobUser | None = None,
     ) -> None:
         self.settings = settings
         self.state = state
@@ -75,6 +77,7 @@ class Agent:
             on_end=self._check_idle,
             default_grace=settings.kill_grace_seconds,
             limits=BatchLimits(max_line=settings.max_log_line_bytes),
+            user=job_user,
         )
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

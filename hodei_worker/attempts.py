@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from hodei_api import v1
 from hodei_worker.batcher import BatchLimits
+from hodei_worker.jobuser import JobUser
 from hodei_worker.outbox import Key, Outbox
 from hodei_worker.process import DEFAULT_GRACE, AttemptProcess
 
@@ -17,7 +18,8 @@ logger = logging.getLogger(__name__)
 class Attempts:
     """At most ``slots`` attempts at once, each reporting into ``outbox``.
 
-    ``on_end`` is called each time an attempt has ended and reported.
+    ``on_end`` is called each time an attempt has ended and reported. Jobs run as ``user``
+    (None: as the worker's own user).
     """
 
     def __init__(
@@ -28,8 +30,10 @@ class Attempts:
         on_end: Callable[[], None],
         default_grace: float = DEFAULT_GRACE,
         limits: BatchLimits | None = None,
+        user: JobUser | None = None,
     ) -> None:
         self.slots = slots
+        self._user = user
         self._limits = limits
         self._outbox = outbox
         self._on_end = on_end
@@ -55,7 +59,7 @@ class Attempts:
             self._outbox.put(v1.WorkerMessage(rejected=rejected))
             return
         attempt = AttemptProcess(
-            run, self._outbox.put, default_grace=self._default_grace, limits=self._limits
+            run, self._outbox.put, default_grace=self._default_grace, limits=self._limits, user=self._user
         )
         self._running[key] = attempt
         task = asyncio.create_task(self._supervise(attempt), name=f"job {key[0]} attempt {key[1]}")

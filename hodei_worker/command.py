@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import shutil
 import signal
 import subprocess
 
 from hodei_api import v1
 from hodei_worker.batcher import LineBatcher
 from hodei_worker.errors import SpawnError
+from hodei_worker.jobuser import JobUser, job_environment
 
 _STREAMS = {1: v1.LogStream.STDOUT, 2: v1.LogStream.STDERR}
 
@@ -34,18 +35,28 @@ class _Pipes(asyncio.SubprocessProtocol):
 
 
 async def start_command(
-    spec: v1.JobSpec, batcher: LineBatcher, done: asyncio.Future[None]
+    spec: v1.JobSpec, batcher: LineBatcher, done: asyncio.Future[None], user: JobUser | None = None
 ) -> asyncio.SubprocessTransport:
     """Start ``spec.command`` without a shell, its stdout and stderr feeding ``batcher``.
 
-    It runs in a new session (so in its own process group, whose id is its pid), with the
-    worker's environment updated by ``spec.env``, in ``spec.cwd`` (else the worker's) and
-    with stdin from /dev/null. ``done`` resolves once it has exited and both pipes are
-    closed. Raises ``SpawnError`` if it cannot start.
+    It runs in a new session (so in its own process group, whose id is its pid), as ``user``
+    with that user's groups (None: as the worker's user), with the environment of
+    ``job_environment``, in ``spec.cwd`` (else the worker's, or the job user's ``workdir``) and
+    with stdin from /dev/null.
+    ``done`` resolves once it has exited and both pipes are closed. Raises ``SpawnError`` if
+    it cannot start.
     """
     if not spec.command:
         raise SpawnError("cannot start the job: its command is empty", 127)
+    if user is not None and spec.cwd and not await user.can_enter(spec.cwd):
+        raise SpawnError(
+            f"cannot start {spec.command[0]!r} in {spec.cwd!r}: the job user {user.name!r} "
+            f"(uid {user.uid}) cannot enter it (missing, not a directory, or not permitted); give a "
+            "directory that user may use, or start hodei-worker with another --job-user",
+            126,
+        )
     loop = asyncio.get_running_loop()
+    env = job_environment(spec.env, user)
     try:
         transport, _ = await loop.subprocess_exec(
             lambda: _Pipes(batcher, done),
@@ -54,18 +65,27 @@ async def start_command(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            env={**os.environ, **spec.env},
-            cwd=spec.cwd or None,
+            env=env,
+            cwd=spec.cwd or (user.workdir if user is not None else None),
+            **(user.spawn_args() if user is not None else {}),
         )
     except OSError as exc:
         program = spec.command[0]
         if spec.cwd and exc.filename == spec.cwd:
             raise SpawnError(f"cannot start {program!r} in {spec.cwd!r}: {exc.strerror}", 126) from exc
         code = 127 if isinstance(exc, FileNotFoundError) else 126
+        if user is not None and isinstance(exc, PermissionError) and _nowhere_on_path(program, env):
+            # A PATH entry the job user may not search (root's ~/.local/bin, say) turns "not
+            # found" into EACCES; a program found nowhere, even by root, is simply not found.
+            raise SpawnError(f"cannot start {program!r}: No such file or directory", 127) from exc
         raise SpawnError(f"cannot start {program!r}: {exc.strerror or exc}", code) from exc
     except ValueError as exc:  # for example a NUL byte in an argument
         raise SpawnError(f"cannot start {spec.command[0]!r}: {exc}", 126) from exc
     return transport
+
+
+def _nowhere_on_path(program: str, env: dict[str, str]) -> bool:
+    return "/" not in program and shutil.which(program, path=env.get("PATH")) is None
 
 
 def describe_exit(returncode: int) -> str:

@@ -56,6 +56,9 @@ class WorkerSettings(BaseSettings):
     """Seconds from SIGTERM to SIGKILL when neither the cancel nor the job sets them."""
     max_log_line_bytes: int = Field(default=64 * 1024, ge=80)
     """Longer output lines are cut into pieces of this size, followed by a system line saying so."""
+    job_user: str | None = None
+    """OS user jobs run as when the worker runs as root (``--job-user``; default ``nobody``).
+    Not as root, jobs run as the worker's own user, the only one allowed here."""
     outbox_mb: int = Field(default=64, ge=1)
     """Output kept for the daemon while it is unreachable, in MiB; past it the oldest goes."""
 
@@ -96,6 +99,7 @@ _FLAGS = {
     "tls_ca": "--tls-ca",
     "tls_cert": "--tls-cert",
     "tls_key": "--tls-key",
+    "job_user": "--job-user",
 }
 
 

@@ -29,3 +29,7 @@ class StateError(WorkerError):
 
 class Refused(WorkerError):
     """The daemon refused the worker's Hello: retrying the same Hello cannot help."""
+
+
+class JobUserError(WorkerError):
+    """The user jobs should run as cannot be used."""

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from hodei_api.client import resolve_join_token, tls_context
 from hodei_worker.agent import VERSION, Agent
 from hodei_worker.config import WorkerSettings, describe, parse_label
-from hodei_worker.errors import Refused, StateError
+from hodei_worker.errors import JobUserError, Refused, StateError
+from hodei_worker.jobuser import resolve_job_user, scrub_environment
 from hodei_worker.state import StateDir
 
 logger = logging.getLogger("hodei_worker")
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Connect to hodeid and run the jobs it sends.",
         epilog="Environment: HODEI_ADDR, HODEI_JOIN_TOKEN (or HODEI_JOIN_TOKEN_FILE; default: the "
         "join.token file in hodeid's data directory), HODEI_STATE_DIR, HODEI_SLOTS, HODEI_LABELS=K=V,K=V, "
-        "HODEI_TLS_CA, ...",
+        "HODEI_TLS_CA, HODEI_JOB_USER, ... No HODEI_* variable reaches the jobs.",
     )
     parser.add_argument(
         "--server", metavar="HOST:PORT", help="daemon address (default: $HODEI_ADDR, else 127.0.0.1:50051)"
@@ -53,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="K=V",
         help="a label for job selectors; repeat for more",
+    )
+    parser.add_argument(
+        "--job-user",
+        metavar="USER",
+        help="as root, run jobs as this user (default nobody); otherwise only the worker's own user",
     )
     parser.add_argument("--cpu", type=float, metavar="N", help="CPUs offered (default: all)")
     parser.add_argument("--memory", type=int, metavar="MB", help="memory offered in MiB (default: all)")
@@ -83,6 +89,7 @@ def settings_from_args(args: argparse.Namespace) -> WorkerSettings:
         "tls_ca": args.tls_ca,
         "tls_cert": args.tls_cert,
         "tls_key": args.tls_key,
+        "job_user": args.job_user,
     }
     return WorkerSettings(**{name: value for name, value in flags.items() if value is not None})
 
@@ -109,6 +116,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         logger.error("cannot read HODEI_JOIN_TOKEN_FILE %s: %s", exc.filename, exc.strerror)
         return 2
+    finally:
+        # Read once; from here on the credentials live in the settings, not in what children inherit.
+        scrub_environment()
+    try:
+        job_user = resolve_job_user(settings.job_user)
+    except JobUserError as exc:
+        logger.error("%s", exc)
+        return 2
+    if job_user is not None and job_user.uid == 0:
+        logger.warning(
+            "jobs run as root (--job-user %s): any job may read and change anything here", job_user.name
+        )
+    elif job_user is not None:
+        logger.debug("jobs run as %s (uid %d)", job_user.name, job_user.uid)
     try:
         tls = tls_context(settings.tls_ca, settings.tls_cert, settings.tls_key)
     except (OSError, ssl.SSLError) as exc:
@@ -123,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("%s", exc)
         return 2
     try:
-        asyncio.run(_serve(Agent(settings, tls=tls, state=state, credential=credential)))
+        asyncio.run(_serve(Agent(settings, tls=tls, state=state, credential=credential, job_user=job_user)))
     except Refused as exc:
         logger.error("%s", exc)
         return 1

@@ -12,6 +12,7 @@ from hodei_api import v1
 from hodei_worker.batcher import BatchLimits, Emit, LineBatcher
 from hodei_worker.command import describe_exit, start_command
 from hodei_worker.errors import SpawnError
+from hodei_worker.jobuser import JobUser
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class AttemptProcess:
     start gets one ``LOG_STREAM_SYSTEM`` line and ``Finished(FAILED)`` with exit code 127 (not
     found) or 126 (any other reason), and no ``Accepted``. Cancel and timeout send SIGTERM to
     the process group, then SIGKILL after the grace; nothing in the group outlives the attempt.
+    It runs as ``user`` (None: as the worker's own user).
     """
 
     def __init__(
@@ -35,6 +37,7 @@ class AttemptProcess:
         *,
         default_grace: float = DEFAULT_GRACE,
         limits: BatchLimits | None = None,
+        user: JobUser | None = None,
     ) -> None:
         self.job_id = run.job_id
         self.attempt = run.attempt
@@ -43,6 +46,7 @@ class AttemptProcess:
         """The process's pid, which is also its process group's id, once it started."""
         self.started_at: datetime | None = None
         self._emit = emit
+        self._user = user
         # Sequence numbers start at 1: a RunJob that leaves first_seq unset means exactly that.
         self._batcher = LineBatcher(run.job_id, run.attempt, run.first_seq or 1, self._send, limits)
         self._grace = self.spec.kill_grace_seconds or default_grace
@@ -69,7 +73,7 @@ class AttemptProcess:
         loop = asyncio.get_running_loop()
         self._done = done = loop.create_future()
         try:
-            transport = await start_command(self.spec, self._batcher, done)
+            transport = await start_command(self.spec, self._batcher, done, self._user)
         except SpawnError as exc:
             logger.warning("job %s attempt %d: %s", self.job_id, self.attempt, exc)
             self._batcher.system(str(exc))

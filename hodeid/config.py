@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import os
+import pwd
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -112,6 +113,21 @@ class LocalProviderSettings(ProviderSettings):
     """Client certificate its workers present when ``tls_client_ca`` is set."""
     tls_key: Path | None = None
     """Private key of ``local_provider.tls_cert``."""
+    job_user: str | None = None
+    """OS user its workers run jobs as (their ``--job-user``); unset, the workers' default:
+    ``nobody`` when hodeid runs as root, else hodeid's own user."""
+
+    @field_validator("job_user")
+    @classmethod
+    def _job_user_exists(cls, value: str | None) -> str | None:
+        # Said at start, rather than by every worker the provider would start and lose.
+        if value is None:
+            return None
+        try:
+            pwd.getpwuid(int(value)) if value.isdigit() else pwd.getpwnam(value)
+        except KeyError:
+            raise ValueError(f"there is no user {value!r} on this host; give an existing user") from None
+        return value
 
 
 class ExecProviderSettings(ProviderSettings):

@@ -104,6 +104,10 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
         "--local-provisioning-timeout", dest="local_provisioning_timeout_seconds", type=float, metavar="S",
         help="give up on a worker not connected by then (default 30)",
     )  # fmt: skip
+    local.add_argument(
+        "--local-job-user", dest="local_job_user", metavar="USER",
+        help="run its jobs as USER (default: nobody as root, else hodeid's user)",
+    )  # fmt: skip
     args = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
     local_flags = {k.removeprefix("local_"): args.pop(k) for k in list(args) if k.startswith("local_")}
     if local_flags:

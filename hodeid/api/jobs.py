@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from hodei_api import v1
 from hodeid.api.auth import CALLER
 from hodeid.api.errors import grpc_errors
 from hodeid.control.daemon import Daemon
+from hodeid.domain.access import Role
+from hodeid.domain.redaction import hide_env_values
 from hodeid.errors import InvalidRequest
+
+
+def _shown(job: v1.Job) -> v1.Job:
+    """``job`` as the caller may see it: an admin (who may submit them) sees env values, a
+    reader only their names."""
+    caller = CALLER.get()
+    return job if caller is not None and caller.role is Role.ADMIN else hide_env_values(job)
 
 
 class JobService(v1.JobServiceBase):
@@ -25,12 +35,12 @@ class JobService(v1.JobServiceBase):
 
     async def get_job(self, message: v1.GetJobRequest) -> v1.Job:
         with grpc_errors():
-            return await self.daemon.get(message.id)
+            return _shown(await self.daemon.get(message.id))
 
     async def list_jobs(self, message: v1.ListJobsRequest) -> v1.ListJobsResponse:
         with grpc_errors():
             jobs, token = await self.daemon.page(list(message.states), message.limit, message.page_token)
-        return v1.ListJobsResponse(jobs=jobs, next_page_token=token)
+        return v1.ListJobsResponse(jobs=[_shown(job) for job in jobs], next_page_token=token)
 
     async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
         with grpc_errors():
@@ -43,4 +53,4 @@ class JobService(v1.JobServiceBase):
     async def watch_jobs(self, message: v1.WatchJobsRequest) -> AsyncIterator[v1.JobEvent]:
         with grpc_errors():
             async for event in self.daemon.watch_jobs(message.limit):
-                yield event
+                yield replace(event, job=_shown(event.job)) if event.job is not None else event

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +27,20 @@ def bare(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
     """hodeid with no worker."""
     with cluster(database_url, tmp_path) as c:
         yield c
+
+
+@pytest.fixture
+def job_dir() -> Iterator[Path]:
+    """A directory the workers' jobs may read and write. Run as root, a worker runs its jobs as
+    ``nobody``, which cannot enter pytest's tmp_path (0700, root's); so it is ``nobody``'s."""
+    path = Path(tempfile.mkdtemp(prefix="hodei-jobs-"))
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path)
 
 
 __all__ = ["_show_process_logs", "pytest_runtest_makereport"]

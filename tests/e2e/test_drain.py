@@ -19,11 +19,11 @@ def exited(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int | None:
 
 
 def test_drain_lets_the_running_job_finish_takes_no_new_one_then_the_worker_exits(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, job_dir: Path
 ) -> None:
     with cluster(database_url, tmp_path) as c:
         worker = c.start_worker("--id", "w1", "--slots", "2")
-        go = tmp_path / "go"
+        go = job_dir / "go"
         first = detach(c, "--", "sh", "-c", f"while [ ! -e {go} ]; do sleep 0.05; done; echo done")
         wait_state(c, first, "RUNNING")
         drained = c.hodei("worker", "drain", "w1")

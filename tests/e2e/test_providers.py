@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import signal
 import time
 from collections.abc import Iterator
@@ -54,6 +55,24 @@ def test_a_bare_hodeid_runs_a_job_on_a_local_worker_and_stops_it_when_idle(make:
     wait_for(lambda: cli_json(make, "worker", "list") == [], "the idle local worker was not stopped")
     # The provider counts it gone on its next tick.
     wait_for(lambda: providers(make)["local"]["connected"] == 0, "the provider still counts the worker")
+
+
+def test_a_local_worker_gives_its_jobs_no_token_and_runs_them_as_the_job_user(make: Cluster) -> None:
+    make.local_provider = True
+    make.start_daemon("--local-max", "1")
+    result = make.hodei("job", "run", "--", "sh", "-c", "id -u; env")
+    assert result.returncode == 0, result.stderr
+    uid, *env = result.stdout.decode().splitlines()
+    assert [line for line in env if line.startswith("HODEI_")] == [], "the one-time token reached the job"
+    assert int(uid) == (pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a worker running as root switches the job's user")
+def test_local_job_user_is_passed_to_the_local_workers(make: Cluster) -> None:
+    make.local_provider = True
+    make.start_daemon("--local-max", "1", "--local-job-user", "root")
+    result = make.hodei("job", "run", "--", "id", "-u")
+    assert (result.returncode, result.stdout) == (0, b"0\n"), result.stderr
 
 
 def test_a_burst_of_jobs_never_starts_more_than_max_local_workers(make: Cluster) -> None:

@@ -16,8 +16,8 @@ def outcomes(job: dict[str, object]) -> list[tuple[object, object]]:
     return [(a["outcome"], a["worker_id"]) for a in attempts]
 
 
-def test_retries_rerun_a_failed_attempt_and_job_get_lists_both(system: Cluster, tmp_path: Path) -> None:
-    marker = tmp_path / "ran-once"
+def test_retries_rerun_a_failed_attempt_and_job_get_lists_both(system: Cluster, job_dir: Path) -> None:
+    marker = job_dir / "ran-once"
     script = f"if [ -e {marker} ]; then echo second; else touch {marker}; echo first; exit 3; fi"
     job_id = detach(system, "--retries", "1", "--retry-backoff", "0.1", "--", "sh", "-c", script)
     job = wait_state(system, job_id, "SUCCEEDED")
@@ -28,9 +28,9 @@ def test_retries_rerun_a_failed_attempt_and_job_get_lists_both(system: Cluster, 
 
 
 def test_job_retry_queues_a_finished_job_again_and_refuses_a_running_one(
-    system: Cluster, tmp_path: Path
+    system: Cluster, job_dir: Path
 ) -> None:
-    go = tmp_path / "go"
+    go = job_dir / "go"
     job_id = detach(system, "--", "sh", "-c", f"echo run; [ -e {go} ]")
     wait_state(system, job_id, "FAILED")
     go.touch()  # the next attempt succeeds

@@ -18,9 +18,9 @@ SHUTDOWN_BOUND = 10.0
 
 @pytest.mark.parametrize("ends", ["after the restart", "while no daemon runs"])
 def test_sigterm_keeps_the_running_job_and_the_next_daemon_records_it(
-    system: Cluster, tmp_path: Path, ends: str
+    system: Cluster, job_dir: Path, ends: str
 ) -> None:
-    go = tmp_path / "go"
+    go = job_dir / "go"
     script = f"echo started; while [ ! -e {go} ]; do sleep 0.05; done; echo finished"
     result = system.hodei("job", "run", "--detach", "--", "sh", "-c", script)
     job_id = result.stdout.decode().strip()
@@ -39,8 +39,8 @@ def test_sigterm_keeps_the_running_job_and_the_next_daemon_records_it(
     assert system.hodei("job", "logs", job_id).stdout == b"started\nfinished\n"
 
 
-def test_a_job_writing_through_a_daemon_restart_loses_no_line(system: Cluster, tmp_path: Path) -> None:
-    go = tmp_path / "go"
+def test_a_job_writing_through_a_daemon_restart_loses_no_line(system: Cluster, job_dir: Path) -> None:
+    go = job_dir / "go"
     script = f"i=0; while [ ! -e {go} ]; do i=$((i+1)); echo $i; sleep 0.005; done; echo finished"
     job_id = system.hodei("job", "run", "--detach", "--", "sh", "-c", script).stdout.decode().strip()
     wait_state(system, job_id, "RUNNING")

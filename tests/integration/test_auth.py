@@ -88,6 +88,26 @@ async def test_a_read_token_reads_but_may_not_submit(daemon: Daemon) -> None:
     )
 
 
+async def test_a_read_token_sees_env_names_without_values_and_an_admin_sees_both(daemon: Daemon) -> None:
+    spec = v1.JobSpec(command=["true"], env={"PASSWORD": "hunter2", "EMPTY": ""})
+    async with channel_for(daemon, role=Role.ADMIN) as admin, channel_for(daemon, role=Role.READ) as reader:
+        submitted = (await v1.JobServiceStub(admin).submit_job(v1.SubmitJobRequest(spec=spec))).job
+        assert submitted is not None and submitted.spec is not None
+        assert submitted.spec.env == spec.env
+        seen: dict[str, dict[str, str]] = {}
+        for who, channel in (("admin", admin), ("read", reader)):
+            jobs = v1.JobServiceStub(channel)
+            got = await jobs.get_job(v1.GetJobRequest(id=submitted.id))
+            listed = (await jobs.list_jobs(v1.ListJobsRequest())).jobs
+            async with asyncio.timeout(10):
+                watched = await anext(aiter(jobs.watch_jobs(v1.WatchJobsRequest())))
+            envs = [job.spec.env for job in (got, *listed, watched.job) if job and job.spec]
+            assert len(envs) == 3 and envs[0] == envs[1] == envs[2], who
+            seen[who] = envs[0]
+    assert seen["admin"] == {"PASSWORD": "hunter2", "EMPTY": ""}
+    assert seen["read"] == {"PASSWORD": "***", "EMPTY": "***"}
+
+
 async def test_a_revoked_token_is_refused_at_its_next_call(daemon: Daemon) -> None:
     row, token = await daemon.api_tokens.create("ci", Role.ADMIN)
     async with channel_for(daemon, role=None) as channel:

@@ -143,11 +143,19 @@ class Cluster:
         return proc
 
     def hodei(
-        self, *args: str, timeout: float = 60.0, input: bytes | None = None
+        self,
+        *args: str,
+        timeout: float = 60.0,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
-        """Run the ``hodei`` CLI against this cluster."""
+        """Run the ``hodei`` CLI against this cluster, with variables ``env`` added to the cluster's."""
         return subprocess.run(
-            [str(BIN / "hodei"), *args], capture_output=True, env=self.env(), timeout=timeout, input=input
+            [str(BIN / "hodei"), *args],
+            capture_output=True,
+            env={**self.env(), **(env or {})},
+            timeout=timeout,
+            input=input,
         )
 
     def hodeid(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[bytes]:

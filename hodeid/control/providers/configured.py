@@ -29,12 +29,21 @@ def configured(settings: Settings) -> list[Provider]:
     providers: list[Provider] = []
     local = settings.local_provider
     if local.enabled:
-        tls: list[str] = []
+        flags: list[str] = []
         if settings.tls_cert is not None:
-            tls += ["--tls-ca", str(local.tls_ca or settings.tls_cert)]
+            flags += ["--tls-ca", str(local.tls_ca or settings.tls_cert)]
             if local.tls_cert is not None:
-                tls += ["--tls-cert", str(local.tls_cert), "--tls-key", str(local.tls_key or local.tls_cert)]
-        providers.append(LocalProvider("local", offer_of(local), limits_of(local), settings.listen, tls=tls))
+                flags += [
+                    "--tls-cert",
+                    str(local.tls_cert),
+                    "--tls-key",
+                    str(local.tls_key or local.tls_cert),
+                ]
+        if local.job_user:
+            flags += ["--job-user", local.job_user]
+        providers.append(
+            LocalProvider("local", offer_of(local), limits_of(local), settings.listen, flags=flags)
+        )
     for p in settings.exec_providers:
         if any(other.name == p.name for other in providers):
             raise ConfigError(f"two providers are named {p.name!r}; give each exec provider its own name")

@@ -42,12 +42,12 @@ class LocalProvider(Provider):
         limits: Limits,
         server: str,
         bin_dir: Path | None = None,
-        tls: Sequence[str] = (),
+        flags: Sequence[str] = (),
     ) -> None:
         super().__init__(name, offer, limits)
         self.server = server
-        # hodei-worker's --tls-* flags, when hodeid serves TLS.
-        self.tls = list(tls)
+        # hodei-worker's --tls-* flags when hodeid serves TLS, and its --job-user if set.
+        self.flags = list(flags)
         self.program = (bin_dir or Path(sys.executable).parent) / "hodei-worker"
         self.processes: dict[str, asyncio.subprocess.Process] = {}
 
@@ -55,7 +55,7 @@ class LocalProvider(Provider):
         offer = self.offer
         args = [
             "--server", self.server, "--id", worker_id, "--slots", str(offer.slots),
-            "--cpu", f"{offer.cpu:g}", "--memory", str(offer.memory_mb), *self.tls,
+            "--cpu", f"{offer.cpu:g}", "--memory", str(offer.memory_mb), *self.flags,
         ]  # fmt: skip
         for key, value in sorted(offer.labels.items()):
             args += ["--label", f"{key}={value}"]

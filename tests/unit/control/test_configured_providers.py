@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from hodeid.config import Settings
 from hodeid.control.providers.configured import configured
@@ -58,3 +59,12 @@ def test_two_providers_may_not_share_a_name() -> None:
     settings = Settings(exec_providers=[{"name": "local", "create": "true"}])
     with pytest.raises(ConfigError, match="two providers are named 'local'"):
         configured(settings)
+
+
+def test_local_job_user_becomes_the_workers_job_user_and_must_exist() -> None:
+    [default] = configured(Settings(**parse_args([])))
+    assert isinstance(default, LocalProvider) and "--job-user" not in default.flags
+    [local] = configured(Settings(**parse_args(["--local-job-user", "nobody"])))
+    assert isinstance(local, LocalProvider) and local.flags[-2:] == ["--job-user", "nobody"]
+    with pytest.raises(ValidationError, match="there is no user 'no-such-user-hodei' on this host"):
+        Settings(**parse_args(["--local-job-user", "no-such-user-hodei"]))

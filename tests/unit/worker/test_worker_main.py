@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -40,6 +42,11 @@ WORKER = str(Path(sys.executable).parent / "hodei-worker")
         ),
         (["--tls-ca", "/nonexistent/ca.pem"], {}, "cannot load the TLS files"),
         (["--state-dir", "/etc/passwd"], {}, "the state directory /etc/passwd is not a directory"),
+        (
+            ["--job-user", "no-such-user-hodei"],
+            {},
+            "--job-user / HODEI_JOB_USER: there is no user 'no-such-user-hodei' on this host",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv: list[str], env: dict[str, str], message: str) -> None:
@@ -101,3 +108,31 @@ async def test_sigint_while_the_daemon_is_unreachable_exits_0(tmp_path: Path) ->
         if worker.returncode is None:
             worker.kill()
             await worker.wait()
+
+
+def _as_nobody(code: str) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` as the user ``nobody``, with this checkout and its packages importable."""
+    # The venv's interpreter may be a link into root's 0700 home; the same version elsewhere will do.
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    python = shutil.which(version, path="/usr/local/bin:/usr/bin:/bin")
+    if python is None:
+        pytest.skip(f"no {version} outside root's home for the user nobody to run")
+    path = os.pathsep.join([sysconfig.get_paths()["purelib"], str(Path(__file__).parents[3])])
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/", "PYTHONPATH": path}
+    return subprocess.run(
+        [python, "-c", code], user="nobody", env=env, capture_output=True, text=True, timeout=60, cwd="/"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="starting a worker as another user needs root")
+def test_a_worker_not_running_as_root_refuses_to_run_jobs_as_anyone_else() -> None:
+    if _as_nobody("import hodei_worker.main").returncode != 0:
+        pytest.skip("the user nobody cannot import this checkout")
+    done = _as_nobody(
+        "import sys; from hodei_worker.main import main; sys.exit(main(['--job-user', 'root']))"
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "hodei-worker: --job-user / HODEI_JOB_USER: hodei-worker runs as 'nobody', not root, so its "
+        "jobs can only run as 'nobody'; drop --job-user root, or start hodei-worker as root\n"
+    )

@@ -127,6 +127,16 @@ async def test_env_cwd_and_stdin(attempts: Attempts, tmp_path: Path, monkeypatch
     assert [line.data for line in report.lines] == [b"kept job yes\n", f"{tmp_path}\n".encode(), b"end\n"]
 
 
+async def test_no_hodei_variable_of_the_worker_reaches_the_job(
+    attempts: Attempts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HODEI_JOIN_TOKEN", "HODEI_JOIN_TOKEN_FILE", "HODEI_TOKEN", "HODEI_SLOTS"):
+        monkeypatch.setenv(name, "the worker's")
+    report = await attempts.run(["env"], env={"HODEI_OWN": "the job's"})
+    hodei = [line.data for line in report.lines if line.data.startswith(b"HODEI_")]
+    assert hodei == [b"HODEI_OWN=the job's\n"]
+
+
 async def test_first_seq_continues_earlier_attempts(attempts: Attempts) -> None:
     attempt, report = attempts.make(sh("echo a; echo b"), first_seq=101)
     await attempt.run()
