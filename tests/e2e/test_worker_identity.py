@@ -83,10 +83,10 @@ async def impersonate(c: Cluster, worker_id: str, job_id: str) -> str:
         channel.close()
 
 
-def test_the_join_token_cannot_take_over_a_hand_started_worker(bare: Cluster, tmp_path: Path) -> None:
+def test_the_join_token_cannot_take_over_a_hand_started_worker(bare: Cluster, job_dir: Path) -> None:
     worker = bare.start_worker("--id", "hand-1")
     live_worker(bare, "hand-1")
-    go = tmp_path / "go"
+    go = job_dir / "go"
     script = f"while [ ! -e {go} ]; do sleep 0.05; done; echo real; exit 7"
     job_id = detach(bare, "--", "sh", "-c", script)
     wait_state(bare, job_id, {"RUNNING"})
