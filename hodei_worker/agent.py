@@ -20,7 +20,7 @@ from hodei_api.client import Client, TlsMismatch
 from hodei_worker.attempts import Attempts
 from hodei_worker.batcher import BatchLimits
 from hodei_worker.config import WorkerSettings
-from hodei_worker.errors import Refused, StateError, StreamLost
+from hodei_worker.errors import Refused, StreamLost
 from hodei_worker.jobuser import JobUser
 from hodei_worker.outbox import Outbox
 from hodei_worker.session import CONNECT, Session
@@ -43,8 +43,9 @@ class Agent:
     UNAUTHENTICATED. ``async with Agent(settings) as agent:`` runs it in a task and stops it
     on the way out. Jobs run as ``job_user`` (None: as the worker's own user).
 
-    ``credential`` is the one the daemon bound to the worker's id earlier; a new one from a
-    Welcome is kept in ``state`` (if given) and presented in every later Hello.
+    ``credential`` proves the worker's id to a daemon it joins with the cluster token: made and
+    kept in ``state`` before the first Hello (``StateDir.credential``), presented in every Hello.
+    ``state`` names the credential file when the daemon refuses the worker.
     """
 
     def __init__(
@@ -234,32 +235,11 @@ class Agent:
         if welcome.resume_token:
             # The one-time join token is spent; this one lets the worker back in.
             self._resume_token = welcome.resume_token
-        if welcome.credential:
-            self._keep_credential(welcome.credential)
         for stale in welcome.stale:
             self.attempts.abandon((stale.job_id, stale.attempt))
         settings = self.settings
         logger.info("connected to %s as %s (slots %d)", settings.server, settings.worker_id, settings.slots)
         self._check_idle()
-
-    def _keep_credential(self, credential: str) -> None:
-        """The daemon bound the worker's id to ``credential``: keep it for every later Hello."""
-        self.credential = credential
-        if self.state is None:
-            return
-        worker_id = self.settings.worker_id
-        try:
-            self.state.save_credential(worker_id, credential)
-        except StateError as exc:
-            # Kept in memory, this worker still reconnects; only a restart would lose it.
-            logger.error(
-                "%s; after a restart this worker cannot rejoin as %r until an operator runs "
-                "'hodeid worker forget %s'",
-                exc, worker_id, worker_id,
-            )  # fmt: skip
-        else:
-            logger.info("worker id %r is now bound to the credential kept in %s", worker_id,
-                        self.state.credential_file(worker_id))  # fmt: skip
 
     def _on_run_job(self, run: v1.RunJob) -> None:
         if self._stopping:

@@ -38,7 +38,7 @@ class WorkerSettings(BaseSettings):
     """This worker's id, stable across its reconnects (``--id``; unset: the id kept in the
     state directory, made once as HOSTNAME-RANDOM, so a restarted worker keeps its identity)."""
     state_dir: Path = Field(default_factory=default_state_dir)
-    """Where the worker keeps its id and the credential the daemon bound to it (``--state-dir``;
+    """Where the worker keeps its id and the credential that proves it (``--state-dir``;
     default ``/var/lib/hodei-worker`` as root, else the user's data directory)."""
     join_token: str = ""
     """Cluster join token or one-time provisioning token sent in Hello (``HODEI_JOIN_TOKEN``;

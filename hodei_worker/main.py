@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from hodei_api.client import resolve_join_token, tls_context
+from hodei_api.worker_identity import provisioned
 from hodei_worker.agent import VERSION, Agent
 from hodei_worker.config import WorkerSettings, describe, parse_label
 from hodei_worker.errors import JobUserError, Refused, StateError
@@ -139,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not settings.worker_id:
             settings.worker_id = state.worker_id()
-        credential = state.credential(settings.worker_id)
+        # A provisioned worker proves its id with its provider's token and keeps nothing.
+        credential = "" if provisioned(settings.join_token) else state.credential(settings.worker_id)
     except StateError as exc:
         logger.error("%s", exc)
         return 2

@@ -1,4 +1,4 @@
-"""The worker's state directory: its persisted id and the credential the daemon bound to it.
+"""The worker's state directory: its persisted id and the credential that proves it.
 
 It holds secrets, so it is private: the directory is made 0700 and each file 0600, and a
 directory or file that another user owns or that group or others may write is refused, since
@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import platformdirs
 
+from hodei_api.worker_identity import credential_problem, new_credential
 from hodei_worker.errors import StateError
 
 ID_FILE = "worker-id"
@@ -67,17 +68,23 @@ class StateDir:
         path = self.path / ID_FILE
         if (found := self._read(path, "the worker id file")) is not None:
             return found
-        worker_id = generated_worker_id()
-        self._write(path, worker_id)
-        return worker_id
+        return self._keep(path, generated_worker_id(), "the worker id file")
 
     def credential(self, worker_id: str) -> str:
-        """The credential kept for ``worker_id``, or an empty string if there is none yet."""
-        return self._read(self.credential_file(worker_id), "the credential file") or ""
-
-    def save_credential(self, worker_id: str, credential: str) -> None:
-        """Keep ``credential`` for ``worker_id``, replacing the file whole or not at all."""
-        self._write(self.credential_file(worker_id), credential)
+        """The credential kept for ``worker_id``, else a new one, kept before it is first
+        presented: whatever becomes of the Hello that presents it, the next start presents
+        the same one."""
+        path = self.credential_file(worker_id)
+        credential = self._read(path, "the credential file")
+        if credential is None:
+            credential = self._keep(path, new_credential(), "the credential file")
+        if (problem := credential_problem(credential)) is not None:
+            raise StateError(
+                f"the credential file {path} holds no credential hodei-worker made: {problem}; "
+                f"remove it to make a new one (then an operator must run 'hodeid worker forget {worker_id}' "
+                "if the daemon knows this id)"
+            )
+        return credential
 
     def _check_dir(self) -> None:
         if not self.path.is_dir():
@@ -96,7 +103,10 @@ class StateDir:
         except OSError as exc:
             raise StateError(f"cannot read {what} {path}: {exc.strerror}") from exc
 
-    def _write(self, path: Path, text: str) -> None:
+    def _keep(self, path: Path, text: str, what: str) -> str:
+        """Keep ``text`` in ``path`` unless the file exists by now; returns what it holds. The
+        file appears whole or not at all, and is never replaced: of two starts at once, both
+        go on with the one kept."""
         try:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
@@ -112,9 +122,26 @@ class StateDir:
                 file.write(text + "\n")
                 file.flush()
                 os.fsync(file.fileno())
-            os.replace(temp, path)
+            os.link(temp, path)
+            _sync_dir(self.path)
+        except FileExistsError:
+            kept = self._read(path, what)
+            if kept is None:
+                raise StateError(f"{what} {path} is empty; remove it") from None
+            return kept
         except OSError as exc:
-            temp.unlink(missing_ok=True)
             raise StateError(
                 f"cannot write {path}: {exc.strerror}; check the state directory {self.path}"
             ) from exc
+        finally:
+            temp.unlink(missing_ok=True)
+        return text
+
+
+def _sync_dir(path: Path) -> None:
+    """Make a new entry of ``path`` survive a crash: the credential must outlive the Hello."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -76,7 +76,7 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
     worker = commands.add_parser("worker", help="manage worker identities (in the database)")
     worker_commands = worker.add_subparsers(metavar="{forget}", required=True)
     forget = worker_commands.add_parser(
-        "forget", help="release a worker id: the next worker joining as it gets a new credential"
+        "forget", help="release a worker id: the next worker joining as it binds it to its own credential"
     )
     forget.add_argument("worker_id", metavar="ID")
     forget.set_defaults(command="worker forget")

@@ -46,7 +46,8 @@ AUTH_REFUSALS = Counter(
 WORKER_REFUSALS = Counter(
     "hodei_worker_refusals",
     "Worker streams refused at Hello, by reason: token (a wrong, used or expired join token) or "
-    "credential (a worker id bound to a credential the Hello does not present).",
+    "credential (a worker id bound to a credential the Hello does not present, or a fresh id "
+    "whose Hello presents no fit credential).",
     ["reason"],
     registry=REGISTRY,
 )

@@ -14,13 +14,14 @@ import betterproto2
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
+from hodei_api.worker_identity import provisioned
 from hodeid.config import LimitSettings, SchedulerSettings
 from hodeid.control.credentials import WorkerCredentials
 from hodeid.control.registry import Registry, Session
 from hodeid.control.reports import Reports
 from hodeid.control.scheduler import Scheduler, cancel_message
 from hodeid.control.settle import Settler
-from hodeid.control.tokens import JoinTokens, provisioned
+from hodeid.control.tokens import JoinTokens
 from hodeid.domain.placement import JobNeeds
 from hodeid.errors import InvalidRequest, Unauthenticated, Unavailable
 from hodeid.metrics import WORKER_REFUSALS
@@ -101,7 +102,7 @@ class WorkerSessions:
         if hello.slots < 1:
             raise InvalidRequest(f"worker {hello.worker_id} offers {hello.slots} slots; at least 1 is needed")
         self._check_labels(hello)
-        resume_token, credential = await self._admit(hello)
+        resume_token = await self._admit(hello)
         sessions = await self.workers.record_hello(hello)
         if (old := self._readers.get(hello.worker_id)) is not None:
             # Let its older stream's reports land first, or they would look lost.
@@ -126,23 +127,22 @@ class WorkerSessions:
             heartbeat_interval_seconds=self.settings.heartbeat_interval_seconds,
             stale=stale,
             resume_token=resume_token,
-            credential=credential,
         )
         return session, welcome
 
-    async def _admit(self, hello: v1.Hello) -> tuple[str, str]:
+    async def _admit(self, hello: v1.Hello) -> str:
         """Check the Hello's token and, for a worker that joined with the cluster token, that
-        it may claim its id: (the resume token, the new credential), each empty if none. A
-        refused Hello changes nothing, and the id's live stream, if any, carries on."""
+        it may claim its id; returns the resume token, empty if none. A refused Hello changes
+        nothing, and the id's live stream, if any, carries on."""
         reason = "token"
         try:
             resume_token = self.tokens.admit(hello)
             if provisioned(hello.token):
-                return resume_token, ""
+                return resume_token
             reason = "credential"
             live = self.registry.get(hello.worker_id)
-            connected = live is not None and not live.closed
-            return "", await self.credentials.admit(hello, connected=connected)
+            await self.credentials.admit(hello, connected=live is not None and not live.closed)
+            return ""
         except Unauthenticated as exc:
             WORKER_REFUSALS.labels(reason).inc()
             log.warning(

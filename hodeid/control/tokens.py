@@ -16,20 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hodei_api import v1
+from hodei_api.worker_identity import ONE_TIME_PREFIX, RESUME_PREFIX
 from hodeid.errors import Unauthenticated
 
-# One-time tokens carry this prefix, so one this daemon no longer remembers is still
-# refused as a one-time token and never taken for the cluster token.
-PREFIX = "hodei-jt-"
-RESUME_PREFIX = "hodei-rt-"
 # How long a used or expired token is remembered, to say which of the two it was.
 REMEMBER_SECONDS = 3600.0
-
-
-def provisioned(token: str) -> bool:
-    """Whether ``token`` is a provisioned worker's (one-time or resume) token, not the
-    cluster token: such a worker proves its id with it, not with a worker credential."""
-    return token.startswith((PREFIX, RESUME_PREFIX))
 
 
 @dataclass
@@ -60,7 +51,7 @@ class JoinTokens:
     def issue(self, worker_id: str) -> str:
         """A new one-time token for the worker ``worker_id`` that is about to be created."""
         self._forget_old()
-        token = PREFIX + secrets.token_urlsafe(24)
+        token = ONE_TIME_PREFIX + secrets.token_urlsafe(24)
         self._issued[token] = _Issued(worker_id, self.clock() + self.ttl)
         return token
 
@@ -86,7 +77,9 @@ class JoinTokens:
                     "a provisioned worker can only rejoin the daemon that created it, while it exists"
                 )
             return ""
-        if token.startswith(PREFIX):
+        if token.startswith(ONE_TIME_PREFIX):
+            # By its prefix, one this daemon no longer remembers is still refused as a
+            # one-time token and never taken for the cluster token.
             issued = self._issued.get(token)
             if issued is None:
                 raise Unauthenticated(

@@ -26,7 +26,7 @@ class CredentialStore:
         return digest
 
     async def forget(self, worker_id: str) -> bool:
-        """Release ``worker_id``: the next worker joining under it gets a new credential.
+        """Release ``worker_id``: the next worker joining under it binds it to its own credential.
         False if it had none."""
         async with translate():
             forgotten = await self.pool.fetchval(Q["delete_worker_credential"], worker_id)

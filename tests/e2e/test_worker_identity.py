@@ -1,5 +1,6 @@
 """Per-worker identity with real processes: the join token cannot take over a hand-started
-worker, a restarted worker keeps its id and credential, and ``hodeid worker forget``."""
+worker, a restarted worker keeps its id and credential, a daemon killed before its Welcome
+reached the worker does not lock the id, and ``hodeid worker forget``."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import time
 from pathlib import Path
 
 from grpclib.client import Channel
+from grpclib.const import Cardinality
 from grpclib.exceptions import GRPCError
 
 from hodei_api import v1
 from hodei_api.loglines import pack
+from hodei_worker.session import CONNECT
+from hodei_worker.state import StateDir
 from tests.support.jobs import cli_json, detach, job_json
 from tests.support.processes import Cluster, stop
 from tests.support.scripted_worker import out
@@ -145,3 +149,38 @@ def test_another_state_dir_cannot_claim_the_id_until_it_is_forgotten(bare: Clust
     # The old holder is the stranger now.
     old = bare.start_worker("--id", "hand-2", state_dir=tmp_path / "real")
     assert exited(old) == 1
+
+
+async def hello_then_daemon_killed(c: Cluster, worker_id: str, credential: str) -> None:
+    """Say Hello as ``worker_id`` with ``credential``, then kill -9 the daemon once it has let
+    the worker in, before the worker reads anything (the Welcome is lost)."""
+    channel = Channel("127.0.0.1", c.port)
+    try:
+        hello = v1.Hello(
+            worker_id=worker_id, hostname="here", slots=1, resources=v1.Resources(cpu=1, memory_mb=64),
+            token=(c.data_dir / "join.token").read_text().strip(), credential=credential,
+        )  # fmt: skip
+        connect = channel.request(CONNECT, Cardinality.STREAM_STREAM, v1.WorkerMessage, v1.DaemonMessage)
+        async with connect as cut:
+            await cut.send_message(v1.WorkerMessage(hello=hello))
+            deadline = time.monotonic() + 30
+            while f"worker {worker_id} connected" not in (c.log_dir / "hodeid.log").read_text():
+                assert time.monotonic() < deadline, c.logs()
+                await asyncio.sleep(0.05)
+            c.restart_daemon()
+            await cut.cancel()
+    finally:
+        channel.close()
+
+
+def test_a_welcome_lost_to_a_killed_daemon_does_not_lock_the_id(bare: Cluster, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    # What hodei-worker does before its first Hello: make its credential and keep it.
+    credential = StateDir(state).credential("hand-4")
+    asyncio.run(hello_then_daemon_killed(bare, "hand-4", credential))
+
+    worker = bare.start_worker("--id", "hand-4", state_dir=state)
+    live_worker(bare, "hand-4")
+    job_id = detach(bare, "--", "echo", "in")
+    assert wait_state(bare, job_id, TERMINAL)["worker_id"] == "hand-4"
+    assert worker.poll() is None and "refused" not in (bare.log_dir / "hodeid.log").read_text()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from hodei_api import v1
 from hodei_api.loglines import Line, micros, pack, unpack
+from hodei_api.worker_identity import new_credential
 from hodeid.config import SchedulerSettings
 
 FAST = SchedulerSettings(tick_seconds=0.05, dispatch_timeout_seconds=1.0, heartbeat_interval_seconds=0.5)
@@ -27,14 +28,14 @@ class ScriptedWorker:
         **labels: str,
     ) -> None:
         self.outbox: asyncio.Queue[v1.WorkerMessage | None] = asyncio.Queue()
+        self.credential = credential or new_credential()
+        """The credential this worker presents: the one given (a later stream of the same
+        worker), else a new one, as a worker makes on its first start."""
         self.hello = v1.Hello(
             worker_id=worker_id, hostname="test", labels=labels, slots=slots,
-            resources=v1.Resources(cpu=2, memory_mb=1024), version="test", credential=credential,
+            resources=v1.Resources(cpu=2, memory_mb=1024), version="test", credential=self.credential,
         )  # fmt: skip
         self.inbox = stub.connect(self._messages())
-        self.credential = credential
-        """The worker id's credential: the one given, or the one the daemon issued in this
-        stream's Welcome (a later stream of the same worker presents it)."""
 
     async def _messages(self) -> AsyncIterator[v1.WorkerMessage]:
         yield v1.WorkerMessage(hello=self.hello)
@@ -45,8 +46,6 @@ class ScriptedWorker:
         """The next daemon message of ``kind`` (heartbeats are skipped)."""
         async with asyncio.timeout(timeout):
             async for message in self.inbox:
-                if message.welcome is not None and message.welcome.credential:
-                    self.credential = message.welcome.credential
                 if getattr(message, kind) is not None:
                     return message
         raise AssertionError(f"stream ended before {kind}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hodei_api import v1
-from hodeid.control.tokens import PREFIX, REMEMBER_SECONDS, RESUME_PREFIX, JoinTokens, provisioned
+from hodei_api.worker_identity import ONE_TIME_PREFIX, RESUME_PREFIX, provisioned
+from hodeid.control.tokens import REMEMBER_SECONDS, JoinTokens
 from hodeid.errors import Unauthenticated
 
 
@@ -24,7 +25,7 @@ def hello(worker_id: str, token: str) -> v1.Hello:
 def test_a_one_time_token_admits_its_worker_once() -> None:
     tokens = JoinTokens(ttl_seconds=300)
     token = tokens.issue("local-1")
-    assert token.startswith(PREFIX)
+    assert token.startswith(ONE_TIME_PREFIX)
     tokens.admit(hello("local-1", token))
     with pytest.raises(Unauthenticated, match="already used"):
         tokens.admit(hello("local-1", token))
@@ -56,7 +57,7 @@ def test_a_revoked_or_unknown_one_time_token_is_refused() -> None:
         tokens.admit(hello("local-1", token))
     # Never taken for a cluster token, even when none is configured.
     with pytest.raises(Unauthenticated, match="unknown to this daemon"):
-        tokens.admit(hello("local-1", PREFIX + "forged"))
+        tokens.admit(hello("local-1", ONE_TIME_PREFIX + "forged"))
 
 
 def test_tokens_used_long_ago_are_forgotten_but_still_refused() -> None:
@@ -142,7 +143,7 @@ def test_a_joined_workers_id_stays_guarded_after_its_token_would_be_forgotten() 
 
 @pytest.mark.parametrize(
     ("token", "expected"),
-    [(PREFIX + "x", True), (RESUME_PREFIX + "x", True), ("hodei-join-cluster", False), ("", False)],
+    [(ONE_TIME_PREFIX + "x", True), (RESUME_PREFIX + "x", True), ("hodei-join-cluster", False), ("", False)],
 )
 def test_only_provider_tokens_count_as_provisioned(token: str, expected: bool) -> None:
     # A provisioned worker proves its id with these; any other token needs the id's credential.

@@ -1,5 +1,5 @@
-"""The agent and its credential: kept from the Welcome that issues it, presented in every later
-Hello, and a refused Hello reported once instead of retried."""
+"""The agent and its credential: presented in every Hello, and a refused Hello reported once
+instead of retried."""
 
 from __future__ import annotations
 
@@ -30,20 +30,16 @@ def agent(daemon: FakeDaemon, state: StateDir, credential: str = "") -> Agent:
     )
 
 
-async def test_the_credential_of_a_welcome_is_kept_and_presented_from_then_on(
-    daemon: FakeDaemon, tmp_path: Path
-) -> None:
+async def test_the_credential_is_presented_in_every_hello(daemon: FakeDaemon, tmp_path: Path) -> None:
     state = StateDir(tmp_path / "state")
-    async with agent(daemon, state):
+    credential = state.credential("w-test")
+    async with agent(daemon, state, credential):
         stream = await daemon.next_stream()
         first: v1.Hello = await stream.next("hello")
-        assert first.credential == ""
-        stream.send(welcome=v1.Welcome(session_id="s-1", credential="hodei-wc-issued"))
-        await stream.next("heartbeat")
-        assert state.credential("w-test") == "hodei-wc-issued"
+        # Cut before any Welcome: the next Hello presents the same credential.
         stream.hang_up()
         again: v1.Hello = await (await daemon.next_stream()).next("hello")
-        assert again.credential == "hodei-wc-issued"
+        assert first.credential == again.credential == credential
 
 
 async def test_a_refused_hello_ends_the_agent_saying_why_and_where_the_credential_is(

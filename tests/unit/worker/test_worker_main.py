@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hodei_api import v1
+from hodei_api.worker_identity import ONE_TIME_PREFIX, credential_problem
 from tests.unit.worker.fake_daemon import FakeDaemon, free_port, serve
 
 WORKER = str(Path(sys.executable).parent / "hodei-worker")
@@ -64,15 +65,18 @@ async def daemon() -> AsyncIterator[FakeDaemon]:
         yield daemon
 
 
-async def test_runs_a_job_and_exits_0_on_sigterm(daemon: FakeDaemon) -> None:
+async def test_runs_a_job_and_exits_0_on_sigterm(daemon: FakeDaemon, tmp_path: Path) -> None:
     worker = await asyncio.create_subprocess_exec(
         WORKER, "--server", daemon.addr, "--slots", "2", "--label", "k=v", "--id", "w-main",
-        stderr=subprocess.PIPE,
+        "--state-dir", str(tmp_path / "state"), stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
         stream = await daemon.next_stream(timeout=30)
         hello: v1.Hello = await stream.next("hello")
         assert (hello.worker_id, hello.slots, hello.labels) == ("w-main", 2, {"k": "v"})
+        # Kept before the first Hello, so a stream cut before its Welcome loses nothing.
+        kept = (tmp_path / "state" / "w-main.credential").read_text().strip()
+        assert hello.credential == kept and credential_problem(kept) is None
         assert hello.resources is not None and hello.resources.cpu == os.cpu_count()
         stream.welcome()
         stream.send(
@@ -136,3 +140,20 @@ def test_a_worker_not_running_as_root_refuses_to_run_jobs_as_anyone_else() -> No
         "hodei-worker: --job-user / HODEI_JOB_USER: hodei-worker runs as 'nobody', not root, so its "
         "jobs can only run as 'nobody'; drop --job-user root, or start hodei-worker as root\n"
     )
+
+
+async def test_a_provisioned_worker_presents_no_credential_and_keeps_nothing(
+    daemon: FakeDaemon, tmp_path: Path
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")}
+    worker = await asyncio.create_subprocess_exec(
+        WORKER, "--server", daemon.addr, "--id", "local-1", "--state-dir", str(tmp_path / "state"),
+        env={**clean, "HODEI_JOIN_TOKEN": ONE_TIME_PREFIX + "issued"},
+    )  # fmt: skip
+    try:
+        hello: v1.Hello = await (await daemon.next_stream(timeout=30)).next("hello")
+        assert (hello.token, hello.credential) == (ONE_TIME_PREFIX + "issued", "")
+        assert not (tmp_path / "state").exists()
+    finally:
+        worker.kill()
+        await worker.wait()

@@ -636,8 +636,9 @@ class Hello(betterproto2.Message):
 
     credential: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
     """
-    The credential the daemon issued to this worker id in an earlier Welcome (worker ids
-    that joined with the cluster token). Once an id has one, only a Hello that presents it
+    With the cluster token: the credential the worker made and kept before its first Hello
+    ("hodei-wc-" and at least 43 url-safe random characters), presented in every Hello. The
+    first Hello under an id binds the id to it; from then on only a Hello that presents it
     may claim the id.
     """
 
@@ -1150,13 +1151,6 @@ class Welcome(betterproto2.Message):
     """
     Set when the worker joined with a one-time token, which is now spent: the worker
     presents this one in the Hellos of its later reconnections to the same daemon.
-    """
-
-    credential: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
-    """
-    Set when a worker joined with the cluster token under an id that had no credential yet:
-    the id is now bound to this secret (the daemon keeps only its hash). The worker stores it
-    and presents it in Hello.credential from then on.
     """
 
 
