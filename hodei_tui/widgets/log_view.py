@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from hodei_api.loglines import Line
+from hodei_api.printable import printable
 from hodei_tui.console.logstore import STDERR, SYSTEM, LogStore, Streams
 
 STREAM_CYCLE = [Streams.BOTH, Streams.STDOUT, Streams.STDERR]
@@ -224,9 +225,13 @@ class LogView(ScrollView, can_focus=True):
         if found is None:
             found = self._shown_match(len(self.store) if backwards else 0, backwards)
             if found is not None:
-                self.notify(f"/{self.needle}: wrapped to the {'end' if backwards else 'top'}", timeout=2)
+                self.notify(
+                    printable(f"/{self.needle}: wrapped to the {'end' if backwards else 'top'}"),
+                    timeout=2,
+                    markup=False,
+                )
         if found is None:
-            self.notify(f"/{self.needle}: not in this log", timeout=3)
+            self.notify(printable(f"/{self.needle}: not in this log"), timeout=3, markup=False)
         else:
             self.match = found
             self.follow = False
@@ -267,7 +272,8 @@ class LogView(ScrollView, can_focus=True):
         store = self.store
         stream = store.streams[position]
         style = STDERR_STYLE if stream == STDERR else SYSTEM_STYLE if stream == SYSTEM else Style()
-        text = Text(store.text(position), style=style, no_wrap=not self.wrap, end="")
+        # The job's output is data here: escapes for control characters, never markup.
+        text = Text(printable(store.text(position)), style=style, no_wrap=not self.wrap, end="")
         if self.needle:
             text.highlight_words([self.needle], MATCH_STYLE, case_sensitive=not self.needle.islower())
         if position == self.match:
