@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hodei_api.client import DEFAULT_ADDR, AddressError, parse_addr
 from hodei_api.host import total_memory_mb
+from hodei_api.names import label_key_problem, worker_id_problem
 
 
 def default_worker_id() -> str:
@@ -40,8 +41,10 @@ class WorkerSettings(BaseSettings):
     """CPUs offered to jobs (``--cpu``; default: the host's count)."""
     memory_mb: int = Field(default_factory=total_memory_mb, gt=0)
     """Memory offered to jobs, in MiB (``--memory``; default: the host's total)."""
-    worker_id: str = Field(default_factory=default_worker_id, min_length=1)
-    """This worker's id, stable across its reconnects (``--id``; default: hostname and hex)."""
+    # Checked when defaulted too: a host name may hold characters a worker id may not.
+    worker_id: str = Field(default_factory=default_worker_id, validate_default=True)
+    """This worker's id, stable across its reconnects (``--id``; default: hostname and hex);
+    letters, digits and ``. _ : @ -``."""
     join_token: str = ""
     """Cluster join token or one-time provisioning token sent in Hello (``HODEI_JOIN_TOKEN``;
     unset, the contents of ``HODEI_JOIN_TOKEN_FILE``, else the ``join.token`` file in
@@ -77,6 +80,22 @@ class WorkerSettings(BaseSettings):
         if not isinstance(value, str):
             return value
         return dict(parse_label(pair) for pair in value.split(",") if pair.strip())
+
+    @field_validator("labels")
+    @classmethod
+    def _label_keys_are_safe(cls, value: dict[str, str]) -> dict[str, str]:
+        # The daemon refuses them at Hello; saying so here names the flag to fix.
+        for key in value:
+            if problem := label_key_problem(key):
+                raise ValueError(problem)
+        return value
+
+    @field_validator("worker_id")
+    @classmethod
+    def _worker_id_is_safe(cls, value: str) -> str:
+        if problem := worker_id_problem(value):
+            raise ValueError(problem)
+        return value
 
 
 def parse_label(text: str) -> tuple[str, str]:
