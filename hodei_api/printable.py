@@ -8,7 +8,12 @@ output written by ``hodei job run`` and ``job logs`` does not (it is the job's b
 
 from __future__ import annotations
 
+import logging
 import re
+from types import TracebackType
+from typing import TypeAlias
+
+ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 # C0 and C1 controls and DEL; the bidi embeddings, overrides, isolates and marks (which can
 # make text read in another order than it is stored); the line and paragraph separators.
@@ -47,3 +52,24 @@ def json_printable(encoded: str) -> str:
     the same value. Those characters occur only inside JSON strings, where an escape is
     always allowed."""
     return _JSON_RAW.sub(_json_escape, encoded)
+
+
+class PrintableFormatter(logging.Formatter):
+    """A text log formatter whose records cannot forge others or control the terminal: the
+    message (and every value put in it) is made printable, so it stays on one line, and a
+    traceback keeps its lines but each is escaped and indented, so none can pass for a
+    record of its own."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei: ExcInfo) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"  {printable(line)}" for line in text.splitlines())
