@@ -309,6 +309,7 @@ class LogView(ScrollView, can_focus=True):
         if not self.wrap:
             for row in range(top, min(top + height, len(view))):
                 strips.append(Strip(list(self._text(view[row]).render(console)) or [Segment("")]))
+            self._widen_to(max((strip.cell_length for strip in strips), default=0))
         elif top >= self.max_scroll_y and len(view) > 0:
             # At the end: the last lines, wrapped, fill the pane from the bottom up.
             row = len(view) - 1
@@ -324,6 +325,15 @@ class LogView(ScrollView, can_focus=True):
             strips = strips[:height]
         self._rows = (key, strips)
         return strips
+
+    def _widen_to(self, cells: int) -> None:
+        """Let the pane scroll as wide as the rows drawn. The width is first guessed from the
+        lines' byte counts; a control character shown as an escape takes more cells than
+        bytes, and only the rows on screen are measured, once drawn."""
+        stamp = 13 if self.timestamps else 0
+        if cells > self._widest + stamp:
+            self._widest = cells - stamp
+            self.call_after_refresh(self._resized)
 
     def _wrapped(self, position: int, width: int) -> list[Strip]:
         console = self.app.console
