@@ -19,6 +19,7 @@ from hodei_tui.widgets.jobs_table import JobsTable
 from hodei_tui.widgets.log_view import LogView
 from hodei_tui.widgets.workers_panel import WorkersPanel
 
+from .scripted_client import JOBS as BENIGN_JOBS
 from .scripted_client import NOW, ScriptedConsoleClient, ago, job, worker
 from .test_snapshots import WIDE, SnapCompare, fixed_backoff, select, settle
 
@@ -151,3 +152,16 @@ async def test_the_banner_shows_the_error_as_data() -> None:
         shown = "DISCONNECTED · cannot reach [b]hodeid[/b]\\x1b[2J"
         await until(pilot, "banner", lambda: shown in screen_text(app))
         assert_data_only(app)
+
+
+async def test_a_search_for_markup_is_shown_as_typed() -> None:
+    app = console(ScriptedConsoleClient())
+    async with app.run_test(size=WIDE) as pilot:
+        await select(pilot, BENIGN_JOBS[4].id)  # the one with a log
+        log = app.screen.query_one(LogView)
+        await until(pilot, "log shown", lambda: len(log.store) > 0)
+        await pilot.press("4", "slash")
+        await settle(pilot)
+        await pilot.press(*"[/]", "enter")
+        await until(pilot, "search done", lambda: "/[/]: no match" in screen_text(app))
+        assert "/[/]: no match" in assert_data_only(app)

@@ -256,7 +256,7 @@ class MainScreen(Screen[None]):
 
     @on(LogView.StatusChanged)
     def _log_status(self, event: LogView.StatusChanged) -> None:
-        event.log.border_subtitle = event.log.status()
+        event.log.border_subtitle = plain(event.log.status())  # it quotes the search text
 
     @on(LogView.SearchRequested)
     def _search(self, event: LogView.SearchRequested) -> None:
