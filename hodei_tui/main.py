@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from hodei_api.client import resolve_addr
+from hodei_api.printable import printable
 from hodei_tui.backend import connect
 from hodei_tui.cli.exit_codes import BROKEN_PIPE, HODEI_FAILED, INTERRUPTED, OK
 from hodei_tui.cli.parser import Handler, parse_args
@@ -19,7 +20,8 @@ from hodei_tui.errors import HodeiError
 
 def fail(error: HodeiError) -> int:
     """Report one of hodei's own failures as its single stderr line."""
-    print(f"hodei: {error}", file=sys.stderr)
+    # The daemon's message may quote what it refused (a name, a selector): data, not control.
+    print(printable(f"hodei: {error}"), file=sys.stderr)
     return HODEI_FAILED
 
 

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hodei_api.client import DEFAULT_ADDR, AddressError, parse_addr
 from hodei_api.host import total_memory_mb
+from hodei_api.names import label_key_problem, worker_id_problem
 from hodei_worker.state import default_state_dir
 
 
@@ -36,7 +37,8 @@ class WorkerSettings(BaseSettings):
     """Memory offered to jobs, in MiB (``--memory``; default: the host's total)."""
     worker_id: str = ""
     """This worker's id, stable across its reconnects (``--id``; unset: the id kept in the
-    state directory, made once as HOSTNAME-RANDOM, so a restarted worker keeps its identity)."""
+    state directory, made once as HOSTNAME-RANDOM, so a restarted worker keeps its identity);
+    letters, digits and ``. _ : @ -``."""
     state_dir: Path = Field(default_factory=default_state_dir)
     """Where the worker keeps its id and the credential that proves it (``--state-dir``;
     default ``/var/lib/hodei-worker`` as root, else the user's data directory)."""
@@ -78,6 +80,23 @@ class WorkerSettings(BaseSettings):
         if not isinstance(value, str):
             return value
         return dict(parse_label(pair) for pair in value.split(",") if pair.strip())
+
+    @field_validator("labels")
+    @classmethod
+    def _label_keys_are_safe(cls, value: dict[str, str]) -> dict[str, str]:
+        # The daemon refuses them at Hello; saying so here names the flag to fix.
+        for key in value:
+            if problem := label_key_problem(key):
+                raise ValueError(problem)
+        return value
+
+    @field_validator("worker_id")
+    @classmethod
+    def _worker_id_is_safe(cls, value: str) -> str:
+        # Empty: the state directory's id, checked when it is read.
+        if value and (problem := worker_id_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 def parse_label(text: str) -> tuple[str, str]:

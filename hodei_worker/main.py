@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from hodei_api.client import resolve_join_token, tls_context
+from hodei_api.printable import PrintableFormatter
 from hodei_api.worker_identity import provisioned
 from hodei_worker.agent import VERSION, Agent
 from hodei_worker.config import WorkerSettings, describe, parse_label
@@ -105,7 +106,10 @@ async def _serve(agent: Agent) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``hodei-worker`` with ``argv`` (default: the command line); return the exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(format="hodei-worker: %(message)s")
+    handler = logging.StreamHandler()
+    # Its records quote commands that would not start and the daemon's words: data, one line each.
+    handler.setFormatter(PrintableFormatter("hodei-worker: %(message)s"))
+    logging.basicConfig(handlers=[handler])
     logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         settings = settings_from_args(args)

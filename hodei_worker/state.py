@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import platformdirs
 
+from hodei_api.names import worker_id_problem
 from hodei_api.worker_identity import credential_problem, new_credential
 from hodei_worker.errors import StateError
 
@@ -66,9 +67,14 @@ class StateDir:
     def worker_id(self) -> str:
         """The id kept here by an earlier start, else a new one, kept for the next start."""
         path = self.path / ID_FILE
-        if (found := self._read(path, "the worker id file")) is not None:
-            return found
-        return self._keep(path, generated_worker_id(), "the worker id file")
+        found = self._read(path, "the worker id file")
+        if found is None:
+            found = self._keep(path, generated_worker_id(), "the worker id file")
+        if (problem := worker_id_problem(found)) is not None:
+            raise StateError(
+                f"the worker id file {path}: {problem}; give --id, or remove the file for a new id"
+            )
+        return found
 
     def credential(self, worker_id: str) -> str:
         """The credential kept for ``worker_id``, else a new one, kept before it is first

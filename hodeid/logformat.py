@@ -1,5 +1,8 @@
 """How hodeid's own log records are written: a line for people on a terminal, or JSON lines
-for collectors (``--log-format json``) with job and worker ids as fields of their own."""
+for collectors (``--log-format json``) with job and worker ids as fields of their own.
+
+Records quote names, ids and messages that others chose; in either format a newline or a
+control character in them cannot start a forged record or drive the terminal."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
+
+from hodei_api.printable import PrintableFormatter, json_printable
 
 # Fields a record may carry through ``extra=`` that JSON lines keep as fields of their own.
 CONTEXT_FIELDS = ("job_id", "attempt", "worker_id")
@@ -42,13 +47,13 @@ class JsonFormatter(logging.Formatter):
                 line[name] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return json_printable(json.dumps(line, ensure_ascii=False, default=str))
 
 
 def configure(level: str, kind: LogFormat) -> None:
     """Send every record at ``level`` and above to stderr in the ``kind`` format."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if kind is LogFormat.JSON else logging.Formatter(HUMAN_FORMAT))
+    handler.setFormatter(JsonFormatter() if kind is LogFormat.JSON else PrintableFormatter(HUMAN_FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     quiet = max(logging.WARNING, logging.getLevelNamesMapping()[level])
     for name in QUIET_LOGGERS:

@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from hodei_api import v1
+from hodei_api.printable import printable
 from hodei_tui.backend import Backend
 from hodei_tui.cli.exit_codes import OK
 from hodei_tui.cli.render import to_json
@@ -48,7 +49,7 @@ async def wait_notes(backend: Backend, job_id: str, give_up_after: float | None)
             summary = ""  # the log follower reports and rides out the outage
         if summary and summary != said:
             print(
-                f"hodei: job {job_id} is waiting: {summary} (see: hodei job explain {job_id})",
+                printable(f"hodei: job {job_id} is waiting: {summary} (see: hodei job explain {job_id})"),
                 file=sys.stderr,
             )
             said = summary

@@ -9,6 +9,7 @@ from typing import BinaryIO, TextIO
 
 from hodei_api import v1
 from hodei_api.loglines import Line
+from hodei_api.printable import json_printable, printable
 from hodei_tui.backend import Backend
 from hodei_tui.cli.exit_codes import OK
 from hodei_tui.cli.follow import LogSink, follow_log
@@ -31,8 +32,10 @@ class RawSink:
             elif line.stream == v1.LogStream.STDERR:
                 self._err.write(line.data)
             else:
-                ending = b"" if line.data.endswith(b"\n") else b"\n"
-                self._err.write(b"hodei: " + line.data + ending)
+                # hodei's own note, which may quote the command that would not start: shown
+                # as data, unlike the job's bytes above.
+                note = printable(line.data.decode(errors="replace").removesuffix("\n"))
+                self._err.write(f"hodei: {note}\n".encode())
         self._out.flush()
         self._err.flush()
 
@@ -46,7 +49,7 @@ class JsonlSink:
     def write(self, lines: list[Line]) -> None:
         """Write one object per line and flush."""
         for line in lines:
-            self._out.write(json.dumps(log_line_to_dict(line), ensure_ascii=False) + "\n")
+            self._out.write(json_printable(json.dumps(log_line_to_dict(line), ensure_ascii=False)) + "\n")
         self._out.flush()
 
 

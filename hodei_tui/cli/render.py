@@ -1,4 +1,8 @@
-"""Pure building blocks of hodei's output: timestamps, durations, tables and JSON."""
+"""Pure building blocks of hodei's output: timestamps, durations, tables and JSON.
+
+Every string in text output passes through ``printable``: names, ids, labels and messages come
+from the daemon and from whoever submitted the job, and must not reach a terminal as control
+characters or forge a row with a newline."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from hodei_api import v1
+from hodei_api.printable import json_printable, printable
 
 # Shown in a table cell or a detail line that has no value.
 NONE = "-"
@@ -40,7 +45,8 @@ def number(value: float) -> str:
 
 
 def clip(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters, the cut marked with ``…``."""
+    """``text`` made printable and cut to ``width`` characters, the cut marked with ``…``."""
+    text = printable(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -52,23 +58,25 @@ def resources_dict(resources: v1.Resources | None) -> dict[str, object] | None:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns two spaces apart, headers first; no trailing spaces."""
-    widths = [len(header) for header in headers]
-    for row in rows:
+    """Left-aligned columns two spaces apart, headers first; no trailing spaces; every cell
+    made printable."""
+    cells = [[printable(cell) for cell in row] for row in [headers, *rows]]
+    widths = [len(header) for header in cells[0]]
+    for row in cells[1:]:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *rows]
+        for row in cells
     ]
     return "\n".join(lines)
 
 
 def details(pairs: Sequence[tuple[str, str]]) -> str:
-    """``key: value`` lines with the values lined up."""
+    """``key: value`` lines with the values lined up, made printable."""
     width = max((len(key) for key, _ in pairs), default=0) + 1
-    return "\n".join(f"{key + ':':<{width}} {value}".rstrip() for key, value in pairs)
+    return "\n".join(f"{key + ':':<{width}} {printable(value)}".rstrip() for key, value in pairs)
 
 
 def to_json(value: object) -> str:
-    """Indented JSON for ``-o json``."""
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    """Indented JSON for ``-o json``; controls in strings are escaped, C1 and bidi too."""
+    return json_printable(json.dumps(value, indent=2, ensure_ascii=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hodei_api import v1
+from hodei_api.printable import printable
 from hodei_tui.cli.render import details, iso, table
 
 
@@ -59,7 +60,7 @@ def _reasons(decision: v1.Decision) -> list[list[str]]:
 def explain_text(job_id: str, explained: v1.ExplainJobResponse, verbose: bool) -> str:
     """The newest decision in full; with ``verbose`` every verdict; then the earlier ones."""
     if not explained.decisions:
-        return f"job {job_id} ({explained.state.name}): no placement decision recorded"
+        return printable(f"job {job_id} ({explained.state.name}): no placement decision recorded")
     newest, *earlier = explained.decisions
     now = " (evaluated now)" if explained.state is v1.JobState.PENDING else ""
     blocks = [

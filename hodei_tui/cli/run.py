@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from hodei_api import v1
+from hodei_api.printable import printable
 from hodei_tui.backend import Backend
 from hodei_tui.cli.exit_codes import HODEI_FAILED, OK, job_exit
 from hodei_tui.cli.explain import wait_notes
@@ -17,6 +18,11 @@ from hodei_tui.errors import HodeiError
 
 # How long Ctrl-C with --cancel-on-interrupt waits for the daemon to take the cancel.
 CANCEL_TIMEOUT = 10.0
+
+
+def say(message: str) -> None:
+    """One ``hodei:`` line on stderr; ids, reasons and the daemon's words in it made printable."""
+    print(printable(f"hodei: {message}"), file=sys.stderr)
 
 
 def interrupted_message(job_id: str | None) -> str:
@@ -66,20 +72,18 @@ async def run_command(args: argparse.Namespace, backend: Backend) -> int:
         submitted = await backend.submit_job(spec)
         job_id = submitted.job.id
         if args.detach:
-            print(job_id)
+            print(printable(job_id))
             return OK
         if submitted.existing:
-            print(
-                f"hodei: idempotency key {spec.idempotency_key!r} was already used by "
-                f"job {job_id}; following that job",
-                file=sys.stderr,
+            say(
+                f"idempotency key {spec.idempotency_key!r} was already used by job {job_id}; "
+                "following that job"
             )
         if await _follow_unless_gave_up(backend, job_id, args.wait_timeout):
             await backend.cancel_job(job_id, f"no worker took it within {args.wait_timeout:g} s")
-            print(
-                f"hodei: gave up: no worker took job {job_id} within {args.wait_timeout:g} s "
-                f"(--wait-timeout); cancelled it",
-                file=sys.stderr,
+            say(
+                f"gave up: no worker took job {job_id} within {args.wait_timeout:g} s "
+                f"(--wait-timeout); cancelled it"
             )
             return HODEI_FAILED
         ended = job_exit(await backend.get_job(job_id))
@@ -87,10 +91,10 @@ async def run_command(args: argparse.Namespace, backend: Backend) -> int:
         # Ctrl-C: asyncio cancels us and, once we are done, raises KeyboardInterrupt, which
         # main turns into 130; until then this task may still talk to the daemon.
         if args.cancel_on_interrupt and job_id is not None:
-            print(f"hodei: {await cancel_on_interrupt(backend, job_id)}", file=sys.stderr)
+            say(await cancel_on_interrupt(backend, job_id))
         else:
-            print(f"hodei: {interrupted_message(job_id)}", file=sys.stderr)
+            say(interrupted_message(job_id))
         raise
     if ended.message:
-        print(f"hodei: {ended.message}", file=sys.stderr)
+        say(ended.message)
     return ended.code

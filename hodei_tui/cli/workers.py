@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from hodei_api.printable import printable
 from hodei_tui.backend import Backend
 from hodei_tui.cli.exit_codes import OK
 from hodei_tui.cli.render import to_json
@@ -27,5 +28,5 @@ async def drain_command(args: argparse.Namespace, backend: Backend) -> int:
         print(to_json(worker_to_dict(worker)))
     else:
         after = "stays connected when idle" if args.stay else "exits when idle"
-        print(f"worker {worker.id} is draining; it takes no new jobs and {after}")
+        print(printable(f"worker {worker.id} is draining; it takes no new jobs and {after}"))
     return OK

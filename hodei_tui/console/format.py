@@ -1,4 +1,8 @@
-"""How the console words and colours what it shows."""
+"""How the console words and colours what it shows.
+
+Everything built from data (names, ids, labels, the daemon's messages) is a ``Text`` made by
+``plain``: Textual reads a ``str`` as markup, so a job named ``[/]`` would stop the console,
+and a control character would reach the terminal."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import datetime
 from rich.text import Text
 
 from hodei_api import v1
+from hodei_api.printable import printable
 
 STATE_STYLES = {
     v1.JobState.PENDING: "bold #e5c07b",
@@ -26,6 +31,11 @@ OUTCOME_STYLES = {
 FINISHED = frozenset(
     {v1.JobState.SUCCEEDED, v1.JobState.FAILED, v1.JobState.CANCELLED, v1.JobState.TIMED_OUT}
 )
+
+
+def plain(text: str, style: str = "") -> Text:
+    """``text`` as data: never markup, its control characters shown as escapes."""
+    return Text(printable(text), style=style)
 
 
 def short_id(job_id: str) -> str:

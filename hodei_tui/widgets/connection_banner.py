@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from rich.text import Text
 from textual.widgets import Static
 
-from hodei_tui.console.format import age
+from hodei_tui.console.format import age, plain
 
 
 class ConnectionBanner(Static):
@@ -38,7 +39,10 @@ class ConnectionBanner(Static):
         wait = max(0.0, (self.next_at - now).total_seconds()) if self.next_at else 0.0
         last = "never" if self.last_contact is None else f"{age(self.last_contact, now)} ago"
         self.update(
-            f"DISCONNECTED · {self.error}\n"
-            f"retry {self.attempts} · next attempt in {wait:.0f}s · last contact {last} · "
-            "data below is as it was; actions are off until the daemon is back"
+            Text.assemble(
+                plain(f"DISCONNECTED · {self.error}"),
+                "\n",
+                f"retry {self.attempts} · next attempt in {wait:.0f}s · last contact {last} · "
+                "data below is as it was; actions are off until the daemon is back",
+            )
         )

@@ -8,7 +8,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from hodei_api import v1
-from hodei_tui.console.format import OUTCOME_STYLES
+from hodei_tui.console.format import OUTCOME_STYLES, plain
 
 FITS = v1.PlacementReason.FITS
 
@@ -16,7 +16,7 @@ FITS = v1.PlacementReason.FITS
 def _verdict(verdict: v1.Verdict) -> Text:
     mark = ("✓ ", "#98c379") if verdict.reason is FITS else ("✕ ", "#e06c75")
     score = "" if verdict.score is None else f" (score {verdict.score:.2f})"
-    return Text.assemble(mark, (verdict.target, "bold"), f": {verdict.message}{score}")
+    return Text.assemble(mark, plain(verdict.target, "bold"), plain(f": {verdict.message}{score}"))
 
 
 def _outcome(decision: v1.Decision) -> Text:
@@ -24,10 +24,11 @@ def _outcome(decision: v1.Decision) -> Text:
 
 
 class DecisionTrace(Tree[None]):
-    """A tree whose root is the job; rebuilt when its explanation or a new decision arrives."""
+    """A tree whose root is the job; rebuilt when its explanation or a new decision arrives.
+    Every label is a ``Text`` (a ``str`` label would be read as markup)."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("no job selected", id=id)
+        super().__init__(Text("no job selected"), id=id)
         self.show_root = True
         self.guide_depth = 3
         self.job_id: str | None = None
@@ -49,38 +50,42 @@ class DecisionTrace(Tree[None]):
     def _render_tree(self) -> None:
         self.clear()
         if self.job_id is None:
-            self.root.set_label("no job selected")
+            self.root.set_label(Text("no job selected"))
             return
         if not self.decisions:
-            self.root.set_label(Text(f"{self.job_id[:8]}: no placement decision recorded yet"))
+            self.root.set_label(plain(f"{self.job_id[:8]}: no placement decision recorded yet"))
             return
         newest, *earlier = self.decisions
         now = " (evaluated now)" if self.state is v1.JobState.PENDING else ""
-        self.root.set_label(Text.assemble(_outcome(newest), now, f" · job {self.job_id[:8]}"))
-        self.root.add_leaf(Text(newest.summary, style="bold"))
+        self.root.set_label(Text.assemble(_outcome(newest), now, plain(f" · job {self.job_id[:8]}")))
+        self.root.add_leaf(plain(newest.summary, "bold"))
         self._details(self.root, newest)
         self.root.expand()
         if earlier:
-            history = self.root.add(f"Earlier decisions ({len(earlier)})")
+            history = self.root.add(Text(f"Earlier decisions ({len(earlier)})"))
             for decision in earlier:
                 when = decision.decided_at.astimezone().strftime("%H:%M:%S") if decision.decided_at else "-"
-                node = history.add(Text.assemble(f"{when} ", _outcome(decision), f" · {decision.summary}"))
+                node = history.add(
+                    Text.assemble(f"{when} ", _outcome(decision), plain(f" · {decision.summary}"))
+                )
                 self._details(node, decision)
 
     @staticmethod
     def _details(node: TreeNode[None], decision: v1.Decision) -> None:
         node.add_leaf(
-            f"{decision.strategy} · {decision.duration_ms:.2f} ms · {decision.evaluated} evaluated, "
-            f"{decision.eligible} eligible, {decision.filtered} filtered, {decision.exhausted} exhausted"
+            plain(
+                f"{decision.strategy} · {decision.duration_ms:.2f} ms · {decision.evaluated} evaluated, "
+                f"{decision.eligible} eligible, {decision.filtered} filtered, {decision.exhausted} exhausted"
+            )
         )
         if decision.histogram:
-            reasons = node.add("Reasons", expand=True)
+            reasons = node.add(Text("Reasons"), expand=True)
             for reason, count in sorted(decision.histogram.items(), key=lambda kv: (-kv[1], kv[0])):
-                reasons.add_leaf(Text.assemble((f"{count:>4} ", "bold"), reason))
+                reasons.add_leaf(Text.assemble((f"{count:>4} ", "bold"), plain(reason)))
         for kind, title in (("worker", "Workers"), ("provider", "Providers")):
             verdicts = [v for v in decision.verdicts if v.kind == kind]
             if verdicts:
                 fits = sum(v.reason is FITS for v in verdicts)
-                group = node.add(f"{title}: {fits} of {len(verdicts)} fit", expand=len(verdicts) <= 8)
+                group = node.add(Text(f"{title}: {fits} of {len(verdicts)} fit"), expand=len(verdicts) <= 8)
                 for verdict in verdicts:
                     group.add_leaf(_verdict(verdict))

@@ -8,7 +8,7 @@ from datetime import datetime
 from rich.text import Text
 
 from hodei_api import v1
-from hodei_tui.console.format import age, exit_text, job_name, short_id, state_text
+from hodei_tui.console.format import age, exit_text, job_name, plain, short_id, state_text
 from hodei_tui.widgets.keyed_table import KeyedTable
 
 # What the state filter cycles through: every job, then each state on its own.
@@ -66,7 +66,7 @@ class JobsTable(KeyedTable):
         top = int(self.scroll_y)
         for row in self.ordered_rows[top : top + self.size.height]:
             job = self.jobs[row.key.value or ""]
-            self.update_cell(row.key, "age", age(job.created_at, now))
+            self.update_cell(row.key, "age", Text(age(job.created_at, now)))
 
     def _shown(self, job: v1.Job) -> bool:
         if self.state_filter is not None and job.state is not self.state_filter:
@@ -76,16 +76,18 @@ class JobsTable(KeyedTable):
             needle in field.lower() for field in (job.id, job_name(job), job.worker_id, job.state.name)
         )
 
-    def _cells(self, job: v1.Job) -> dict[str, Text | str]:
-        name = job_name(job)
+    def _cells(self, job: v1.Job) -> dict[str, Text]:
+        name = plain(job_name(job))
+        if len(name) > NAME_WIDTH:
+            name = name[: NAME_WIDTH - 1] + "…"
         return {
-            "id": short_id(job.id),
-            "name": name if len(name) <= NAME_WIDTH else name[: NAME_WIDTH - 1] + "…",
+            "id": plain(short_id(job.id)),
+            "name": name,
             "state": state_text(job.state),
-            "worker": job.worker_id or "-",
-            "attempt": str(job.attempt),
-            "age": age(job.created_at, self.clock()),
-            "exit": exit_text(job),
+            "worker": plain(job.worker_id or "-"),
+            "attempt": Text(str(job.attempt)),
+            "age": Text(age(job.created_at, self.clock())),
+            "exit": Text(exit_text(job)),
         }
 
     def rebuild(self) -> None:
@@ -97,7 +99,7 @@ class JobsTable(KeyedTable):
             self.add_row(*self._cells(job).values(), key=job.id)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
-        self.border_subtitle = self.describe_filter()
+        self.border_subtitle = plain(self.describe_filter())
 
     def describe_filter(self) -> str:
         parts = []

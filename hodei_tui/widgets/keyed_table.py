@@ -6,7 +6,9 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 
-class KeyedTable(DataTable[Text | str]):
+class KeyedTable(DataTable[Text]):
+    """Every cell is a ``Text`` (see ``format.plain``): a ``str`` cell would be read as markup."""
+
     @property
     def selected_id(self) -> str | None:
         """The id of the row under the cursor; None when the table is empty."""

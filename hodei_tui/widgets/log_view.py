@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from hodei_api.loglines import Line
+from hodei_api.printable import printable
 from hodei_tui.console.logstore import STDERR, SYSTEM, LogStore, Streams
 
 STREAM_CYCLE = [Streams.BOTH, Streams.STDOUT, Streams.STDERR]
@@ -224,9 +225,13 @@ class LogView(ScrollView, can_focus=True):
         if found is None:
             found = self._shown_match(len(self.store) if backwards else 0, backwards)
             if found is not None:
-                self.notify(f"/{self.needle}: wrapped to the {'end' if backwards else 'top'}", timeout=2)
+                self.notify(
+                    printable(f"/{self.needle}: wrapped to the {'end' if backwards else 'top'}"),
+                    timeout=2,
+                    markup=False,
+                )
         if found is None:
-            self.notify(f"/{self.needle}: not in this log", timeout=3)
+            self.notify(printable(f"/{self.needle}: not in this log"), timeout=3, markup=False)
         else:
             self.match = found
             self.follow = False
@@ -267,7 +272,8 @@ class LogView(ScrollView, can_focus=True):
         store = self.store
         stream = store.streams[position]
         style = STDERR_STYLE if stream == STDERR else SYSTEM_STYLE if stream == SYSTEM else Style()
-        text = Text(store.text(position), style=style, no_wrap=not self.wrap, end="")
+        # The job's output is data here: escapes for control characters, never markup.
+        text = Text(printable(store.text(position)), style=style, no_wrap=not self.wrap, end="")
         if self.needle:
             text.highlight_words([self.needle], MATCH_STYLE, case_sensitive=not self.needle.islower())
         if position == self.match:
@@ -303,6 +309,7 @@ class LogView(ScrollView, can_focus=True):
         if not self.wrap:
             for row in range(top, min(top + height, len(view))):
                 strips.append(Strip(list(self._text(view[row]).render(console)) or [Segment("")]))
+            self._widen_to(max((strip.cell_length for strip in strips), default=0))
         elif top >= self.max_scroll_y and len(view) > 0:
             # At the end: the last lines, wrapped, fill the pane from the bottom up.
             row = len(view) - 1
@@ -318,6 +325,15 @@ class LogView(ScrollView, can_focus=True):
             strips = strips[:height]
         self._rows = (key, strips)
         return strips
+
+    def _widen_to(self, cells: int) -> None:
+        """Let the pane scroll as wide as the rows drawn. The width is first guessed from the
+        lines' byte counts; a control character shown as an escape takes more cells than
+        bytes, and only the rows on screen are measured, once drawn."""
+        stamp = 13 if self.timestamps else 0
+        if cells > self._widest + stamp:
+            self._widest = cells - stamp
+            self.call_after_refresh(self._resized)
 
     def _wrapped(self, position: int, width: int) -> list[Strip]:
         console = self.app.console

@@ -9,7 +9,7 @@ from datetime import datetime
 from rich.text import Text
 
 from hodei_api import v1
-from hodei_tui.console.format import seconds
+from hodei_tui.console.format import plain, seconds
 from hodei_tui.widgets.keyed_table import KeyedTable
 
 UP = Text("● up", style="bold #98c379")
@@ -62,17 +62,17 @@ class WorkersPanel(KeyedTable):
         since = (self.clock() - self.received[worker.id]).total_seconds()
         return worker.heartbeat_age_seconds + max(0.0, since)
 
-    def _cells(self, worker: v1.WorkerInfo) -> dict[str, Text | str]:
+    def _cells(self, worker: v1.WorkerInfo) -> dict[str, Text]:
         labels = ",".join(f"{k}={v}" for k, v in sorted(worker.labels.items())) or "-"
         return {
-            "id": worker.id,
+            "id": plain(worker.id),
             "stream": UP if worker.live else DOWN,
             "hb": _heartbeat(worker, self._age(worker)),
-            "rtt": f"{worker.rtt_ms:.1f}ms" if worker.rtt_ms else "-",
-            "slots": f"{worker.slots_used}/{worker.slots_total}",
-            "recon": str(worker.reconnects),
-            "drain": Text("yes", style="#e5c07b") if worker.draining else "no",
-            "labels": labels,
+            "rtt": Text(f"{worker.rtt_ms:.1f}ms" if worker.rtt_ms else "-"),
+            "slots": Text(f"{worker.slots_used}/{worker.slots_total}"),
+            "recon": Text(str(worker.reconnects)),
+            "drain": Text("yes", style="#e5c07b") if worker.draining else Text("no"),
+            "labels": plain(labels),
         }
 
     def _rebuild(self) -> None:

@@ -23,6 +23,7 @@ from hodeid.control.scheduler import Scheduler, cancel_message
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.domain.placement import JobNeeds
+from hodeid.domain.validation import validate_worker
 from hodeid.errors import InvalidRequest, Unauthenticated, Unavailable
 from hodeid.metrics import WORKER_REFUSALS
 from hodeid.store.jobs import AttemptEnd, JobStore
@@ -152,6 +153,9 @@ class WorkerSessions:
             raise
 
     def _check_labels(self, hello: v1.Hello) -> None:
+        # First, so that an id or key made to forge log lines or drive terminals is never
+        # logged, stored or listed.
+        validate_worker(hello.worker_id, hello.labels)
         limits = self.limits
         if len(hello.worker_id.encode()) > limits.max_label_bytes:
             raise InvalidRequest(

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-_KEY = r"[A-Za-z0-9_.\-/]+"
+from hodei_api.names import LABEL_KEY
+
+_KEY = LABEL_KEY.pattern
 _VALUE = r"[A-Za-z0-9_.\-/:]*"
 _PATTERNS = [
     (re.compile(rf"^({_KEY})\s+(in|notin)\s*\(([^()]*)\)$"), "set"),

@@ -1,12 +1,15 @@
-"""Checks on a submitted job spec: every field is honoured or refused with a reason."""
+"""Checks on what clients send: a submitted job spec (every field is honoured or refused with a
+reason), and a worker's id and label keys at Hello."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hodei_api.gen.hodei.v1 import JobSpec
+from hodei_api.names import label_key_problem, worker_id_problem
 from hodeid.domain.selectors import SelectorError, parse
 from hodeid.errors import InvalidRequest
 
@@ -40,6 +43,14 @@ class SpecLimits:
     max_env_bytes: int = MAX_ENV_BYTES
     max_selector_terms: int = MAX_SELECTOR_TERMS
     max_label_bytes: int = MAX_LABEL_BYTES
+
+
+def validate_worker(worker_id: str, labels: Mapping[str, str]) -> None:
+    """Raise InvalidRequest unless the worker id and every label key keep to their safe
+    characters (``hodei_api.names``); label values may hold anything."""
+    problems = [worker_id_problem(worker_id), *(label_key_problem(key) for key in sorted(labels))]
+    if found := [problem for problem in problems if problem]:
+        raise InvalidRequest("; ".join(found[:3]))
 
 
 def validate(spec: JobSpec, limits: SpecLimits = SpecLimits()) -> JobSpec:

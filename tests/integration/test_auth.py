@@ -13,6 +13,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from hodei_api import v1
+from hodei_api.worker_identity import new_credential
 from hodeid.config import LimitSettings, SchedulerSettings
 from hodeid.control.daemon import Daemon
 from hodeid.domain.access import Role
@@ -141,7 +142,7 @@ async def test_pending_jobs_are_limited_per_token(daemon: Daemon) -> None:
 
 
 async def test_a_worker_stream_needs_no_bearer_token(daemon: Daemon) -> None:
-    hello = v1.Hello(worker_id="w1", slots=1)
+    hello = v1.Hello(worker_id="w1", slots=1, credential=new_credential())
     async with channel_for(daemon, role=None) as channel:
         stream = v1.WorkerServiceStub(channel).connect([v1.WorkerMessage(hello=hello)])
         async with asyncio.timeout(10):

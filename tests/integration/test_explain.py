@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from hodei_api import v1
+from hodei_api.worker_identity import new_credential
 from hodeid.config import SchedulerSettings
 from hodeid.control.daemon import Daemon
 from hodeid.control.registry import Session
@@ -32,7 +33,7 @@ async def connect(daemon: Daemon, worker_id: str, slots: int = 1, cpu: float = 2
     """A live session as the Connect stream makes one (the stream itself is tested elsewhere)."""
     hello = v1.Hello(
         worker_id=worker_id, hostname="h", labels=labels, slots=slots,
-        resources=v1.Resources(cpu=cpu, memory_mb=1024),
+        resources=v1.Resources(cpu=cpu, memory_mb=1024), credential=new_credential(),
     )  # fmt: skip
     session, _ = await daemon.sessions.attach(hello)
     return session

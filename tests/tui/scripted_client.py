@@ -101,12 +101,22 @@ def log_lines(job_id: str) -> list[Line]:
 
 @dataclass
 class ScriptedConsoleClient:
-    """Fixed jobs, workers, one waiting job's explanation and one running job's log. With
-    ``lose_after_listing`` the watches fail once listed, as when hodeid goes away."""
+    """Fixed jobs, workers, one waiting job's explanation and one running job's log (or the
+    ones given). With ``lose_after_listing`` the watches fail once listed, as when hodeid goes
+    away; with ``refusal`` every request is refused in those words."""
 
     addr: str = "127.0.0.1:50051"
     lose_after_listing: bool = False
     submitted: list[v1.JobSpec] = field(default_factory=list)
+    jobs: list[v1.Job] = field(default_factory=lambda: list(JOBS))
+    workers: list[v1.WorkerInfo] = field(default_factory=lambda: list(WORKERS))
+    logs: dict[str, list[Line]] = field(default_factory=lambda: {JOBS[4].id: log_lines(JOBS[4].id)})
+    explained: dict[str, v1.Decision] = field(default_factory=lambda: {PENDING_ID: WAITING})
+    refusal: str | None = None
+    unreachable: str = (
+        "cannot reach hodeid at 127.0.0.1:50051 (connection refused); start it with 'hodeid' "
+        "or point --addr/HODEI_ADDR at a running daemon"
+    )
     _listed: asyncio.Barrier | None = None
 
     async def _hold(self) -> None:
@@ -114,20 +124,17 @@ class ScriptedConsoleClient:
             # Both watches list before the connection "goes": the snapshot shows their data.
             self._listed = self._listed or asyncio.Barrier(2)
             await self._listed.wait()
-            raise DaemonUnreachable(
-                f"cannot reach hodeid at {self.addr} (connection refused); start it with 'hodeid' "
-                "or point --addr/HODEI_ADDR at a running daemon"
-            )
+            raise DaemonUnreachable(self.unreachable)
         await asyncio.Event().wait()
 
     async def watch_jobs(self, limit: int) -> AsyncIterator[v1.JobEvent]:
-        for listed in JOBS[:limit]:
+        for listed in self.jobs[:limit]:
             yield v1.JobEvent(job=listed)
         yield v1.JobEvent(listed=True)
         await self._hold()
 
     async def watch_workers(self) -> AsyncIterator[v1.WorkerEvent]:
-        for info in WORKERS:
+        for info in self.workers:
             yield v1.WorkerEvent(worker=info)
         yield v1.WorkerEvent(listed=True)
         await self._hold()
@@ -137,26 +144,29 @@ class ScriptedConsoleClient:
         yield WAITING
 
     async def stream_logs(self, job_id: str, after_seq: int) -> AsyncIterator[LogChunk]:
-        yield LogChunk([line for line in log_lines(job_id) if line.seq > after_seq], v1.JobState.UNSPECIFIED)
+        lines = self.logs.get(job_id, [])
+        yield LogChunk([line for line in lines if line.seq > after_seq], v1.JobState.UNSPECIFIED)
         await asyncio.Event().wait()
 
     async def explain_job(self, job_id: str) -> v1.ExplainJobResponse:
-        if job_id == PENDING_ID:
-            return v1.ExplainJobResponse(state=v1.JobState.PENDING, decisions=[WAITING])
+        if job_id in self.explained:
+            return v1.ExplainJobResponse(state=v1.JobState.PENDING, decisions=[self.explained[job_id]])
         return v1.ExplainJobResponse(state=v1.JobState.SUCCEEDED)
 
     async def get_job(self, job_id: str) -> v1.Job:
         raise RequestRefused(f"job {job_id} not found")
 
     async def submit_job(self, spec: v1.JobSpec) -> v1.Job:
+        if self.refusal is not None:
+            raise RequestRefused(self.refusal)
         self.submitted.append(spec)
         return job(99, v1.JobState.PENDING, " ".join(spec.command), 0)
 
     async def cancel_job(self, job_id: str) -> v1.Job:
-        raise RequestRefused("scripted: not cancelled")
+        raise RequestRefused(self.refusal or "scripted: not cancelled")
 
     async def retry_job(self, job_id: str) -> v1.Job:
         raise RequestRefused("this hodeid cannot retry jobs yet (RetryJob is not served); upgrade it")
 
     async def drain_worker(self, worker_id: str) -> v1.WorkerInfo:
-        raise RequestRefused("scripted: not drained")
+        raise RequestRefused(self.refusal or "scripted: not drained")

@@ -24,6 +24,8 @@ from hodei_tui.widgets.log_view import LogView
 from hodei_tui.widgets.workers_panel import WorkersPanel
 from tests.support.processes import Cluster, cluster, stop
 
+from .test_shown_as_data import assert_data_only
+
 COMMAND = "sh -c 'for i in 1 2 3; do echo line$i; done'"
 # The daemon's heartbeat is 1 s in tests and a worker is dropped after 3 silent ones; the
 # deadline leaves room for a loaded machine.
@@ -132,5 +134,29 @@ async def test_reconnects_after_the_daemon_restarts_and_resumes_the_log(live: Cl
             assert any(
                 "connection lost; resuming after line" in log.store.text(i) for i in range(len(log.store))
             )
+    finally:
+        client.close()
+
+
+async def test_names_and_output_from_a_live_daemon_are_shown_as_data(live: Cluster) -> None:
+    # A job named [/] once stopped every console at start; ESC in a name reached the terminal.
+    names = ["[/]", "[bold red]x", "\x1b[2J\x1b]0;owned\x07"]
+    for name in names:
+        done = live.hodei("job", "run", "--name", name, "--", "printf", "\\033[2J[bold]out[/]\\n")
+        # job run writes the job's output byte for byte, like cat.
+        assert (done.returncode, done.stdout) == (0, b"\x1b[2J[bold]out[/]\n"), done.stderr
+    client = connect_console(live.addr)
+    app = make_app(client)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            jobs = app.screen.query_one(JobsTable)
+            log = app.screen.query_one(LogView)
+            await until(pilot, "jobs listed", lambda: jobs.row_count == len(names))
+            jobs.move_cursor(row=jobs.row_count - 1)  # the first, named [/]
+            await until(pilot, "its output", lambda: len(log.store) >= 1)
+            await pilot.pause()
+            shown = assert_data_only(app)
+            for text in ("[/]", "[bold red]x", "\\x1b[2J\\x1b]0;own", "\\x1b[2J[bold]out[/]"):
+                assert text in shown
     finally:
         client.close()

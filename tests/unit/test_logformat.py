@@ -63,3 +63,55 @@ def test_configure_writes_the_chosen_format_to_stderr(
         assert json.loads(err)["worker_id"] == "w1"
     else:
         assert err.endswith("INFO    hodeid.test: worker w1 connected")
+
+
+FORGED = "w1\n2026-01-01 00:00:00,000 INFO    hodeid.control.sessions: worker root connected\x1b[2J\x07"
+
+
+def logged(capsys: pytest.CaptureFixture[str], message: str, *args: object, failure: str = "") -> str:
+    """What hodeid's text log writes for one record (with a traceback when ``failure``)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure("INFO", LogFormat.TEXT)
+        log = logging.getLogger("hodeid.test")
+        if failure:
+            try:
+                raise ValueError(failure)
+            except ValueError:
+                log.exception(message, *args)
+        else:
+            log.info(message, *args)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return capsys.readouterr().err
+
+
+def test_a_text_line_escapes_every_value_and_stays_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    err = logged(capsys, "worker %s connected (labels %s)", FORGED, {"k": "\u202e"})
+    assert err.count("\n") == 1 and "\x1b" not in err and "\x07" not in err
+    assert err.endswith(
+        "INFO    hodeid.test: worker w1\\n2026-01-01 00:00:00,000 INFO    "
+        "hodeid.control.sessions: worker root connected\\x1b[2J\\x07 connected (labels {'k': '\\u202e'})\n"
+    )
+
+
+def test_a_traceback_keeps_its_lines_but_none_can_pass_for_a_record(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first, *rest = logged(capsys, "job %s failed", "j1", failure=FORGED).splitlines()
+    assert first.endswith("ERROR   hodeid.test: job j1 failed")
+    assert rest[0] == "  Traceback (most recent call last):"
+    assert all(row.startswith("  ") for row in rest)
+    assert rest[-2:] == [
+        "  ValueError: w1",
+        "  2026-01-01 00:00:00,000 INFO    hodeid.control.sessions: worker root connected\\x1b[2J\\x07",
+    ]
+
+
+def test_a_json_line_escapes_what_json_leaves_raw() -> None:
+    line = JsonFormatter().format(record("job %s", "\x9b2J\u202e", worker_id=FORGED))
+    assert all(ch.isprintable() for ch in line)
+    data = json.loads(line)
+    assert (data["message"], data["worker_id"]) == ("job \x9b2J\u202e", FORGED)

@@ -12,14 +12,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Resize
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Tab, Tabs
 
 from hodei_api import v1
 from hodei_api.backoff import Backoff
+from hodei_api.printable import printable
 from hodei_tui.console import messages as m
 from hodei_tui.console.feeds import Feeds
-from hodei_tui.console.format import FINISHED, short_id
+from hodei_tui.console.format import FINISHED, plain, short_id
 from hodei_tui.console.protocol import ConsoleClient
 from hodei_tui.console.screens.confirm import ConfirmScreen
 from hodei_tui.console.screens.help import HelpScreen
@@ -211,9 +213,9 @@ class MainScreen(Screen[None]):
             self.workers.cancel_group(self, "log")
             self.workers.cancel_group(self, "trace")
             return
-        log.border_title = f"Log · {short_id(job_id)}"
+        log.border_title = plain(f"Log · {short_id(job_id)}")
         log.empty_hint = "no output yet"
-        trace.border_title = f"Decision trace · {short_id(job_id)}"
+        trace.border_title = plain(f"Decision trace · {short_id(job_id)}")
         self._follow_log(job_id)
         self._follow_trace(job_id)
 
@@ -250,11 +252,11 @@ class MainScreen(Screen[None]):
         self.query_one(DecisionTrace).add_decision(event.decision)
 
     def on_refused(self, event: m.Refused) -> None:
-        self.notify(event.error, title=f"{event.what} refused", severity="error", timeout=8)
+        self.tell(event.error, title=f"{event.what} refused", severity="error", timeout=8)
 
     @on(LogView.StatusChanged)
     def _log_status(self, event: LogView.StatusChanged) -> None:
-        event.log.border_subtitle = event.log.status()
+        event.log.border_subtitle = plain(event.log.status())  # it quotes the search text
 
     @on(LogView.SearchRequested)
     def _search(self, event: LogView.SearchRequested) -> None:
@@ -268,6 +270,19 @@ class MainScreen(Screen[None]):
 
     # Actions.
 
+    def tell(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None:
+        """A toast whose message may hold ids, names or the daemon's words: shown as data."""
+        self.notify(
+            printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False
+        )
+
     def _job(self) -> v1.Job | None:
         table = self.query_one(JobsTable)
         job_id = table.selected_id
@@ -279,7 +294,7 @@ class MainScreen(Screen[None]):
     def action_submit(self) -> None:
         def submitted(job: v1.Job | None) -> None:
             if job is not None:
-                self.notify(f"job {short_id(job.id)} submitted", timeout=3)
+                self.tell(f"job {short_id(job.id)} submitted", timeout=3)
                 self.query_one(JobsTable).upsert(job)
                 self._goto(job.id)
 
@@ -288,7 +303,7 @@ class MainScreen(Screen[None]):
     def action_cancel(self) -> None:
         if (job := self._job()) is not None:
             if job.state in FINISHED:
-                self.notify(f"job {short_id(job.id)} already ended ({job.state.name})", severity="warning")
+                self.tell(f"job {short_id(job.id)} already ended ({job.state.name})", severity="warning")
                 return
             self._request(
                 "cancel", f"cancel requested for {short_id(job.id)}", self.client.cancel_job(job.id)
@@ -309,7 +324,7 @@ class MainScreen(Screen[None]):
             if yes:
                 self._request("drain", f"worker {worker_id} draining", self.client.drain_worker(worker_id))
 
-        question = f"Drain worker {worker_id}? It finishes its jobs and takes no new ones."
+        question = plain(f"Drain worker {worker_id}? It finishes its jobs and takes no new ones.")
         self.app.push_screen(ConfirmScreen(question), answered)
 
     @work(group="requests")
@@ -319,7 +334,7 @@ class MainScreen(Screen[None]):
         except HodeiError as exc:
             self.post_message(m.Refused(what, str(exc)))
             return
-        self.notify(done, timeout=3)
+        self.tell(done, timeout=3)
 
     def action_goto(self) -> None:
         def chosen(text: str | None) -> None:
@@ -332,7 +347,7 @@ class MainScreen(Screen[None]):
         table = self.query_one(JobsTable)
         matches = [j for j in table.jobs if j.startswith(prefix)]
         if len(matches) > 1:
-            self.notify(f"{len(matches)} jobs start with {prefix!r}; type more of the id", severity="warning")
+            self.tell(f"{len(matches)} jobs start with {prefix!r}; type more of the id", severity="warning")
             return
         if not matches:
             self._fetch_job(prefix)

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label
 
 from hodei_api import v1
 from hodei_tui.console.form_spec import FIELDS, build_spec
+from hodei_tui.console.format import plain
 from hodei_tui.console.protocol import ConsoleClient
 from hodei_tui.errors import HodeiError
 
@@ -62,13 +63,15 @@ class SubmitScreen(ModalScreen[v1.Job | None]):
         return {f: self.query_one(f"#field-{f}", Input).value for f in FIELDS}
 
     def show_errors(self, errors: dict[str, str], general: str = "") -> None:
+        """The messages beside their fields; they quote what was typed and what the daemon
+        said, so they are shown as data, not markup."""
         for field in FIELDS:
             message = errors.get(field, "")
             label = self.query_one(f"#error-{field}", Label)
-            label.update(message)
+            label.update(plain(message))
             label.display = bool(message)
         general_label = self.query_one("#submit-error", Label)
-        general_label.update(general)
+        general_label.update(plain(general))
         general_label.display = bool(general)
 
     def on_mount(self) -> None:

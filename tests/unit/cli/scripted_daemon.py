@@ -37,6 +37,9 @@ class Script:
     jobs: dict[str, v1.Job] = field(default_factory=dict)
     logs: list[LogScript] = field(default_factory=list)
     workers: list[v1.WorkerInfo] = field(default_factory=list)
+    providers: list[v1.ProviderInfo] = field(default_factory=list)
+    # Without any, ExplainJob is UNIMPLEMENTED, as on a daemon that cannot explain.
+    explained: dict[str, v1.ExplainJobResponse] = field(default_factory=dict)
     submitted: list[v1.JobSpec] = field(default_factory=list)
     log_requests: list[v1.StreamLogsRequest] = field(default_factory=list)
     list_requests: list[v1.ListJobsRequest] = field(default_factory=list)
@@ -137,6 +140,25 @@ class Workers(v1.WorkerServiceBase):
         raise GRPCError(Status.NOT_FOUND, f"worker {message.id} not found")
 
 
+class Scheduler(v1.SchedulerServiceBase):
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    async def explain_job(self, message: v1.ExplainJobRequest) -> v1.ExplainJobResponse:
+        if not self.script.explained:
+            raise GRPCError(Status.UNIMPLEMENTED, "this daemon explains nothing")
+        self.script.job(message.id)
+        return self.script.explained[message.id]
+
+
+class Providers(v1.ProviderServiceBase):
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    async def list_providers(self, message: v1.ListProvidersRequest) -> v1.ListProvidersResponse:
+        return v1.ListProvidersResponse(providers=self.script.providers)
+
+
 def _listening_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     # So a link brought back up can take the port it had before, as a restarted daemon would.
@@ -148,7 +170,7 @@ def _listening_socket(port: int = 0) -> socket.socket:
 @asynccontextmanager
 async def serving(script: Script) -> AsyncIterator[int]:
     """Serve the script on a free loopback port, yielded."""
-    server = Server([Jobs(script), Logs(script), Workers(script)])
+    server = Server([Jobs(script), Logs(script), Workers(script), Scheduler(script), Providers(script)])
     sock = _listening_socket()
     await server.start(sock=sock)
     try:

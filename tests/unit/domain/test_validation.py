@@ -17,6 +17,7 @@ from hodeid.domain.validation import (
     MAX_RETRIES,
     SpecLimits,
     validate,
+    validate_worker,
 )
 from hodeid.errors import HodeiError, InvalidRequest
 
@@ -195,3 +196,44 @@ def test_limits_are_the_ones_given() -> None:
         validate(_spec(command=["echo", "a", "b"]), tight)
     with pytest.raises(InvalidRequest, match=r"at most 10 \(limits\.max_command_bytes\)"):
         validate(_spec(command=["echo", "0123456789"]), tight)
+
+
+@pytest.mark.parametrize(
+    "worker_id",
+    ["w-1", "build-1", "gpu.host.example", "local-1a2b3c4d", "user@host:2", "W_9", "0"],
+)
+def test_a_worker_id_of_safe_characters_is_accepted(worker_id: str) -> None:
+    validate_worker(worker_id, {"gpu": "true", "zone/rack": "b-7", "k8s.io_arch": "amd64"})
+
+
+@pytest.mark.parametrize(
+    ("worker_id", "labels", "message"),
+    [
+        ("", {}, "worker id '' is not valid; use letters, digits and . _ : @ -, starting with"),
+        ("w\n2026-01-01 INFO forged", {}, "worker id 'w\\n2026-01-01 INFO forged' is not valid"),
+        ("\x1b[2J", {}, "worker id '\\x1b[2J' is not valid"),
+        ("[/]", {}, "worker id '[/]' is not valid"),
+        ("[bold red]x", {}, "is not valid"),
+        ("w 1", {}, "worker id 'w 1' is not valid"),
+        ("-w", {}, "starting with a letter or digit"),
+        (".", {}, "worker id '.' is not valid"),
+        ("w\u202e1", {}, "worker id 'w\\u202e1' is not valid"),
+        ("w-1", {"gpu\x1b]0;t\x07": "x"}, "label key 'gpu\\x1b]0;t\\x07' is not valid; use letters, digits"),
+        ("w-1", {"": "x"}, "label key '' is not valid"),
+        ("w-1", {"zone=a": "x"}, "label key 'zone=a' is not valid"),
+        ("w-1", {"a b": "x", "c\n": "y"}, "label key 'a b' is not valid; use letters, digits and . _ / -"),
+        ("w\n", {"a b": "x"}, "worker id 'w\\n' is not valid; use letters, digits and . _ : @ -, starting"),
+    ],
+)
+def test_a_worker_id_or_label_key_outside_the_safe_set_is_refused(
+    worker_id: str, labels: dict[str, str], message: str
+) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        validate_worker(worker_id, labels)
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value) and "\x1b" not in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["\x1b[2J", "a\nb", "[/]", "any thing at all"])
+def test_label_values_stay_free_form(value: str) -> None:
+    validate_worker("w-1", {"note": value})

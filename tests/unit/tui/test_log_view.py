@@ -80,3 +80,18 @@ async def test_renders_only_the_rows_on_screen() -> None:
         rows = log._window(log.scrollable_content_region.width)
         assert len(rows) == log.scrollable_content_region.height <= 12
         assert "line 100000" in "".join(seg.text for seg in rows[-1])
+
+
+async def test_output_is_shown_as_data_and_the_pane_scrolls_as_wide_as_its_escapes() -> None:
+    app = LogApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        log = app.query_one(LogView)
+        log.append([Line(1, v1.LogStream.STDOUT, b"\x1b[2J" * 30 + b"[bold]end[/]\n", 0, 1)])
+        await pilot.pause()
+        await pilot.pause()
+        shown = "\\x1b[2J" * 30 + "[bold]end[/]"
+        assert log.virtual_size.width >= len(shown)
+        log.scroll_to(x=log.max_scroll_x, animate=False)
+        await pilot.pause()
+        text = "".join(seg.text for seg in log.render_line(0))
+        assert text.rstrip().endswith("\\x1b[2J[bold]end[/]")

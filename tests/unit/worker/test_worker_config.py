@@ -91,6 +91,22 @@ def test_unset_flags_leave_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
             "--memory / HODEI_MEMORY_MB: input should be greater than 0 (got -1)",
         ),
         ({"heartbeat_seconds": 0}, "HODEI_HEARTBEAT_SECONDS: input should be greater than 0 (got 0)"),
+        (
+            {"worker_id": "w\n2026-01-01 INFO forged"},
+            "--id / HODEI_WORKER_ID: worker id 'w\\n2026-01-01 INFO forged' is not valid; use letters, "
+            "digits and . _ : @ -, starting with a letter or digit (e.g. build-1)",
+        ),
+        (
+            {"worker_id": "-x", "labels": {"a b": "1"}},
+            "--label / HODEI_LABELS: label key 'a b' is not valid; use letters, digits and . _ / - "
+            "(e.g. gpu or zone/rack); --id / HODEI_WORKER_ID: worker id '-x' is not valid; use letters, "
+            "digits and . _ : @ -, starting with a letter or digit (e.g. build-1)",
+        ),
+        (
+            {"labels": "zone=a,gpu\x1b[2J=true"},
+            "--label / HODEI_LABELS: label key 'gpu\\x1b[2J' is not valid; use letters, digits and "
+            ". _ / - (e.g. gpu or zone/rack)",
+        ),
     ],
 )
 def test_errors_say_which_setting_and_what_it_should_be(values: dict[str, object], message: str) -> None:

@@ -48,6 +48,13 @@ WORKER = str(Path(sys.executable).parent / "hodei-worker")
             {},
             "--job-user / HODEI_JOB_USER: there is no user 'no-such-user-hodei' on this host",
         ),
+        (
+            ["--id", "w\n2026-01-01 INFO forged"],
+            {},
+            "--id / HODEI_WORKER_ID: worker id 'w\\n2026-01-01 INFO forged' is not valid; use letters, "
+            "digits and . _ : @ -, starting with a letter or digit (e.g. build-1)",
+        ),
+        (["--label", "gpu\x1b[2J=true"], {}, "--label / HODEI_LABELS: label key 'gpu\\x1b[2J' is not valid"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv: list[str], env: dict[str, str], message: str) -> None:
