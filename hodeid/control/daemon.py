@@ -68,7 +68,7 @@ class Daemon:
         self.api_tokens = ApiTokens(TokenStore(pool))
         self.jobs = JobStore(pool)
         self.logs = LogStore(pool)
-        self.hub = LogHub()
+        self.hub = LogHub(self.limits.follower_buffer_bytes, self.limits.followers_buffer_bytes)
         self.registry = Registry()
         self.settler = Settler(self.jobs, self.hub, self.registry)
         self.decisions = DecisionLog(DecisionStore(pool), settings.decisions_per_job)
@@ -208,7 +208,7 @@ class Daemon:
     def stream_logs(self, job_id: str, after_seq: int, live: bool) -> AsyncIterator[Chunk]:
         if after_seq < 0:
             raise InvalidRequest(f"after_seq must be 0 or more, got {after_seq}")
-        return follow(self.jobs, self.logs, self.hub, job_id, after_seq, live)
+        return follow(self.jobs, self.logs, self.hub, job_id, after_seq, live, self.limits.log_page_bytes)
 
     def workers(self, include_gone: bool = False) -> list[v1.WorkerInfo]:
         """Live workers by id; with ``include_gone``, then the recently disconnected ones."""

@@ -36,8 +36,9 @@ class LogStore:
         LOG_LINES.inc(len(lines))
         LOG_BYTES.inc(sum(len(line.data) for line in lines))
 
-    async def read(self, job_id: str, after_seq: int, limit: int) -> v1.LogLines:
-        """Up to ``limit`` lines with seq greater than ``after_seq``, in order."""
+    async def read(self, job_id: str, after_seq: int, limit: int, max_bytes: int) -> v1.LogLines:
+        """Lines with seq greater than ``after_seq``, in order: up to ``limit`` lines holding
+        up to ``max_bytes`` of data, but at least one line (however long) if there is one."""
         async with translate():
-            found = await self.pool.fetch(Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit)
+            found = await self.pool.fetch(Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit, max_bytes)
         return rows.log_lines(found)
