@@ -4,7 +4,7 @@ with no gap and no duplicate at the seam."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from hodei_api import v1
 from hodei_api.loglines import after, seq_numbers
@@ -43,7 +43,7 @@ async def follow(
     after_seq: int,
     live: bool,
     page_bytes: int,
-) -> AsyncIterator[Chunk]:
+) -> AsyncGenerator[Chunk]:
     """Yield (lines, None) chunks, history in pages of at most ``page_bytes`` of data (or one
     line); with ``live``, end with (None, final state) once the job ends."""
     await jobs.state(job_id)  # NotFound before anything else

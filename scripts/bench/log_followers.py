@@ -124,54 +124,58 @@ async def stored(client: Client, job_id: str, seq: int, limit: float) -> None:
         await asyncio.sleep(0.5)
 
 
-async def bench(args: argparse.Namespace, addr: str, read_token: str | None, pid: int) -> None:
+async def one_round(args: argparse.Namespace, client: Client, read_token: str | None, pid: int) -> None:
+    """Write the log, follow it for ``args.seconds`` while timing ListJobs, and print the figures."""
     bulk = args.mib * MIB // args.line_bytes
     stop_file = Path(tempfile.mkdtemp(prefix="hodei-bench-")) / "stop"
-    async with Client(addr, resolve_token()) as client:
-        command = [sys.executable, "-c", JOB, str(bulk), str(args.line_bytes), str(stop_file)]
-        job = (
-            await client.jobs.submit_job(
-                v1.SubmitJobRequest(spec=v1.JobSpec(name="big-log", command=command))
-            )
-        ).job
-        assert job is not None
-        started = time.monotonic()
-        await stored(client, job.id, bulk, args.timeout)
-        took = time.monotonic() - started
-        print(f"log             {bulk:,} lines of {args.line_bytes:,} bytes stored in {took:.1f} s")
-        before = memory_mib(pid)
-        reset_peak(pid)
-        stop: Event = multiprocessing.Event()
-        counts = (args.stalled, args.readers)
-        proc = multiprocessing.Process(
-            target=followers_process, args=(addr, read_token, job.id, counts, stop)
-        )
-        proc.start()
-        latencies: list[float] = []
-        peak = before["VmRSS"]
-        deadline = time.monotonic() + args.seconds
-        while time.monotonic() < deadline:
-            t0 = time.perf_counter()
-            await client.jobs.list_jobs(v1.ListJobsRequest(limit=20))
-            latencies.append((time.perf_counter() - t0) * 1000)
-            peak = max(peak, memory_mib(pid)["VmRSS"])
-            await asyncio.sleep(0.02)
-        stop.set()
-        proc.join(60)
-        stop_file.touch()
-        # Settled: the RSS the daemon keeps once the followers are gone (sampled for a while).
-        after = []
-        for _ in range(20):
-            await asyncio.sleep(0.25)
-            after.append(memory_mib(pid)["VmRSS"])
-        end = memory_mib(pid)
-        shutil.rmtree(stop_file.parent, ignore_errors=True)
+    command = [sys.executable, "-c", JOB, str(bulk), str(args.line_bytes), str(stop_file)]
+    spec = v1.JobSpec(name="big-log", command=command)
+    job = (await client.jobs.submit_job(v1.SubmitJobRequest(spec=spec))).job
+    assert job is not None
+    started = time.monotonic()
+    await stored(client, job.id, bulk, args.timeout)
+    took = time.monotonic() - started
+    print(f"log             {bulk:,} lines of {args.line_bytes:,} bytes stored in {took:.1f} s")
+    before = memory_mib(pid)
+    reset_peak(pid)
+    stop: Event = multiprocessing.Event()
+    counts = (args.stalled, args.readers)
+    proc = multiprocessing.Process(
+        target=followers_process, args=(client.addr, read_token, job.id, counts, stop)
+    )
+    proc.start()
+    latencies: list[float] = []
+    peak = before["VmRSS"]
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline:
+        t0 = time.perf_counter()
+        await client.jobs.list_jobs(v1.ListJobsRequest(limit=20))
+        latencies.append((time.perf_counter() - t0) * 1000)
+        peak = max(peak, memory_mib(pid)["VmRSS"])
+        await asyncio.sleep(0.02)
+    stop.set()
+    proc.join(60)
+    stop_file.touch()
+    # Settled: the RSS the daemon keeps once the followers are gone (sampled for a while).
+    after = []
+    for _ in range(20):
+        await asyncio.sleep(0.25)
+        after.append(memory_mib(pid)["VmRSS"])
+    end = memory_mib(pid)
+    shutil.rmtree(stop_file.parent, ignore_errors=True)
     print(f"window          {args.seconds:.0f} s, {len(latencies)} ListJobs calls")
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     print(f"ListJobs        p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms")
     print(f"daemon RSS      before followers {before['VmRSS']:.0f} MiB, peak during {peak:.0f} MiB")
     print(f"daemon RSS      after the followers ended {after[-1]:.0f} MiB (min over 5 s {min(after):.0f})")
     print(f"daemon VmHWM    {end['VmHWM']:.0f} MiB (peak RSS from the followers' start on)")
+
+
+async def bench(args: argparse.Namespace, addr: str, read_token: str | None, pid: int) -> None:
+    async with Client(addr, resolve_token()) as client:
+        for n in range(args.rounds):
+            print(f"round {n + 1} of {args.rounds}")
+            await one_round(args, client, read_token, pid)
 
 
 def free_port() -> int:
@@ -221,6 +225,7 @@ def main() -> None:
     parser.add_argument("--stalled", type=int, default=16)
     parser.add_argument("--readers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30, help="how long the followers run")
+    parser.add_argument("--rounds", type=int, default=1, help="times over, each with a new job")
     parser.add_argument("--timeout", type=float, default=300, help="longest wait for the log to be stored")
     args = parser.parse_args()
     if args.addr:

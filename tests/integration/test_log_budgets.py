@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
-from typing import cast
 
 import asyncpg
 import pytest
@@ -52,7 +51,7 @@ async def write(daemon: Daemon, job_id: str, batch: list[Line]) -> None:
 
 
 def follower(daemon: Daemon, job_id: str) -> AsyncGenerator[Chunk]:
-    return cast(AsyncGenerator[Chunk], daemon.stream_logs(job_id, 0, live=True))
+    return daemon.stream_logs(job_id, 0, live=True)
 
 
 async def seqs_until(reader: AsyncGenerator[Chunk], last: int) -> list[int]:

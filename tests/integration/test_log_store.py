@@ -3,16 +3,14 @@ and a follower reading it and the live hub together."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
-from typing import cast
 
 import asyncpg
 import pytest
 
 from hodei_api import v1
 from hodei_api.loglines import Line, micros, pack, seq_numbers, unpack
-from hodeid.control.follow import Chunk, follow
+from hodeid.control.follow import follow
 from hodeid.control.loghub import LogHub
 from hodeid.store.jobs import JobStore
 from hodeid.store.logs import LogStore
@@ -69,7 +67,7 @@ async def test_a_follower_that_overflows_while_it_reads_storage_misses_nothing(p
     jobs, logs, hub = JobStore(pool), LogStore(pool), LogHub(4096, MIB)
     job, _ = await jobs.insert(v1.JobSpec(name="t", command=["true"]))
     await logs.append(job.id, lines(1, 10))
-    follower = cast(AsyncGenerator[Chunk], follow(jobs, logs, hub, job.id, 0, live=True, page_bytes=MIB))
+    follower = follow(jobs, logs, hub, job.id, 0, live=True, page_bytes=MIB)
     got = [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
     # While the follower has not come back for more, the job writes one batch at a time,
     # more batches than a follower's queue holds.
