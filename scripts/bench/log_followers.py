@@ -124,6 +124,13 @@ async def stored(client: Client, job_id: str, seq: int, limit: float) -> None:
         await asyncio.sleep(0.5)
 
 
+async def list_jobs(client: Client, latencies: list[float]) -> None:
+    """One ListJobs call, its milliseconds added to ``latencies``."""
+    started = time.perf_counter()
+    await client.jobs.list_jobs(v1.ListJobsRequest(limit=20))
+    latencies.append((time.perf_counter() - started) * 1000)
+
+
 async def one_round(args: argparse.Namespace, client: Client, read_token: str | None, pid: int) -> None:
     """Write the log, follow it for ``args.seconds`` while timing ListJobs, and print the figures."""
     bulk = args.mib * MIB // args.line_bytes
@@ -147,12 +154,14 @@ async def one_round(args: argparse.Namespace, client: Client, read_token: str | 
     latencies: list[float] = []
     peak = before["VmRSS"]
     deadline = time.monotonic() + args.seconds
+    # A call every 50 ms whether the last one returned or not: a stalled daemon shows as many
+    # slow calls, not as one.
+    calls = []
     while time.monotonic() < deadline:
-        t0 = time.perf_counter()
-        await client.jobs.list_jobs(v1.ListJobsRequest(limit=20))
-        latencies.append((time.perf_counter() - t0) * 1000)
+        calls.append(asyncio.create_task(list_jobs(client, latencies)))
         peak = max(peak, memory_mib(pid)["VmRSS"])
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
+    await asyncio.gather(*calls)
     stop.set()
     proc.join(60)
     stop_file.touch()
