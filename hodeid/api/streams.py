@@ -15,9 +15,8 @@ class ClosingStreams:
 
     betterproto2 iterates a handler's generator but does not close it when sending fails: a
     client that resets its stream or drops its connection cancels the send, and the generator
-    is left suspended with what it holds (a page of log, a follower's queue) until the garbage
-    collector finds it, which grpclib's references to the ended task put off (16 stalled log
-    readers kept some 50 MiB each time, measured with scripts/bench/log_followers.py).
+    is left suspended with what it holds (a page of log, a follower's subscription and queue)
+    until the garbage collector finds it, which grpclib's references to the ended task put off.
     """
 
     async def _call_rpc_handler_server_stream(

@@ -1,12 +1,11 @@
 """Giving memory back to the system after log streams end.
 
 Measured with scripts/bench/log_followers.py (16 stalled and 16 reading followers of a 100 MB
-log, three times over): the daemon kept some 50 MiB more after each round. Part was garbage in
-reference cycles (a cancelled send's exception and the frames it holds, pages included), which
-only a full collection frees and which a quiet daemon rarely runs; part was memory glibc keeps
-for later allocations. A collection then ``malloc_trim`` once the streams ending together have
-ended brought it back to a plateau (about 105 MiB) with ListJobs p99 unchanged (about 23 ms).
-Elsewhere than glibc only the collection is done.
+log, three times over): the daemon kept some 50 MiB more after each round, though no stream,
+subscription or page was still referenced. A full collection (what ended streams leave is
+garbage in reference cycles, which a quiet daemon rarely collects) then ``malloc_trim`` (glibc
+keeps freed memory for later allocations) brought it back to a plateau of about 105 MiB, with
+ListJobs p99 unchanged (about 23 ms). Elsewhere than glibc only the collection is done.
 """
 
 from __future__ import annotations
