@@ -4,6 +4,7 @@ catches up from storage and still gets every line once, in order."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 
@@ -94,6 +95,10 @@ async def test_a_follower_over_its_byte_budget_reads_storage_and_misses_nothing(
     got += await seqs_until(reader, 211)
     assert got == list(range(11, 212))
     await reader.aclose()
+    # The stream ended: the garbage is collected and freed memory handed back, soon after.
+    async with asyncio.timeout(10):
+        while daemon.hub._subs or not daemon.heap.trims:
+            await asyncio.sleep(0.05)
 
 
 async def test_past_the_total_budget_a_follower_with_unread_lines_reads_storage(daemon: Daemon) -> None:
