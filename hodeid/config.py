@@ -54,7 +54,8 @@ class SchedulerSettings(BaseModel):
 
 class LimitSettings(BaseModel):
     """What the daemon accepts; anything over is refused with INVALID_ARGUMENT or
-    RESOURCE_EXHAUSTED naming the limit (``limits.<name>``)."""
+    RESOURCE_EXHAUSTED naming the limit (``limits.<name>``). The log limits bound what the
+    daemon holds for log readers: nothing is refused, a reader past them reads storage."""
 
     max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     """Largest gRPC message a client or worker may send, in bytes (4 MiB, gRPC's usual)."""
@@ -74,6 +75,15 @@ class LimitSettings(BaseModel):
     """Labels one worker may declare in its Hello."""
     max_pending_per_submitter: int = Field(10_000, ge=1)
     """PENDING jobs one API token may have; past it submissions get RESOURCE_EXHAUSTED."""
+    log_page_bytes: int = Field(1024 * 1024, ge=1024)
+    """Bytes of log data in one message of a job's history sent to a reader (a longer line
+    goes alone): what one reader, even one that stopped reading, holds in the daemon."""
+    follower_buffer_bytes: int = Field(1024 * 1024, ge=1024)
+    """Bytes of live log lines queued for one follower; a follower further behind drops its
+    queue and catches up from storage, slowing neither the job nor other followers."""
+    followers_buffer_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    """Bytes of live log lines queued for all followers together; past it, a follower with
+    unread lines drops its queue and catches up from storage."""
 
 
 def _cpu_count() -> int:

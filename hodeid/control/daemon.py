@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from datetime import UTC, datetime
 
 import asyncpg
@@ -19,6 +20,7 @@ from hodeid.control.apitokens import ApiTokens
 from hodeid.control.credentials import WorkerCredentials
 from hodeid.control.decisions import DecisionLog, to_proto
 from hodeid.control.follow import Chunk, follow
+from hodeid.control.heap import Heap
 from hodeid.control.jobfeed import JobFeed
 from hodeid.control.loghub import LogHub
 from hodeid.control.providers.base import Provider
@@ -71,7 +73,8 @@ class Daemon:
         self.api_tokens = ApiTokens(TokenStore(pool))
         self.jobs = JobStore(pool)
         self.logs = LogStore(pool)
-        self.hub = LogHub()
+        self.heap = Heap()
+        self.hub = LogHub(self.limits.follower_buffer_bytes, self.limits.followers_buffer_bytes)
         self.registry = Registry()
         self.settler = Settler(self.jobs, self.hub, self.registry)
         self.decisions = DecisionLog(DecisionStore(pool), settings.decisions_per_job)
@@ -115,6 +118,7 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sessions.stop_readers()
         await self.fleet.close()
+        await self.heap.close()
 
     async def database_ok(self) -> bool:
         """Whether the database answers a trivial query within ``PING_TIMEOUT`` seconds."""
@@ -217,10 +221,20 @@ class Daemon:
     def watch_workers(self) -> AsyncIterator[v1.WorkerEvent]:
         return self.worker_feed.watch()
 
-    def stream_logs(self, job_id: str, after_seq: int, live: bool) -> AsyncIterator[Chunk]:
+    def stream_logs(self, job_id: str, after_seq: int, live: bool) -> AsyncGenerator[Chunk]:
         if after_seq < 0:
             raise InvalidRequest(f"after_seq must be 0 or more, got {after_seq}")
-        return follow(self.jobs, self.logs, self.hub, job_id, after_seq, live)
+        return self._stream_logs(job_id, after_seq, live)
+
+    async def _stream_logs(self, job_id: str, after_seq: int, live: bool) -> AsyncGenerator[Chunk]:
+        chunks = follow(self.jobs, self.logs, self.hub, job_id, after_seq, live, self.limits.log_page_bytes)
+        try:
+            async with aclosing(chunks):
+                async for chunk in chunks:
+                    yield chunk
+        finally:
+            # Pages of up to log_page_bytes came and went: give the freed memory back.
+            self.heap.trim_soon()
 
     def workers(self, include_gone: bool = False) -> list[v1.WorkerInfo]:
         """Live workers by id; with ``include_gone``, then the recently disconnected ones."""

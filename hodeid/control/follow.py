@@ -4,7 +4,7 @@ with no gap and no duplicate at the seam."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from hodei_api import v1
 from hodei_api.loglines import after, seq_numbers
@@ -14,6 +14,7 @@ from hodeid.store.jobs import JobStore
 from hodeid.store.logs import LogStore
 
 PAGE = 5000
+"""Most lines in one page of history (a page also holds at most ``page_bytes`` of data)."""
 # How often a follower re-checks the job in storage even without news (a safety net).
 RECHECK_SECONDS = 5.0
 
@@ -21,22 +22,30 @@ Chunk = tuple[v1.LogLines | None, v1.JobState | None]
 """Lines (None in the last chunk) and, in the last chunk of a followed log, the final state."""
 
 
-async def _history(logs: LogStore, job_id: str, after_seq: int) -> AsyncIterator[tuple[v1.LogLines, int]]:
-    """Pages of stored lines after ``after_seq``, each with its last seq."""
-    while True:
-        page = await logs.read(job_id, after_seq, PAGE)
-        seqs = seq_numbers(page)
-        if seqs:
-            after_seq = seqs[-1]
-            yield page, after_seq
-        if len(seqs) < PAGE:
-            return
+async def _history(
+    logs: LogStore, job_id: str, after_seq: int, page_bytes: int
+) -> AsyncIterator[tuple[v1.LogLines, int]]:
+    """Pages of stored lines after ``after_seq``, each with its last seq, until none is left.
+
+    One page at a time: the caller sends a page before it asks for the next, so a reader that
+    stops reading holds at most one page of the daemon's memory.
+    """
+    while seqs := seq_numbers(page := await logs.read(job_id, after_seq, PAGE, page_bytes)):
+        after_seq = seqs[-1]
+        yield page, after_seq
 
 
 async def follow(
-    jobs: JobStore, logs: LogStore, hub: LogHub, job_id: str, after_seq: int, live: bool
-) -> AsyncIterator[Chunk]:
-    """Yield (lines, None) chunks; with ``live``, end with (None, final state) once the job ends."""
+    jobs: JobStore,
+    logs: LogStore,
+    hub: LogHub,
+    job_id: str,
+    after_seq: int,
+    live: bool,
+    page_bytes: int,
+) -> AsyncGenerator[Chunk]:
+    """Yield (lines, None) chunks, history in pages of at most ``page_bytes`` of data (or one
+    line); with ``live``, end with (None, final state) once the job ends."""
     await jobs.state(job_id)  # NotFound before anything else
     sub = hub.subscribe(job_id) if live else None
     try:
@@ -46,14 +55,14 @@ async def follow(
             # history. A follower that overflowed comes back here and catches up from storage.
             if sub is not None:
                 sub.resync()
-            async for page, last in _history(logs, job_id, after_seq):
+            async for page, last in _history(logs, job_id, after_seq, page_bytes):
                 yield page, None
                 after_seq = last
             if sub is None:
                 return
             state = await jobs.state(job_id)
             if is_terminal(state):
-                async for page, last in _history(logs, job_id, after_seq):
+                async for page, last in _history(logs, job_id, after_seq, page_bytes):
                     yield page, None
                     after_seq = last
                 yield None, state
@@ -71,10 +80,10 @@ async def _live(sub: Subscription, after_seq: int) -> AsyncIterator[tuple[v1.Log
     job ends, or it is time to re-check."""
     while not sub.overflowed:
         try:
-            item = await asyncio.wait_for(sub.queue.get(), RECHECK_SECONDS)
+            item = await asyncio.wait_for(sub.get(), RECHECK_SECONDS)
         except TimeoutError:
             return
-        if isinstance(item, v1.JobState):
+        if item is None or isinstance(item, v1.JobState):
             return
         fresh = after(item, after_seq)
         if seqs := seq_numbers(fresh):

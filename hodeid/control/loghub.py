@@ -1,7 +1,9 @@
-"""Fan-out of live log lines to followers, with a bounded buffer per follower.
+"""Fan-out of live log lines to followers, with buffers bounded in bytes.
 
 A follower too slow for the live stream is marked overflowed instead of slowing anyone:
-it then catches up from storage by sequence number.
+its queue is dropped and it catches up from storage by sequence number. A follower's queue
+may hold ``follower_bytes``; all queues together ``total_bytes``. A follower whose queue is
+empty (one keeping up) always takes the next batch, so no batch is too big to follow live.
 """
 
 from __future__ import annotations
@@ -12,45 +14,81 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from hodei_api import v1
+from hodei_api.loglines import size_of
 
 Item: TypeAlias = v1.LogLines | v1.JobState
+
+
+@dataclass
+class Budget:
+    """Bytes queued for all the followers of a hub, and how many they may be."""
+
+    limit: int
+    used: int = 0
 
 
 @dataclass(eq=False)
 class Subscription:
     job_id: str
-    queue: asyncio.Queue[Item] = field(default_factory=lambda: asyncio.Queue(maxsize=256))
+    limit: int
+    """Bytes this follower's queue may hold."""
+    total: Budget
+    queue: asyncio.Queue[tuple[Item | None, int]] = field(default_factory=asyncio.Queue)
+    """Items with the bytes each is charged; None (charged 0) wakes a reader after an overflow."""
+    queued_bytes: int = 0
     overflowed: bool = False
 
-    def offer(self, item: Item) -> bool:
-        """Queue ``item``; False (and overflowed) if the follower is too far behind for it."""
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+    def offer(self, item: Item, size: int = 0) -> bool:
+        """Queue ``item`` of ``size`` bytes; False (and overflowed) if the follower is too far
+        behind for it: over its own budget, or over the total while it has unread items."""
+        if not self.queue.empty() and (
+            self.queued_bytes + size > self.limit or self.total.used + size > self.total.limit
+        ):
+            self._drop()
             self.overflowed = True
+            self.queue.put_nowait((None, 0))
             return False
+        self.queue.put_nowait((item, size))
+        self.queued_bytes += size
+        self.total.used += size
         return True
+
+    async def get(self) -> Item | None:
+        """The next item; None once the follower overflowed (it must read storage)."""
+        item, size = await self.queue.get()
+        self.queued_bytes -= size
+        self.total.used -= size
+        return item
 
     def resync(self) -> None:
         """Forget the queue before the follower reads storage: whatever is published from
         now on is queued (or marks an overflow), whatever was published before is stored."""
+        self._drop()
+        self.overflowed = False
+
+    def _drop(self) -> None:
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.overflowed = False
+        self.total.used -= self.queued_bytes
+        self.queued_bytes = 0
 
 
 class LogHub:
-    def __init__(self) -> None:
+    def __init__(self, follower_bytes: int, total_bytes: int) -> None:
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
+        self.follower_bytes = follower_bytes
+        self.budget = Budget(total_bytes)
         self.overflows = 0
         """Times a follower fell too far behind the live stream and went back to storage."""
 
     def subscribe(self, job_id: str) -> Subscription:
-        sub = Subscription(job_id)
+        sub = Subscription(job_id, self.follower_bytes, self.budget)
         self._subs[job_id].add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
+        """Stop feeding ``sub`` and release what its queue held."""
+        sub.resync()
         subs = self._subs.get(sub.job_id)
         if subs is not None:
             subs.discard(sub)
@@ -59,8 +97,10 @@ class LogHub:
 
     def publish(self, job_id: str, lines: v1.LogLines) -> None:
         """Hand stored lines to the job's followers."""
+        # Charged to each follower that queues it (the batch itself is shared): an upper bound.
+        size = size_of(lines)
         for sub in self._subs.get(job_id, ()):
-            if not sub.overflowed and not sub.offer(lines):
+            if not sub.overflowed and not sub.offer(lines, size):
                 self.overflows += 1
 
     def finish(self, job_id: str, state: v1.JobState) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 
@@ -14,10 +15,15 @@ from hodeid.store import rows
 from hodeid.store.db import translate
 from hodeid.store.queries import Q
 
+# Log pages read at once: readers of big logs queue here rather than for the pool, so that
+# however many follow, the other queries (ListJobs, a worker's lines) still find a connection.
+READS_AT_ONCE = 2
+
 
 class LogStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._reads = asyncio.Semaphore(READS_AT_ONCE)
 
     async def append(self, job_id: str, lines: Sequence[Line]) -> None:
         """Store ``lines``, one row each; a line whose seq is stored already is skipped."""
@@ -36,8 +42,9 @@ class LogStore:
         LOG_LINES.inc(len(lines))
         LOG_BYTES.inc(sum(len(line.data) for line in lines))
 
-    async def read(self, job_id: str, after_seq: int, limit: int) -> v1.LogLines:
-        """Up to ``limit`` lines with seq greater than ``after_seq``, in order."""
-        async with translate():
-            found = await self.pool.fetch(Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit)
+    async def read(self, job_id: str, after_seq: int, limit: int, max_bytes: int) -> v1.LogLines:
+        """Lines with seq greater than ``after_seq``, in order: up to ``limit`` lines holding
+        up to ``max_bytes`` of data, but at least one line (however long) if there is one."""
+        async with self._reads, translate():
+            found = await self.pool.fetch(Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit, max_bytes)
         return rows.log_lines(found)

@@ -14,7 +14,7 @@ from grpclib.config import Configuration
 from grpclib.server import Server
 
 from hodei_api import v1
-from hodei_api.loglines import unpack
+from hodei_api.loglines import Line, micros, pack, unpack
 from hodeid.api.server import services
 from hodeid.control.daemon import Daemon
 from hodeid.domain.access import Role
@@ -108,3 +108,31 @@ async def test_a_slow_follower_catches_up_from_storage_and_holds_back_no_one(
     async with asyncio.timeout(30):
         assert await slow == list(range(1, total + 1))
     worker.close()
+
+
+async def test_a_follower_that_goes_away_leaves_nothing_held(
+    daemon: Daemon, connect: Callable[..., Channel]
+) -> None:
+    """A reader that stopped reading, then dropped its connection: its stream's generators
+    are closed then, with the page and the queue they held, not whenever the GC runs."""
+    job, _ = await daemon.jobs.insert(v1.JobSpec(name="big", command=["true"]))
+    now = micros(datetime.now(UTC))
+    big = [Line(s, v1.LogStream.STDOUT, b"x" * (2**16 - 1) + b"\n", now, 1) for s in range(1, 41)]
+    await daemon.logs.append(job.id, big)
+    channel = connect(window=2**16 - 1)
+    request = v1.StreamLogsRequest(job_id=job.id, follow=True)
+    stalled = asyncio.create_task(read_all(v1.LogServiceStub(channel).stream_logs(request), asyncio.Event()))
+    async with asyncio.timeout(10):
+        while not daemon.hub._subs.get(job.id):
+            await asyncio.sleep(0.01)
+    # Live lines queue for it while it reads nothing.
+    for seq in range(41, 51):
+        line = Line(seq, v1.LogStream.STDOUT, b"live\n", now, 1)
+        await daemon.logs.append(job.id, [line])
+        daemon.hub.publish(job.id, pack([line]))
+    stalled.cancel()
+    channel.close()
+    async with asyncio.timeout(10):
+        while daemon.hub._subs.get(job.id):
+            await asyncio.sleep(0.01)
+    assert daemon.hub.budget.used == 0

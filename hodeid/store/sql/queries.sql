@@ -165,13 +165,22 @@ SELECT $1::uuid, * FROM unnest($2::bigint[], $3::integer[], $4::log_stream[], $5
 ON CONFLICT (job_id, seq) DO NOTHING;
 
 -- name: read_log_lines
--- $1 job id, $2 after seq, $3 limit. Timestamps in microseconds since the Unix epoch, as on
--- the wire (extract gives numeric, so exact).
+-- $1 job id, $2 after seq, $3 most lines, $4 most bytes of data (but at least one line,
+-- however long). The sizes are summed first: octet_length reads a stored line's length, not
+-- its bytes, so no line past the byte limit is read. Timestamps in microseconds since the
+-- Unix epoch, as on the wire (extract gives numeric, so exact).
+WITH sizes AS (
+    SELECT seq, sum(octet_length(data)) OVER (ORDER BY seq) AS upto
+    FROM log_lines
+    WHERE job_id = $1 AND seq > $2
+    ORDER BY seq
+    LIMIT $3
+)
 SELECT seq, attempt, stream, data, (extract(epoch FROM ts) * 1000000)::bigint AS ts_micros
 FROM log_lines
 WHERE job_id = $1 AND seq > $2
-ORDER BY seq
-LIMIT $3;
+  AND seq <= (SELECT coalesce(max(seq) FILTER (WHERE upto <= $4), min(seq)) FROM sizes)
+ORDER BY seq;
 
 -- name: job_state
 -- $1 id
