@@ -8,6 +8,7 @@ from dataclasses import replace
 from hodei_api import v1
 from hodeid.api.auth import CALLER
 from hodeid.api.errors import grpc_errors
+from hodeid.api.streams import ClosingStreams
 from hodeid.control.daemon import Daemon
 from hodeid.domain.access import Role
 from hodeid.domain.redaction import hide_env_values
@@ -21,7 +22,7 @@ def _shown(job: v1.Job) -> v1.Job:
     return job if caller is not None and caller.role is Role.ADMIN else hide_env_values(job)
 
 
-class JobService(v1.JobServiceBase):
+class JobService(ClosingStreams, v1.JobServiceBase):
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
 

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 
 from hodei_api import v1
 from hodeid.api.errors import grpc_errors
+from hodeid.api.streams import ClosingStreams
 from hodeid.control.daemon import Daemon
 
 
-class SchedulerService(v1.SchedulerServiceBase):
+class SchedulerService(ClosingStreams, v1.SchedulerServiceBase):
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
 

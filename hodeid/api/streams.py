@@ -10,8 +10,8 @@ import grpclib.server
 
 
 class ClosingStreams:
-    """For a service with server-streaming methods: the handler's generator is closed when
-    the stream ends, however it ends.
+    """For every service with server-streaming methods (StreamLogs, Watch*): the handler's
+    generator is closed when the stream ends, however it ends.
 
     betterproto2 iterates a handler's generator but does not close it when sending fails: a
     client that resets its stream or drops its connection cancels the send, and the generator

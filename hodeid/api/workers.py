@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 
 from hodei_api import v1
 from hodeid.api.errors import grpc_errors
+from hodeid.api.streams import ClosingStreams
 from hodeid.control.daemon import Daemon
 
 
-class WorkerService(v1.WorkerServiceBase):
+class WorkerService(ClosingStreams, v1.WorkerServiceBase):
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
 
