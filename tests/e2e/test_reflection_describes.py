@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
 from grpc_tools import protoc
 
+from tests.support.grpcio_standard import reflected_file
 from tests.support.processes import Cluster
 
 CLIENT = Path(__file__).resolve().parents[1] / "support" / "reflection_client.py"
@@ -70,3 +72,13 @@ def test_a_client_with_reflection_alone_describes_every_rpc_submits_and_lists(
     assert [j["id"] for j in seen["listed"]["jobs"]] == [job["id"]]
     assert seen["listed"]["jobs"][0]["state"] == "JOB_STATE_PENDING"
     assert seen.get("without_token") == "UNAUTHENTICATED", "reflection is public, calls are not"
+
+
+def test_the_lookups_of_the_issue_find_the_files(bare: Cluster) -> None:
+    """Reflection v1 (the client above speaks v1alpha), by symbol and by file name."""
+    with grpc.insecure_channel(bare.addr) as channel:
+        assert reflected_file(channel, symbol="hodei.v1.JobService") == "hodei/v1/jobs.proto"
+        assert reflected_file(channel, symbol="hodei.v1.JobService.SubmitJob") == "hodei/v1/jobs.proto"
+        assert reflected_file(channel, symbol="hodei.v1.JobSpec") == "hodei/v1/common.proto"
+        assert reflected_file(channel, filename="hodei/v1/jobs.proto") == "hodei/v1/jobs.proto"
+        assert reflected_file(channel, symbol="hodei.v1.NoSuchThing") == "error 5: not found"
