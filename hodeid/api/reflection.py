@@ -18,7 +18,9 @@ from hodei_api.descriptors import contract_descriptors
 class Descriptors:
     """The lookups grpclib's reflection makes, answered from a pool of the contract's files
     and grpc.health.v1's (reflection lists Health too). The pool is one of its own, not
-    protobuf's default one, so that nothing else a process imports can clash with it."""
+    protobuf's default one, so that nothing else a process imports can clash with it. The
+    methods are named as a protobuf DescriptorPool's, which is what grpclib calls; each raises
+    KeyError for what is not there, which grpclib answers with NOT_FOUND."""
 
     def __init__(self) -> None:
         self.pool = DescriptorPool()
@@ -28,6 +30,7 @@ class Descriptors:
             self.pool.AddSerializedFile(file.SerializeToString())
 
     def FindFileByName(self, name: str) -> FileDescriptor:
+        """The file named ``name`` ("hodei/v1/jobs.proto")."""
         return self.pool.FindFileByName(name)
 
     def FindFileContainingSymbol(self, symbol: str) -> FileDescriptor:
@@ -48,12 +51,15 @@ class Descriptors:
             raise
 
     def FindMessageTypeByName(self, name: str) -> Descriptor:
+        """The message of full name ``name``."""
         return self.pool.FindMessageTypeByName(name)
 
     def FindExtensionByNumber(self, message: Descriptor, number: int) -> FieldDescriptor:
+        """The extension ``number`` of ``message`` (the contract defines none)."""
         return self.pool.FindExtensionByNumber(message, number)
 
     def FindAllExtensions(self, message: Descriptor) -> Sequence[FieldDescriptor]:
+        """Every extension of ``message`` (none in the contract)."""
         return self.pool.FindAllExtensions(message)
 
 
