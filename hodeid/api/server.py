@@ -9,7 +9,6 @@ from grpclib._typing import IServable
 from grpclib.const import Status
 from grpclib.encoding.proto import ProtoCodec
 from grpclib.exceptions import GRPCError
-from grpclib.reflection.service import ServerReflection
 from grpclib.server import Server
 
 from hodeid.api.auth import guard
@@ -18,6 +17,7 @@ from hodeid.api.health import health_service
 from hodeid.api.jobs import JobService
 from hodeid.api.logs import LogService
 from hodeid.api.providers import ProviderService
+from hodeid.api.reflection import with_reflection
 from hodeid.api.scheduler import SchedulerService
 from hodeid.api.workers import WorkerService
 from hodeid.control.daemon import Daemon
@@ -65,12 +65,12 @@ class LimitedCodec(ProtoCodec):
 def build_server(
     daemon: Daemon, max_message_bytes: int, worker_cert: bool = False, tls: ssl.SSLContext | None = None
 ) -> Server:
-    """The contract's services, grpc.health.v1 and server reflection listing all of them,
+    """The contract's services, grpc.health.v1 and server reflection listing and describing them,
     every one behind the token check (which lets health and reflection through); messages
     over ``max_message_bytes`` are refused; with ``tls`` served over TLS (start it without
     ``ssl``), and with ``worker_cert`` worker streams need a verified TLS client certificate."""
     contract = _contract(daemon)
-    every = ServerReflection.extend([*contract, health_service(daemon, contract)])
+    every = with_reflection([*contract, health_service(daemon, contract)])
     handlers = guard(every, daemon.api_tokens, daemon.revocations, worker_cert)
     codec = LimitedCodec(max_message_bytes)
     return Server(handlers, codec=codec) if tls is None else TlsServer(handlers, codec=codec, tls=tls)

@@ -1,5 +1,6 @@
 """A wheel built from the source tree, installed into a fresh virtual environment, holds every
-file the programs need: the console opens (its stylesheet is package data) and quits."""
+file the programs need: the console opens (its stylesheet is package data) and quits, and the
+daemon's reflection finds the contract's descriptors (package data too)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import subprocess
 import sys
 import sysconfig
 import venv
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.support.processes import free_port
 from tests.support.terminal import drain, read_until
@@ -53,13 +57,19 @@ def install(wheel: Path, tmp_path: Path) -> Path:
     return target / "bin"
 
 
-def test_the_installed_wheel_opens_the_console(tmp_path: Path) -> None:
-    bin_dir = install(build_wheel(tmp_path), tmp_path)
+@pytest.fixture(scope="module")
+def bin_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The bin dir of a fresh venv that holds the wheel, built once for the module."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
+    yield install(build_wheel(tmp_path), tmp_path)
+
+
+def test_the_installed_wheel_opens_the_console(bin_dir: Path, tmp_path: Path) -> None:
     where = subprocess.run(
         [str(bin_dir / "python"), "-c", "import hodei_tui; print(hodei_tui.__file__)"],
         capture_output=True, check=True, cwd=tmp_path, timeout=60,
     )  # fmt: skip
-    assert where.stdout.decode().startswith(str(tmp_path / "venv")), where.stdout
+    assert where.stdout.decode().startswith(str(bin_dir.parent)), where.stdout
     addr = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "HODEI_ADDR": addr, "TERM": "xterm-256color", "COLUMNS": "140", "LINES": "40"}
     main, child = pty.openpty()
@@ -77,3 +87,14 @@ def test_the_installed_wheel_opens_the_console(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         os.close(main)
+
+
+def test_the_installed_wheel_holds_the_contract_descriptors(bin_dir: Path, tmp_path: Path) -> None:
+    found = subprocess.run(
+        [str(bin_dir / "python"), "-c",
+         "from hodeid.api.reflection import Descriptors; "
+         "print(Descriptors().FindFileContainingSymbol('hodei.v1.JobService').name)"],
+        capture_output=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr.decode()
+    assert found.stdout.decode().strip() == "hodei/v1/jobs.proto"

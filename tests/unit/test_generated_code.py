@@ -1,10 +1,13 @@
-"""The committed hodei_api/gen is exactly what scripts/proto.sh makes from protos/."""
+"""The committed hodei_api/gen, stubs and descriptor set, is exactly what scripts/proto.sh
+makes from protos/."""
 
 from __future__ import annotations
 
 import filecmp
 import subprocess
 from pathlib import Path
+
+from google.protobuf.descriptor_pb2 import FileDescriptorSet
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,3 +25,13 @@ def test_generated_code_is_up_to_date(tmp_path: Path) -> None:
     subprocess.run([str(REPO / "scripts" / "proto.sh"), str(tmp_path / "gen")], check=True, cwd=REPO)
     stale = _diff(REPO / "hodei_api" / "gen", tmp_path / "gen")
     assert not stale, "hodei_api/gen is stale; run scripts/proto.sh (or just proto):\n" + "\n".join(stale)
+
+
+def test_the_descriptor_set_holds_every_file_of_protos_after_its_imports() -> None:
+    protos = REPO / "protos"
+    wanted = {str(p.relative_to(protos)) for p in protos.rglob("*.proto")}
+    files = FileDescriptorSet.FromString((REPO / "hodei_api" / "gen" / "contract.binpb").read_bytes()).file
+    names = [file.name for file in files]
+    assert wanted <= set(names)
+    for i, file in enumerate(files):
+        assert set(file.dependency) <= set(names[:i]), f"{file.name} comes before what it imports"
