@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable, Sequence
+from importlib.metadata import version
 from typing import NoReturn
 
 from hodei_api import v1
@@ -13,6 +14,12 @@ from hodei_tui.errors import UsageError
 
 Handler = Callable[[argparse.Namespace, Backend], Awaitable[int]]
 STATE_NAMES = [state.name for state in v1.JobState if state != v1.JobState.UNSPECIFIED]
+ENVIRONMENT = (
+    "environment: HODEI_ADDR (the daemon), HODEI_TLS_CA (its CA bundle), HODEI_TOKEN (the bearer "
+    "token) or HODEI_TOKEN_FILE (a file holding it); with neither, the admin.token hodeid wrote in "
+    "its default data directory ($HODEI_DATA_DIR, else /var/lib/hodei as root, else "
+    "~/.local/share/hodei)"
+)
 
 
 class Parser(argparse.ArgumentParser):
@@ -50,7 +57,7 @@ def _command(
     handler: Handler,
     common: Parser,
 ) -> Parser:
-    parser = group.add_parser(name, help=summary, description=summary, parents=[common])
+    parser = group.add_parser(name, help=summary, description=summary, epilog=ENVIRONMENT, parents=[common])
     parser.set_defaults(handler=handler, usage_parser=parser)
     return parser
 
@@ -66,7 +73,7 @@ def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
         "exit status: the job's own code; 128+N if it died of signal N; 124 if it timed out; "
         "130 if it was cancelled, or on Ctrl-C, which leaves the job running (unless "
         "--cancel-on-interrupt) and prints how to cancel it; "
-        "125 if hodei itself failed"
+        f"125 if hodei itself failed. {ENVIRONMENT}"
     )
     add = run_parser.add_argument
     add("--name", metavar="N", help="a name to recognise the job by")
@@ -202,12 +209,19 @@ def build_parser() -> Parser:
         prog="hodei",
         description="Run shell commands as jobs on hodeid's workers, and inspect them; "
         "with no command, open the console.",
+        epilog=ENVIRONMENT,
         parents=[common],
     )
+    top.add_argument("--version", action="version", version=f"hodei {version('hodei')}")
     top.set_defaults(handler=None, usage_parser=top)
     groups = top.add_subparsers(title="commands", metavar="{tui,job,worker,provider}")
+    console = "open the console (also what hodei does with no command)"
     tui = groups.add_parser(
-        "tui", help="open the console (also what hodei does with no command)", parents=[common]
+        "tui",
+        help=console,
+        description=f"{console}: jobs, workers, decision traces and logs, live; '?' lists its keys.",
+        epilog=ENVIRONMENT,
+        parents=[common],
     )
     tui.set_defaults(usage_parser=tui)
     for name, summary, add in (
@@ -215,7 +229,9 @@ def build_parser() -> Parser:
         ("worker", "inspect and drain workers", _add_workers),
         ("provider", "inspect the providers that create workers", _add_providers),
     ):
-        parser = groups.add_parser(name, help=summary, description=summary, parents=[common])
+        parser = groups.add_parser(
+            name, help=summary, description=summary, epilog=ENVIRONMENT, parents=[common]
+        )
         parser.set_defaults(usage_parser=parser)
         add(parser.add_subparsers(title="commands", required=True), common)
     return top
