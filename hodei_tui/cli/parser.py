@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from hodei_api import v1
 from hodei_tui.backend import Backend
-from hodei_tui.cli import explain, jobs, logs, providers, run, values, workers
+from hodei_tui.cli import completion, explain, jobs, logs, providers, run, values, workers
 from hodei_tui.errors import UsageError
 
 Handler = Callable[[argparse.Namespace, Backend], Awaitable[int]]
@@ -214,7 +214,7 @@ def build_parser() -> Parser:
     )
     top.add_argument("--version", action="version", version=f"hodei {version('hodei')}")
     top.set_defaults(handler=None, usage_parser=top)
-    groups = top.add_subparsers(title="commands", metavar="{tui,job,worker,provider}")
+    groups = top.add_subparsers(title="commands", metavar="{tui,job,worker,provider,completion}")
     console = "open the console (also what hodei does with no command)"
     tui = groups.add_parser(
         "tui",
@@ -234,7 +234,19 @@ def build_parser() -> Parser:
         )
         parser.set_defaults(usage_parser=parser)
         add(parser.add_subparsers(title="commands", required=True), common)
+    _add_completion(groups, top)
     return top
+
+
+def _add_completion(group: argparse._SubParsersAction[Parser], top: Parser) -> None:
+    summary = "print a shell completion script for every command and flag"
+    parser = group.add_parser(
+        "completion",
+        help=summary,
+        description=f"{summary}; install it as the README says, for example "
+        "'hodei completion bash > ~/.local/share/bash-completion/completions/hodei'",
+    )
+    parser.add_argument("shell", choices=completion.SHELLS, action=completion.PrintScript, root=top)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
