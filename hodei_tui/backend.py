@@ -87,6 +87,13 @@ class Submitted(NamedTuple):
     """True when the idempotency key found an earlier job, which is returned instead."""
 
 
+class Listed(NamedTuple):
+    """A listing of jobs, and whether the daemon holds more than it shows."""
+
+    jobs: list[v1.Job]
+    more: bool
+
+
 class LogChunk(NamedTuple):
     """One message of a job's log stream, its lines unpacked."""
 
@@ -130,21 +137,38 @@ class Backend:
         with self._errors():
             return await self._client.jobs.get_job(v1.GetJobRequest(id=job_id), timeout=self._timeout)
 
-    async def list_jobs(self, states: Sequence[v1.JobState], limit: int) -> list[v1.Job]:
+    async def _list_page(self, states: Sequence[v1.JobState], limit: int, token: str) -> v1.ListJobsResponse:
+        request = v1.ListJobsRequest(states=list(states), limit=limit, page_token=token)
+        with self._errors():
+            return await self._client.jobs.list_jobs(request, timeout=self._timeout)
+
+    async def list_jobs(self, states: Sequence[v1.JobState], limit: int) -> Listed:
         """Jobs newest first: ``limit`` of them (fetching pages as needed), or when ``limit``
-        is 0 the server's default page."""
+        is 0 the server's default page; and whether more jobs lie beyond them."""
         jobs: list[v1.Job] = []
         token = ""
         while True:
-            request = v1.ListJobsRequest(
-                states=list(states), limit=limit - len(jobs) if limit else 0, page_token=token
-            )
-            with self._errors():
-                page = await self._client.jobs.list_jobs(request, timeout=self._timeout)
+            page = await self._list_page(states, limit - len(jobs) if limit else 0, token)
             jobs.extend(page.jobs)
             token = page.next_page_token
-            if not limit or len(jobs) >= limit or not token or not page.jobs:
-                return jobs[:limit] if limit else jobs
+            if not token or not page.jobs:
+                return Listed(jobs, more=False)
+            if not limit or len(jobs) >= limit:
+                break
+        # The daemon hands a cursor back whenever a page is full: one job past it tells.
+        beyond = await self._list_page(states, 1, token)
+        return Listed(jobs, more=bool(beyond.jobs))
+
+    async def every_job(self, states: Sequence[v1.JobState]) -> AsyncIterator[list[v1.Job]]:
+        """Every job newest first, a page at a time, so a caller can write each as it comes."""
+        token = ""
+        while True:
+            page = await self._list_page(states, 0, token)
+            if page.jobs:
+                yield list(page.jobs)
+            token = page.next_page_token
+            if not token or not page.jobs:
+                return
 
     async def cancel_job(self, job_id: str, reason: str = "") -> v1.Job:
         """Ask for a job to be cancelled; returns the job as it is now."""

@@ -143,14 +143,21 @@ def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None
         default=[],
         help="only jobs in this state (repeatable)",
     )
-    listing.add_argument(
+    how_many = listing.add_mutually_exclusive_group()
+    how_many.add_argument(
         "--limit",
         metavar="N",
         type=values.count,
         default=0,
-        help="at most N jobs (default: the daemon's page)",
+        help="at most N jobs (default: the daemon's page, 100); says on stderr when there are more",
     )
-    _output(listing, "json")
+    how_many.add_argument("--all", action="store_true", help="every job, fetched page by page")
+    listing.add_argument(
+        "-o",
+        "--output",
+        choices=["json", "jsonl"],
+        help="print json (one array) or jsonl (one job per line, written as each page arrives)",
+    )
 
     why = _command(
         group, "explain", "why a job went where it went, or why it waits", explain.explain_command, common
