@@ -161,10 +161,13 @@ class Daemon:
         token = _encode_cursor(last.created_at, last.id) if last and last.created_at else ""
         return found, token
 
-    async def cancel(self, job_id: str, reason: str) -> v1.Job:
+    async def cancel(self, job_id: str, reason: str, by: str = "") -> v1.Job:
         """Cancel a PENDING job at once; for one a worker holds, record the cancel (so that it
         is sent again when a disconnected worker returns, and the job is not retried after
-        it) and send it to the worker if it is connected."""
+        it) and send it to the worker if it is connected. ``by`` names who asked (the API
+        token's name), kept in the job's reason with theirs."""
+        if by:
+            reason = f"{reason} (cancelled by {by})" if reason else f"cancelled by {by}"
         reason = reason or "cancelled by request"
         # A job may move between PENDING and held (claimed, or retried) while we look.
         for _ in range(3):

@@ -90,7 +90,8 @@ FOR UPDATE OF j;
 -- name: settle_jobs
 -- $1 job ids, $2 attempts, $3 new job states, $4 exit codes, $5 signals, $6 reasons,
 -- $7 started_at, $8 finished_at, $9 failures to add, $10 retry delays (seconds).
--- A job set back to PENDING is a retry: it keeps no worker and no finish time.
+-- A job set back to PENDING is a retry: it keeps no worker, no finish time and no exit code
+-- or signal (those of the attempt that ended stay on the attempt; the reason tells of it).
 WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::integer[],
                                 $5::integer[], $6::text[], $7::timestamptz[],
                                 $8::timestamptz[], $9::integer[], $10::double precision[])
@@ -98,8 +99,8 @@ WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::
                  add_failures, delay))
 UPDATE jobs j
 SET state = a.state,
-    exit_code = a.exit_code,
-    signal = a.signal,
+    exit_code = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.exit_code END,
+    signal = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.signal END,
     reason = a.reason,
     failures = j.failures + a.add_failures,
     started_at = coalesce(j.started_at, a.started_at),

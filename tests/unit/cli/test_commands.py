@@ -42,9 +42,21 @@ def run_script(job: v1.Job) -> Script:
     [
         (finished(v1.JobState.SUCCEEDED, exit_code=0), 0, b""),
         (finished(v1.JobState.FAILED, exit_code=3), 3, b""),
-        (finished(v1.JobState.FAILED, signal=9), 137, b""),
-        (finished(v1.JobState.TIMED_OUT, signal=15), 124, b""),
-        (finished(v1.JobState.CANCELLED), 130, b""),
+        (
+            finished(v1.JobState.FAILED, signal=9, reason="killed by signal 9 (SIGKILL)"),
+            137,
+            b"hodei: job job-1 ended FAILED: killed by signal 9 (SIGKILL)\n",
+        ),
+        (
+            finished(v1.JobState.TIMED_OUT, signal=15, reason="timed out after 3 s"),
+            124,
+            b"hodei: job job-1 ended TIMED_OUT: timed out after 3 s\n",
+        ),
+        (
+            finished(v1.JobState.CANCELLED, reason="enough (cancelled by ci)"),
+            130,
+            b"hodei: job job-1 ended CANCELLED: enough (cancelled by ci)\n",
+        ),
         (
             finished(v1.JobState.FAILED, reason="no worker fits"),
             125,
