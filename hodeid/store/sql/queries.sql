@@ -41,6 +41,13 @@ WHERE ($1::job_state[] IS NULL OR state = ANY($1::job_state[]))
 ORDER BY created_at DESC, id DESC
 LIMIT $2;
 
+-- name: job_ids_in_range
+-- $1 lowest id, $2 highest id, $3 limit. The ids a prefix starts are one range of the key.
+SELECT id FROM jobs
+WHERE id BETWEEN $1::uuid AND $2::uuid
+ORDER BY created_at DESC, id DESC
+LIMIT $3;
+
 -- name: lock_pending_jobs
 -- $1 limit. Rows stay locked until the claiming transaction ends; other daemons skip them.
 SELECT id, selector, cpu, memory_mb, priority FROM jobs
