@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable, Sequence
-from importlib.metadata import version
 from typing import NoReturn
 
 from hodei_api import v1
@@ -29,6 +28,22 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Refuse the command line, naming the help that shows how to fix it."""
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class PrintVersion(argparse.Action):
+    """``--version``: print it and exit 0; the package metadata is read only when asked."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import version
+
+        print(f"hodei {version('hodei')}")
+        parser.exit(0)
 
 
 def _common() -> Parser:
@@ -219,7 +234,7 @@ def build_parser() -> Parser:
         epilog=ENVIRONMENT,
         parents=[common],
     )
-    top.add_argument("--version", action="version", version=f"hodei {version('hodei')}")
+    top.add_argument("--version", action=PrintVersion, nargs=0, help="print hodei's version and exit")
     top.set_defaults(handler=None, usage_parser=top)
     groups = top.add_subparsers(title="commands", metavar="{tui,job,worker,provider,completion}")
     console = "open the console (also what hodei does with no command)"
