@@ -43,7 +43,8 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
         usage="hodeid [options] [COMMAND ...]",
         description="Hodei daemon: queues jobs, schedules them onto workers, fans out logs. With no "
         "command it serves; each flag can also be set by the environment variable named in its help "
-        "(a flag beats its variable, which beats the TOML file in $HODEI_CONFIG).",
+        "(a flag beats its variable, which beats the TOML file: ~/.config/hodei/hodeid.toml, "
+        "/etc/hodei/hodeid.toml as root, or $HODEI_CONFIG).",
         epilog="Environment also read: HODEI_JOIN_TOKEN (the cluster join token; default: "
         "DATA_DIR/join.token), HODEI_CONFIG (the TOML file), HODEI_SCHEDULER__*, HODEI_LIMITS__* and "
         "HODEI_LOCAL_PROVIDER__* (see 'hodeid config show'). Clients read HODEI_TOKEN or "
