@@ -8,7 +8,7 @@ import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from grpclib.client import Channel, Handler
 from grpclib.protocol import H2Protocol
@@ -40,29 +40,49 @@ def resolve_addr(flag: str | None, environ: Mapping[str, str] = os.environ) -> s
     return flag or environ.get("HODEI_ADDR") or DEFAULT_ADDR
 
 
-def _token(environ: Mapping[str, str], variable: str, default_file: Path) -> str | None:
+class Token(NamedTuple):
+    """A token and where it was read from, so that a refusal can name the place to fix."""
+
+    value: str | None
+    source: str
+    """``HODEI_TOKEN``, ``HODEI_TOKEN_FILE (PATH)``, the default file's path, or, with no token,
+    every place looked at."""
+
+
+def _token(environ: Mapping[str, str], variable: str, default_file: Path) -> Token:
     if token := environ.get(variable, "").strip():
-        return token
+        return Token(token, variable)
     if path := environ.get(f"{variable}_FILE"):
-        return Path(path).read_text().strip()
+        return Token(Path(path).read_text().strip() or None, f"{variable}_FILE ({path})")
     try:
-        return default_file.read_text().strip() or None
-    except (FileNotFoundError, PermissionError, NotADirectoryError):
-        return None
+        return Token(default_file.read_text().strip() or None, str(default_file))
+    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        detail = "not readable" if isinstance(exc, PermissionError) else "not found"
+        return Token(None, f"no {variable}, no {variable}_FILE, and {default_file} {detail}")
 
 
-def resolve_token(environ: Mapping[str, str] = os.environ, data_dir: Path | None = None) -> str | None:
-    """The bearer token: ``HODEI_TOKEN``, else the contents of ``HODEI_TOKEN_FILE``, else the
-    ``admin.token`` hodeid wrote in its default data directory (OSError if
-    ``HODEI_TOKEN_FILE`` cannot be read)."""
+def find_token(environ: Mapping[str, str] = os.environ, data_dir: Path | None = None) -> Token:
+    """The bearer token and its source: ``HODEI_TOKEN``, else the contents of
+    ``HODEI_TOKEN_FILE``, else the ``admin.token`` hodeid wrote in its default data directory
+    (OSError if ``HODEI_TOKEN_FILE`` cannot be read)."""
     return _token(environ, "HODEI_TOKEN", (data_dir or default_data_dir()) / ADMIN_TOKEN_FILE)
 
 
-def resolve_join_token(environ: Mapping[str, str] = os.environ, data_dir: Path | None = None) -> str | None:
-    """A worker's join token: ``HODEI_JOIN_TOKEN``, else the contents of
+def find_join_token(environ: Mapping[str, str] = os.environ, data_dir: Path | None = None) -> Token:
+    """A worker's join token and its source: ``HODEI_JOIN_TOKEN``, else the contents of
     ``HODEI_JOIN_TOKEN_FILE``, else the ``join.token`` hodeid wrote in its default data
     directory (OSError if ``HODEI_JOIN_TOKEN_FILE`` cannot be read)."""
     return _token(environ, "HODEI_JOIN_TOKEN", (data_dir or default_data_dir()) / JOIN_TOKEN_FILE)
+
+
+def resolve_token(environ: Mapping[str, str] = os.environ, data_dir: Path | None = None) -> str | None:
+    """The bearer token alone (see ``find_token``)."""
+    return find_token(environ, data_dir).value
+
+
+def resolve_join_token(environ: Mapping[str, str] = os.environ, data_dir: Path | None = None) -> str | None:
+    """A worker's join token alone (see ``find_join_token``)."""
+    return find_join_token(environ, data_dir).value
 
 
 def tls_context(
@@ -170,8 +190,16 @@ class _Channel(Channel):
 class Client:
     """A connection to one daemon with a stub per service; use as ``async with``."""
 
-    def __init__(self, addr: str, token: str | None = None, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        addr: str,
+        token: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        token_origin: str = "",
+    ) -> None:
         self.addr = addr
+        self.token_origin = token_origin
+        """Where the token came from, in words, for the messages of refused calls."""
         host, port = parse_addr(addr)
         self.channel: Channel = _Channel(host, port, tls)
         metadata = {"authorization": f"Bearer {token}"} if token else None

@@ -12,7 +12,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
-from hodei_api.client import AddressError, Client, TlsMismatch, resolve_token, tls_context
+from hodei_api.client import AddressError, Client, TlsMismatch, Token, find_token, tls_context
 from hodei_api.loglines import Line, unpack
 from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused, UsageError
 
@@ -46,23 +46,36 @@ def unreachable_message(addr: str, detail: str) -> str:
     )
 
 
-def refusal_message(exc: GRPCError) -> str:
-    """The server's own words for a refused request, with a hint where the fix is on our side."""
+def describe_origin(token: Token) -> str:
+    """Where the token a refused call carried came from, as words for its message."""
+    if token.value is None:
+        return f"hodei sent no token ({token.source})"
+    return f"hodei read its token from {token.source}"
+
+
+def refusal_message(exc: GRPCError, token_origin: str = "") -> str:
+    """The server's own words for a refused request, with a hint where the fix is on our side:
+    for a token refused, where that token came from and what to set instead."""
     message = exc.message or f"hodeid refused the request ({exc.status.name})"
     if exc.status in (Status.UNAUTHENTICATED, Status.PERMISSION_DENIED):
-        message += "; set HODEI_TOKEN or HODEI_TOKEN_FILE to a token hodeid accepts"
+        origin = f"{token_origin}; " if token_origin else ""
+        message += (
+            f"; {origin}set HODEI_TOKEN, or HODEI_TOKEN_FILE to a file holding it, to a token this "
+            "hodeid accepts: the admin.token in its --data-dir, or one from 'hodeid token create'"
+        )
     return message
 
 
-def translate(addr: str, exc: CallFailure) -> HodeiError:
+def translate(addr: str, exc: CallFailure, token_origin: str = "") -> HodeiError:
     """The hodei error for a failed call: unreachable (worth retrying) or refused (not); a
-    disagreement on TLS is neither, and waiting will not mend it."""
+    disagreement on TLS is neither, and waiting will not mend it. ``token_origin`` says where
+    the call's token came from (``describe_origin()``)."""
     if isinstance(exc, TlsMismatch):
         return HodeiError(str(exc))
     if isinstance(exc, GRPCError):
         if exc.status is Status.UNAVAILABLE:
             return DaemonUnreachable(unreachable_message(addr, exc.message or "unavailable"))
-        return RequestRefused(refusal_message(exc))
+        return RequestRefused(refusal_message(exc, token_origin))
     return DaemonUnreachable(unreachable_message(addr, transport_detail(exc)))
 
 
@@ -72,6 +85,13 @@ class Submitted(NamedTuple):
     job: v1.Job
     existing: bool
     """True when the idempotency key found an earlier job, which is returned instead."""
+
+
+class Listed(NamedTuple):
+    """A listing of jobs, and whether the daemon holds more than it shows."""
+
+    jobs: list[v1.Job]
+    more: bool
 
 
 class LogChunk(NamedTuple):
@@ -100,7 +120,7 @@ class Backend:
             yield
         # ConnectionRefusedError, TimeoutError and name lookup failures are all OSErrors.
         except (GRPCError, OSError, StreamTerminatedError, ProtocolError) as exc:
-            raise translate(self.addr, exc) from exc
+            raise translate(self.addr, exc, self._client.token_origin) from exc
 
     async def submit_job(self, spec: v1.JobSpec) -> Submitted:
         """Queue a job, or find the earlier one with the same idempotency key."""
@@ -117,21 +137,38 @@ class Backend:
         with self._errors():
             return await self._client.jobs.get_job(v1.GetJobRequest(id=job_id), timeout=self._timeout)
 
-    async def list_jobs(self, states: Sequence[v1.JobState], limit: int) -> list[v1.Job]:
+    async def _list_page(self, states: Sequence[v1.JobState], limit: int, token: str) -> v1.ListJobsResponse:
+        request = v1.ListJobsRequest(states=list(states), limit=limit, page_token=token)
+        with self._errors():
+            return await self._client.jobs.list_jobs(request, timeout=self._timeout)
+
+    async def list_jobs(self, states: Sequence[v1.JobState], limit: int) -> Listed:
         """Jobs newest first: ``limit`` of them (fetching pages as needed), or when ``limit``
-        is 0 the server's default page."""
+        is 0 the server's default page; and whether more jobs lie beyond them."""
         jobs: list[v1.Job] = []
         token = ""
         while True:
-            request = v1.ListJobsRequest(
-                states=list(states), limit=limit - len(jobs) if limit else 0, page_token=token
-            )
-            with self._errors():
-                page = await self._client.jobs.list_jobs(request, timeout=self._timeout)
+            page = await self._list_page(states, limit - len(jobs) if limit else 0, token)
             jobs.extend(page.jobs)
             token = page.next_page_token
-            if not limit or len(jobs) >= limit or not token or not page.jobs:
-                return jobs[:limit] if limit else jobs
+            if not token or not page.jobs:
+                return Listed(jobs, more=False)
+            if not limit or len(jobs) >= limit:
+                break
+        # The daemon hands a cursor back whenever a page is full: one job past it tells.
+        beyond = await self._list_page(states, 1, token)
+        return Listed(jobs, more=bool(beyond.jobs))
+
+    async def every_job(self, states: Sequence[v1.JobState]) -> AsyncIterator[list[v1.Job]]:
+        """Every job newest first, a page at a time, so a caller can write each as it comes."""
+        token = ""
+        while True:
+            page = await self._list_page(states, 0, token)
+            if page.jobs:
+                yield list(page.jobs)
+            token = page.next_page_token
+            if not token or not page.jobs:
+                return
 
     async def cancel_job(self, job_id: str, reason: str = "") -> v1.Job:
         """Ask for a job to be cancelled; returns the job as it is now."""
@@ -199,7 +236,7 @@ def open_client(addr: str, tls_ca: str | None = None) -> Client:
     """A client of the daemon at ``addr``, authenticated from the environment, over TLS trusting
     the CA bundle ``tls_ca`` if given (the channel connects on the first call)."""
     try:
-        token = resolve_token()
+        token = find_token()
     except OSError as exc:
         raise UsageError(
             f"cannot read HODEI_TOKEN_FILE {exc.filename} ({transport_detail(exc)}); "
@@ -212,7 +249,7 @@ def open_client(addr: str, tls_ca: str | None = None) -> Client:
             f"cannot load the CA bundle {tls_ca} ({exc}); point --tls-ca/HODEI_TLS_CA at a PEM file"
         ) from exc
     try:
-        return Client(addr, token, tls)
+        return Client(addr, token.value, tls, describe_origin(token))
     except AddressError as exc:
         raise UsageError(f"{exc}; fix --addr or HODEI_ADDR") from exc
 

@@ -45,7 +45,8 @@ class Agent:
 
     ``credential`` proves the worker's id to a daemon it joins with the cluster token: made and
     kept in ``state`` before the first Hello (``StateDir.credential``), presented in every Hello.
-    ``state`` names the credential file when the daemon refuses the worker.
+    ``state`` names the credential file, and ``token_source`` where the join token was read
+    from, when the daemon refuses the worker.
     """
 
     def __init__(
@@ -58,8 +59,10 @@ class Agent:
         state: StateDir | None = None,
         credential: str = "",
         job_user: JobUser | None = None,
+        token_source: str = "",
     ) -> None:
         self.settings = settings
+        self.token_source = token_source
         self.state = state
         self.credential = credential
         self.tls = tls
@@ -202,10 +205,14 @@ class Agent:
             self.session = None
 
     def _refused(self, refusal: str) -> str:
-        if self.state is None:
-            return refusal
-        path = self.state.credential_file(self.settings.worker_id)
-        return f"{refusal} (this worker's credential file: {path})"
+        where = []
+        if self.token_source:
+            where.append(f"join token from {self.token_source}")
+        if self.state is not None:
+            where.append(
+                f"this worker's credential file: {self.state.credential_file(self.settings.worker_id)}"
+            )
+        return f"{refusal} ({'; '.join(where)})" if where else refusal
 
     def _hello(self) -> v1.Hello:
         settings = self.settings

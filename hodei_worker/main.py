@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from hodei_api.client import resolve_join_token, tls_context
+from hodei_api.client import find_join_token, tls_context
 from hodei_api.printable import PrintableFormatter
 from hodei_api.worker_identity import provisioned
 from hodei_worker.agent import VERSION, Agent
@@ -113,8 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         settings = settings_from_args(args)
+        # Named when the daemon refuses the token, so the operator knows which place to fix.
+        token_source = "HODEI_JOIN_TOKEN"
         if not settings.join_token:
-            settings.join_token = resolve_join_token() or ""
+            found = find_join_token()
+            settings.join_token, token_source = found.value or "", found.source
     except ValidationError as exc:
         logger.error("%s", describe(exc))
         return 2
@@ -150,7 +153,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("%s", exc)
         return 2
     try:
-        asyncio.run(_serve(Agent(settings, tls=tls, state=state, credential=credential, job_user=job_user)))
+        asyncio.run(
+            _serve(
+                Agent(
+                    settings,
+                    tls=tls,
+                    state=state,
+                    credential=credential,
+                    job_user=job_user,
+                    token_source=token_source,
+                )
+            )
+        )
     except Refused as exc:
         logger.error("%s", exc)
         return 1

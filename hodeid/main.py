@@ -9,6 +9,7 @@ import secrets
 import signal
 import ssl
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +40,60 @@ SHUTDOWN_SECONDS = 8.0
 def parse_args(argv: list[str] | None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         prog="hodeid",
-        description="Hodei daemon: queues jobs, schedules them onto workers, fans out logs.",
+        usage="hodeid [options] [COMMAND ...]",
+        description="Hodei daemon: queues jobs, schedules them onto workers, fans out logs. With no "
+        "command it serves; each flag can also be set by the environment variable named in its help "
+        "(a flag beats its variable, which beats the TOML file: ~/.config/hodei/hodeid.toml, "
+        "/etc/hodei/hodeid.toml as root, or $HODEI_CONFIG).",
+        epilog="Environment also read: HODEI_JOIN_TOKEN (the cluster join token; default: "
+        "DATA_DIR/join.token), HODEI_CONFIG (the TOML file), HODEI_SCHEDULER__*, HODEI_LIMITS__* and "
+        "HODEI_LOCAL_PROVIDER__* (see 'hodeid config show'). Clients read HODEI_TOKEN or "
+        "HODEI_TOKEN_FILE, else DATA_DIR/admin.token.",
     )
-    parser.add_argument("--listen", help="HOST:PORT to serve gRPC on (default 127.0.0.1:50051)")
+    parser.add_argument("--version", action="version", version=f"hodeid {version('hodei')}")
     parser.add_argument(
-        "--database-url", help="PostgreSQL URL (default: embedded PostgreSQL in the data dir)"
+        "--listen",
+        metavar="HOST:PORT",
+        help="serve gRPC here (env HODEI_LISTEN; default 127.0.0.1:50051)",
     )
-    parser.add_argument("--data-dir", type=Path, help="embedded database, admin.token, join.token")
-    parser.add_argument("--metrics-listen", metavar="HOST:PORT", help="serve Prometheus metrics here")
-    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="PostgreSQL URL (env HODEI_DATABASE_URL; default: embedded PostgreSQL in the data dir)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="embedded database, admin.token, join.token (env HODEI_DATA_DIR; default /var/lib/hodei "
+        "as root, else ~/.local/share/hodei)",
+    )
+    parser.add_argument(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics here (env HODEI_METRICS_LISTEN; default off)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="env HODEI_LOG_LEVEL; default INFO",
+    )
     secure = parser.add_argument_group("TLS", "serve the gRPC API over TLS (plaintext without --tls-cert)")
-    secure.add_argument("--tls-cert", type=Path, metavar="PEM", help="certificate chain to serve")
-    secure.add_argument("--tls-key", type=Path, metavar="PEM", help="its private key")
-    secure.add_argument("--tls-client-ca", type=Path, metavar="PEM",
-                     help="worker streams must present a client certificate signed by this CA")  # fmt: skip
-    parser.add_argument(
-        "--log-format", choices=list(LogFormat), help="text for people (default) or json lines"
+    secure.add_argument(
+        "--tls-cert", type=Path, metavar="PEM", help="certificate chain to serve (env HODEI_TLS_CERT)"
     )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    secure.add_argument("--tls-key", type=Path, metavar="PEM", help="its private key (env HODEI_TLS_KEY)")
+    secure.add_argument("--tls-client-ca", type=Path, metavar="PEM",
+                     help="worker streams must present a client certificate signed by this CA "
+                     "(env HODEI_TLS_CLIENT_CA)")  # fmt: skip
+    parser.add_argument(
+        "--log-format",
+        choices=list(LogFormat),
+        help="text for people (default) or json lines (env HODEI_LOG_FORMAT)",
+    )
+    commands = parser.add_subparsers(
+        title="commands (optional; without one, hodeid serves)", metavar="COMMAND"
+    )
     config = commands.add_parser("config", help="inspect the settings")
     show = config.add_subparsers(metavar="{show}", required=True).add_parser(
         "show", help="print the effective settings and where each came from"
@@ -85,28 +122,43 @@ def parse_args(argv: list[str] | None) -> dict[str, Any]:
     )
     local.add_argument(
         "--no-local-provider", dest="local_enabled", action="store_const", const=False,
-        help="start no workers here; jobs wait for workers started by hand or other providers",
+        help="start no workers here; jobs wait for workers started by hand or other providers "
+        "(env HODEI_LOCAL_PROVIDER__ENABLED=false)",
     )  # fmt: skip
     local.add_argument(
-        "--local-min", dest="local_min", type=int, metavar="N", help="workers kept (default 0)"
+        "--local-min",
+        dest="local_min",
+        type=int,
+        metavar="N",
+        help="workers kept (env HODEI_LOCAL_PROVIDER__MIN; default 0)",
     )
     local.add_argument(
-        "--local-max", dest="local_max", type=int, metavar="N", help="at most N (default: CPUs)"
+        "--local-max",
+        dest="local_max",
+        type=int,
+        metavar="N",
+        help="at most N (env HODEI_LOCAL_PROVIDER__MAX; default: CPUs)",
     )
     local.add_argument(
-        "--local-slots", dest="local_slots", type=int, metavar="N", help="slots each (default 1)"
+        "--local-slots",
+        dest="local_slots",
+        type=int,
+        metavar="N",
+        help="slots each (env HODEI_LOCAL_PROVIDER__SLOTS; default 1)",
     )
     local.add_argument(
         "--local-idle-timeout", dest="local_idle_timeout_seconds", type=float, metavar="S",
-        help="stop a worker idle this long (default 60)",
+        help="stop a worker idle this long (env HODEI_LOCAL_PROVIDER__IDLE_TIMEOUT_SECONDS; default 60)",
     )  # fmt: skip
     local.add_argument(
         "--local-provisioning-timeout", dest="local_provisioning_timeout_seconds", type=float, metavar="S",
-        help="give up on a worker not connected by then (default 30)",
+        help="give up on a worker not connected by then "
+        "(env HODEI_LOCAL_PROVIDER__PROVISIONING_TIMEOUT_SECONDS; default 30)",
     )  # fmt: skip
     local.add_argument(
         "--local-job-user", dest="local_job_user", metavar="USER",
-        help="run its jobs as USER (default: nobody as root, else hodeid's user)",
+        help="run its jobs as USER (env HODEI_LOCAL_PROVIDER__JOB_USER; default: nobody as root, "
+        "else hodeid's user)",
     )  # fmt: skip
     args = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
     local_flags = {k.removeprefix("local_"): args.pop(k) for k in list(args) if k.startswith("local_")}

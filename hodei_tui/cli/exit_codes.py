@@ -27,18 +27,21 @@ class JobExit:
 
 
 def job_exit(job: v1.Job) -> JobExit:
-    """How a job ended, as the status a shell expects from the command it ran."""
+    """How a job ended, as the status a shell expects from the command it ran, and, when
+    that was not a plain exit (a timeout, a cancel, a signal), a line saying so."""
     state = job.state
+    ended = f"job {job.id} ended {state.name}"
     # A timeout or cancel kills the process, so the signal is checked after these states:
     # the reason it died is what the caller wants, not the signal used.
     if state == v1.JobState.TIMED_OUT:
-        return JobExit(TIMED_OUT)
+        timeout = job.spec.timeout_seconds if job.spec else 0
+        return JobExit(TIMED_OUT, f"{ended}: {job.reason or f'timed out after {timeout:g} s'}")
     if state == v1.JobState.CANCELLED:
-        return JobExit(CANCELLED)
+        return JobExit(CANCELLED, f"{ended}: {job.reason or 'cancelled'}")
     if state not in (v1.JobState.SUCCEEDED, v1.JobState.FAILED):
         return JobExit(HODEI_FAILED, f"job {job.id} has not finished; it is {state.name}")
     if job.signal:
-        return JobExit(SIGNAL_BASE + job.signal)
+        return JobExit(SIGNAL_BASE + job.signal, f"{ended}: {job.reason or f'killed by signal {job.signal}'}")
     if job.exit_code is not None and (job.exit_code != 0 or state == v1.JobState.SUCCEEDED):
         return JobExit(job.exit_code)
     if state == v1.JobState.SUCCEEDED:

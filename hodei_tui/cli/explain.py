@@ -9,6 +9,7 @@ import sys
 from hodei_api import v1
 from hodei_api.printable import printable
 from hodei_tui.backend import Backend
+from hodei_tui.cli.endings import new_retry_notes, waiting_to_retry
 from hodei_tui.cli.exit_codes import OK
 from hodei_tui.cli.render import to_json
 from hodei_tui.cli.render_decisions import explain_text, explain_to_dict
@@ -30,32 +31,49 @@ async def explain_command(args: argparse.Namespace, backend: Backend) -> int:
 
 
 async def wait_notes(backend: Backend, job_id: str, give_up_after: float | None) -> bool:
-    """While the job is PENDING, say why on stderr (once, then each time the reason changes).
+    """While the job waits, say why on stderr: before its first attempt, why no worker took
+    it (once, then each time the reason changes); between attempts, how the last one ended
+    and when the next starts (``attempt 1 failed (exit 5); attempt 2 of 3 in 1.0 s``).
 
-    Returns False once the job left PENDING, True if it was still waiting after
-    ``give_up_after`` seconds. The notes are best effort: a daemon that cannot explain (an
-    older one, say) only costs the notes, never the run.
+    Returns True if it was still waiting for its first worker after ``give_up_after``
+    seconds; False once it left PENDING, unless it may be retried (``--retries``): then it
+    keeps watching until cancelled. The notes are best effort: a daemon that cannot explain
+    (an older one, say) only costs the notes, never the run.
     """
     loop = asyncio.get_running_loop()
     deadline = None if give_up_after is None else loop.time() + give_up_after
     said = ""
+    announced = 0
+    started = False
     await asyncio.sleep(min(FIRST_NOTE_AFTER, give_up_after or FIRST_NOTE_AFTER))
     while True:
+        summary = ""
         try:
-            if (await backend.get_job(job_id)).state is not v1.JobState.PENDING:
-                return False
-            summary = await _why_waiting(backend, job_id)
+            job = await backend.get_job(job_id)
+            notes, announced = new_retry_notes(job, announced)
+            for note in notes:
+                print(printable(f"hodei: job {job_id}: {note}"), file=sys.stderr)
+            if job.state is not v1.JobState.PENDING:
+                # A worker took it: the give-up no longer applies.
+                started = True
+                if not (job.spec and job.spec.max_retries):
+                    return False
+            elif not waiting_to_retry(job):
+                # (While a retry waits out its backoff the scheduler would say it fits now.)
+                summary = await _why_waiting(backend, job_id)
         except DaemonUnreachable:
-            summary = ""  # the log follower reports and rides out the outage
+            pass  # the log follower reports and rides out the outage
         if summary and summary != said:
             print(
                 printable(f"hodei: job {job_id} is waiting: {summary} (see: hodei job explain {job_id})"),
                 file=sys.stderr,
             )
             said = summary
-        if deadline is not None and loop.time() >= deadline:
+        if not started and deadline is not None and loop.time() >= deadline:
             return True
-        pause = POLL_EVERY if deadline is None else min(POLL_EVERY, max(0.0, deadline - loop.time()))
+        pause = POLL_EVERY
+        if not started and deadline is not None:
+            pause = min(POLL_EVERY, max(0.0, deadline - loop.time()))
         await asyncio.sleep(pause)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
 from hodei_api import v1
-from hodei_tui.backend import Backend
+from hodei_tui.backend import Backend, Listed
 from hodei_tui.cli.exit_codes import OK
-from hodei_tui.cli.render import to_json
+from hodei_tui.cli.render import to_json, to_json_line
 from hodei_tui.cli.render_jobs import cancel_text, job_text, job_to_dict, jobs_table, retry_text
 
 
@@ -20,13 +21,33 @@ async def get_command(args: argparse.Namespace, backend: Backend) -> int:
 
 
 async def list_command(args: argparse.Namespace, backend: Backend) -> int:
-    """``hodei job list [--state S]... [--limit N] [-o json]``."""
+    """``hodei job list [--state S]... [--limit N | --all] [-o json|jsonl]``; when jobs are left
+    out, says so on stderr."""
     states = [v1.JobState[name] for name in args.state]
-    jobs = await backend.list_jobs(states, args.limit)
-    if args.output == "json":
-        print(to_json([job_to_dict(job) for job in jobs]))
+    if args.all:
+        jobs = []
+        async for page in backend.every_job(states):
+            if args.output == "jsonl":
+                # Written page by page: the whole history need not fit in memory.
+                print("\n".join(to_json_line(job_to_dict(job)) for job in page), flush=True)
+            else:
+                jobs.extend(page)
+        listed = Listed(jobs, more=False)
     else:
-        print(jobs_table(jobs, datetime.now(UTC)))
+        listed = await backend.list_jobs(states, args.limit)
+        if args.output == "jsonl":
+            for job in listed.jobs:
+                print(to_json_line(job_to_dict(job)))
+    if args.output == "json":
+        print(to_json([job_to_dict(job) for job in listed.jobs]))
+    elif args.output is None:
+        print(jobs_table(listed.jobs, datetime.now(UTC)))
+    if listed.more:
+        shown = len(listed.jobs)
+        print(
+            f"hodei: showing the newest {shown:,} jobs; there are more: --limit N or --all",
+            file=sys.stderr,
+        )
     return OK
 
 

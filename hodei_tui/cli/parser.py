@@ -8,11 +8,17 @@ from typing import NoReturn
 
 from hodei_api import v1
 from hodei_tui.backend import Backend
-from hodei_tui.cli import explain, jobs, logs, providers, run, values, workers
+from hodei_tui.cli import completion, explain, jobs, logs, providers, run, values, workers
 from hodei_tui.errors import UsageError
 
 Handler = Callable[[argparse.Namespace, Backend], Awaitable[int]]
 STATE_NAMES = [state.name for state in v1.JobState if state != v1.JobState.UNSPECIFIED]
+ENVIRONMENT = (
+    "environment: HODEI_ADDR (the daemon), HODEI_TLS_CA (its CA bundle), HODEI_TOKEN (the bearer "
+    "token) or HODEI_TOKEN_FILE (a file holding it); with neither, the admin.token hodeid wrote in "
+    "its default data directory ($HODEI_DATA_DIR, else /var/lib/hodei as root, else "
+    "~/.local/share/hodei)"
+)
 
 
 class Parser(argparse.ArgumentParser):
@@ -22,6 +28,22 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Refuse the command line, naming the help that shows how to fix it."""
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class PrintVersion(argparse.Action):
+    """``--version``: print it and exit 0; the package metadata is read only when asked."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import version
+
+        print(f"hodei {version('hodei')}")
+        parser.exit(0)
 
 
 def _common() -> Parser:
@@ -50,7 +72,7 @@ def _command(
     handler: Handler,
     common: Parser,
 ) -> Parser:
-    parser = group.add_parser(name, help=summary, description=summary, parents=[common])
+    parser = group.add_parser(name, help=summary, description=summary, epilog=ENVIRONMENT, parents=[common])
     parser.set_defaults(handler=handler, usage_parser=parser)
     return parser
 
@@ -66,7 +88,7 @@ def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
         "exit status: the job's own code; 128+N if it died of signal N; 124 if it timed out; "
         "130 if it was cancelled, or on Ctrl-C, which leaves the job running (unless "
         "--cancel-on-interrupt) and prints how to cancel it; "
-        "125 if hodei itself failed"
+        f"125 if hodei itself failed. {ENVIRONMENT}"
     )
     add = run_parser.add_argument
     add("--name", metavar="N", help="a name to recognise the job by")
@@ -136,14 +158,21 @@ def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None
         default=[],
         help="only jobs in this state (repeatable)",
     )
-    listing.add_argument(
+    how_many = listing.add_mutually_exclusive_group()
+    how_many.add_argument(
         "--limit",
         metavar="N",
         type=values.count,
         default=0,
-        help="at most N jobs (default: the daemon's page)",
+        help="at most N jobs (default: the daemon's page, 100); says on stderr when there are more",
     )
-    _output(listing, "json")
+    how_many.add_argument("--all", action="store_true", help="every job, fetched page by page")
+    listing.add_argument(
+        "-o",
+        "--output",
+        choices=["json", "jsonl"],
+        help="print json (one array) or jsonl (one job per line, written as each page arrives)",
+    )
 
     why = _command(
         group, "explain", "why a job went where it went, or why it waits", explain.explain_command, common
@@ -202,12 +231,19 @@ def build_parser() -> Parser:
         prog="hodei",
         description="Run shell commands as jobs on hodeid's workers, and inspect them; "
         "with no command, open the console.",
+        epilog=ENVIRONMENT,
         parents=[common],
     )
+    top.add_argument("--version", action=PrintVersion, nargs=0, help="print hodei's version and exit")
     top.set_defaults(handler=None, usage_parser=top)
-    groups = top.add_subparsers(title="commands", metavar="{tui,job,worker,provider}")
+    groups = top.add_subparsers(title="commands", metavar="{tui,job,worker,provider,completion}")
+    console = "open the console (also what hodei does with no command)"
     tui = groups.add_parser(
-        "tui", help="open the console (also what hodei does with no command)", parents=[common]
+        "tui",
+        help=console,
+        description=f"{console}: jobs, workers, decision traces and logs, live; '?' lists its keys.",
+        epilog=ENVIRONMENT,
+        parents=[common],
     )
     tui.set_defaults(usage_parser=tui)
     for name, summary, add in (
@@ -215,10 +251,24 @@ def build_parser() -> Parser:
         ("worker", "inspect and drain workers", _add_workers),
         ("provider", "inspect the providers that create workers", _add_providers),
     ):
-        parser = groups.add_parser(name, help=summary, description=summary, parents=[common])
+        parser = groups.add_parser(
+            name, help=summary, description=summary, epilog=ENVIRONMENT, parents=[common]
+        )
         parser.set_defaults(usage_parser=parser)
         add(parser.add_subparsers(title="commands", required=True), common)
+    _add_completion(groups, top)
     return top
+
+
+def _add_completion(group: argparse._SubParsersAction[Parser], top: Parser) -> None:
+    summary = "print a shell completion script for every command and flag"
+    parser = group.add_parser(
+        "completion",
+        help=summary,
+        description=f"{summary}; install it as the README says, for example "
+        "'hodei completion bash > ~/.local/share/bash-completion/completions/hodei'",
+    )
+    parser.add_argument("shell", choices=completion.SHELLS, action=completion.PrintScript, root=top)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -80,3 +80,8 @@ def details(pairs: Sequence[tuple[str, str]]) -> str:
 def to_json(value: object) -> str:
     """Indented JSON for ``-o json``; controls in strings are escaped, C1 and bidi too."""
     return json_printable(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def to_json_line(value: object) -> str:
+    """One line of JSON for ``-o jsonl``, escaped as ``to_json`` is."""
+    return json_printable(json.dumps(value, ensure_ascii=False))

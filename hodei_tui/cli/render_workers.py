@@ -5,7 +5,18 @@ from __future__ import annotations
 from hodei_api import v1
 from hodei_tui.cli.render import NONE, iso, number, resources_dict, table
 
-WORKER_COLUMNS = ("ID", "LIVE", "SLOTS", "CPU", "MEM", "HEARTBEAT", "RTT", "LABELS", "DRAINING")
+# SLOTS, CPU and MEM all read used/total, as the console's slots do; the headers say so.
+WORKER_COLUMNS = (
+    "ID",
+    "LIVE",
+    "SLOTS USED",
+    "CPU USED",
+    "MEM USED",
+    "HEARTBEAT",
+    "RTT",
+    "LABELS",
+    "DRAINING",
+)
 
 
 def worker_to_dict(worker: v1.WorkerInfo) -> dict[str, object]:
@@ -29,14 +40,15 @@ def worker_to_dict(worker: v1.WorkerInfo) -> dict[str, object]:
     }
 
 
-def free_of_total(free: v1.Resources | None, total: v1.Resources | None) -> tuple[str, str]:
-    """The CPU and MEM cells: ``free/total`` each, ``-`` when the worker reported none."""
+def used_of_total(free: v1.Resources | None, total: v1.Resources | None) -> tuple[str, str]:
+    """The CPU and MEM cells: ``used/total`` each (what the scheduler counts as taken), ``-``
+    when the worker reported none."""
     if total is None:
         return NONE, NONE
     free = free or v1.Resources()
     return (
-        f"{number(free.cpu)}/{number(total.cpu)}",
-        f"{free.memory_mb}/{total.memory_mb} MB",
+        f"{number(round(total.cpu - free.cpu, 3))}/{number(total.cpu)}",
+        f"{total.memory_mb - free.memory_mb}/{total.memory_mb} MB",
     )
 
 
@@ -49,7 +61,7 @@ def workers_table(workers: list[v1.WorkerInfo]) -> str:
     """``worker list``: one row per worker, in the order given."""
     rows = []
     for worker in workers:
-        cpu, mem = free_of_total(worker.resources_free, worker.resources_total)
+        cpu, mem = used_of_total(worker.resources_free, worker.resources_total)
         rows.append(
             (
                 worker.id,

@@ -43,9 +43,9 @@ class GrpcConsoleClient:
                     f"hodeid at {self.addr} does not serve {method}: it is older than this "
                     "console; upgrade it"
                 ) from exc
-            raise translate(self.addr, exc) from exc
+            raise translate(self.addr, exc, self._client.token_origin) from exc
         except (OSError, StreamTerminatedError, ProtocolError) as exc:
-            raise translate(self.addr, exc) from exc
+            raise translate(self.addr, exc, self._client.token_origin) from exc
 
     async def _stream(self, method: str, stream: AsyncIterator[T]) -> AsyncIterator[T]:
         # No timeout on a watch: it lasts as long as the console looks. The stub is annotated

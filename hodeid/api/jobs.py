@@ -45,7 +45,8 @@ class JobService(ClosingStreams, v1.JobServiceBase):
 
     async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
         with grpc_errors():
-            return await self.daemon.cancel(message.id, message.reason)
+            caller = CALLER.get()
+            return await self.daemon.cancel(message.id, message.reason, caller.name if caller else "")
 
     async def retry_job(self, message: v1.RetryJobRequest) -> v1.Job:
         with grpc_errors():

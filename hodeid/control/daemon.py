@@ -150,7 +150,9 @@ class Daemon:
         return job, existing
 
     async def get(self, job_id: str) -> v1.Job:
-        return await self.jobs.get(job_id)
+        """One job with its attempts; ``job_id`` may be a unique prefix of its id, as may the
+        id given to cancel, retry, explain and stream_logs."""
+        return await self.jobs.get(await self.jobs.resolve_id(job_id))
 
     async def page(self, states: list[v1.JobState], limit: int, page_token: str) -> tuple[list[v1.Job], str]:
         if limit < 0:
@@ -161,10 +163,14 @@ class Daemon:
         token = _encode_cursor(last.created_at, last.id) if last and last.created_at else ""
         return found, token
 
-    async def cancel(self, job_id: str, reason: str) -> v1.Job:
+    async def cancel(self, job_id: str, reason: str, by: str = "") -> v1.Job:
         """Cancel a PENDING job at once; for one a worker holds, record the cancel (so that it
         is sent again when a disconnected worker returns, and the job is not retried after
-        it) and send it to the worker if it is connected."""
+        it) and send it to the worker if it is connected. ``by`` names who asked (the API
+        token's name), kept in the job's reason with theirs."""
+        job_id = await self.jobs.resolve_id(job_id)
+        if by:
+            reason = f"{reason} (cancelled by {by})" if reason else f"cancelled by {by}"
         reason = reason or "cancelled by request"
         # A job may move between PENDING and held (claimed, or retried) while we look.
         for _ in range(3):
@@ -189,6 +195,7 @@ class Daemon:
 
     async def retry(self, job_id: str) -> v1.Job:
         """Queue a finished job again as its next attempt; refuse one that has not finished."""
+        job_id = await self.jobs.resolve_id(job_id)
         before = await self.jobs.get(job_id)
         reason = f"retried by request after it ended {before.state.name}"
         job = await self.jobs.retry_finished(job_id, reason)
@@ -204,7 +211,7 @@ class Daemon:
 
     async def explain(self, job_id: str) -> v1.ExplainJobResponse:
         """The job's decisions, newest first; a PENDING job's first one is evaluated now."""
-        job = await self.jobs.get(job_id)
+        job = await self.jobs.get(await self.jobs.resolve_id(job_id))
         decisions = await self.decisions.history(job.id)
         if job.state is v1.JobState.PENDING:
             decisions.insert(0, to_proto(self.scheduler.evaluate(job), datetime.now(UTC)))
@@ -227,6 +234,7 @@ class Daemon:
         return self._stream_logs(job_id, after_seq, live)
 
     async def _stream_logs(self, job_id: str, after_seq: int, live: bool) -> AsyncGenerator[Chunk]:
+        job_id = await self.jobs.resolve_id(job_id)
         chunks = follow(self.jobs, self.logs, self.hub, job_id, after_seq, live, self.limits.log_page_bytes)
         try:
             async with aclosing(chunks):

@@ -95,6 +95,23 @@ def _active_job(r: asyncpg.Record) -> ActiveJob:
     )  # fmt: skip
 
 
+# A job id prefix shorter than this would name too many jobs to be worth a query.
+MIN_PREFIX = 4
+# Candidates an ambiguous prefix's error lists.
+CANDIDATES = 5
+
+
+def _prefix_range(prefix: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The ids that start with ``prefix`` (hex digits, dashes where the id has them), as the
+    range lowest..highest; None if it is not such a prefix."""
+    digits = prefix.lower().replace("-", "")
+    if not MIN_PREFIX <= len(digits) < 32 or not all(c in "0123456789abcdef" for c in digits):
+        return None
+    if not str(uuid.UUID(digits.ljust(32, "0"))).startswith(prefix.lower()):
+        return None  # dashes where an id has none
+    return uuid.UUID(digits.ljust(32, "0")), uuid.UUID(digits.ljust(32, "f"))
+
+
 def _uuid(job_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(job_id)
@@ -130,6 +147,24 @@ class JobStore:
         async with translate():
             count: int = await self.pool.fetchval(Q["count_pending_by_submitter"], submitter)
         return count
+
+    async def resolve_id(self, job_id: str) -> str:
+        """The id of the one job ``job_id`` names: a whole id as given, or the job whose id
+        starts with it (at least 4 hex digits, as the CLI and console show ids cut). NotFound if
+        none; InvalidRequest, listing the newest candidates, if several."""
+        if (span := _prefix_range(job_id)) is None:
+            return job_id  # a whole id, or not an id at all: the lookup says which
+        async with translate():
+            found = await self.pool.fetch(Q["job_ids_in_range"], *span, CANDIDATES + 1)
+        ids = [str(r["id"]) for r in found]
+        if not ids:
+            raise NotFound(f"no job id starts with {job_id!r} (see hodei job list)")
+        if len(ids) > 1:
+            listed = ", ".join(ids[:CANDIDATES]) + (", ..." if len(ids) > CANDIDATES else "")
+            raise InvalidRequest(
+                f"job id prefix {job_id!r} is ambiguous: it starts {listed}; give more of the id"
+            )
+        return ids[0]
 
     async def get(self, job_id: str) -> v1.Job:
         async with translate():

@@ -42,7 +42,31 @@ def test_without_a_token_the_cli_says_what_to_do(bare: Cluster) -> None:
     empty = bare.log_dir / "empty"
     result = hodei_with(bare, {"HODEI_DATA_DIR": str(empty)}, "job", "list")
     assert result.returncode == 125
-    assert b"no bearer token" in result.stderr and b"admin.token" in result.stderr
+    assert b"no bearer token" in result.stderr
+    where = f"hodei sent no token (no HODEI_TOKEN, no HODEI_TOKEN_FILE, and {empty}/admin.token not found)"
+    assert where.encode() in result.stderr
+
+
+def test_a_token_from_another_daemons_data_dir_is_named_by_its_path(bare: Cluster) -> None:
+    # As after `hodeid --data-dir /tmp/x`: hodei read the default data dir of another daemon.
+    other = bare.log_dir / "other-daemon"
+    other.mkdir()
+    (other / "admin.token").write_text("hodei_0123456789abcdef.not-this-daemons\n")
+    result = hodei_with(bare, {"HODEI_DATA_DIR": str(other)}, "job", "list")
+    assert result.returncode == 125
+    err = result.stderr.decode()
+    assert f"hodei read its token from {other / 'admin.token'}; set HODEI_TOKEN" in err, err
+    assert err.count("\n") == 1
+
+
+def test_a_wrong_token_file_is_named(bare: Cluster) -> None:
+    wrong = bare.log_dir / "wrong.token"
+    wrong.write_text("hodei_0123456789abcdef.wrong\n")
+    result = hodei_with(bare, {"HODEI_TOKEN_FILE": str(wrong)}, "job", "list")
+    assert result.returncode == 125
+    assert f"hodei read its token from HODEI_TOKEN_FILE ({wrong})".encode() in result.stderr
+    from_variable = hodei_with(bare, {"HODEI_TOKEN": "hodei_0123456789abcdef.wrong"}, "job", "list")
+    assert b"hodei read its token from HODEI_TOKEN;" in from_variable.stderr
 
 
 def test_a_read_token_cannot_submit(bare: Cluster) -> None:
@@ -61,4 +85,17 @@ def test_a_worker_with_a_wrong_join_token_is_refused_and_told_why(bare: Cluster)
         assert time.monotonic() < deadline, bare.logs()
         time.sleep(0.2)
     assert "set HODEI_JOIN_TOKEN to the cluster's join token" in log.read_text()
+    assert "(join token from HODEI_JOIN_TOKEN; this worker's credential file:" in log.read_text()
     assert cli_json(bare, "worker", "list") == []
+    # The worker gave up at once, and the daemon logged and counted the refusal.
+    assert bare.workers[0].wait(timeout=30) == 1
+    assert "worker stream refused for id 'intruder'" in (bare.log_dir / "hodeid.log").read_text()
+
+
+def test_a_worker_names_the_join_token_file_it_read(bare: Cluster) -> None:
+    wrong = bare.log_dir / "wrong-join.token"
+    wrong.write_text("hodei-join-guess\n")
+    bare.start_worker("--id", "intruder", env={"HODEI_JOIN_TOKEN_FILE": str(wrong)})
+    assert bare.workers[0].wait(timeout=30) == 1
+    log = (bare.log_dir / "worker-0.log").read_text()
+    assert f"(join token from HODEI_JOIN_TOKEN_FILE ({wrong}); this worker's credential file:" in log, log

@@ -63,7 +63,11 @@ async def test_a_cancel_for_an_absent_worker_is_sent_when_it_reconnects(connecte
         welcome = (await back.next("welcome")).welcome
         assert welcome is not None and welcome.stale == []
         cancel = (await back.next("cancel")).cancel
-        assert cancel is not None and (cancel.job_id, cancel.attempt, cancel.reason) == (job.id, 1, "stop it")
+        assert cancel is not None and (cancel.job_id, cancel.attempt, cancel.reason) == (
+            job.id,
+            1,
+            "stop it (cancelled by test-admin)",
+        )
         outcome = v1.AttemptOutcome.CANCELLED
         back.send(finished=v1.Finished(job_id=job.id, attempt=1, outcome=outcome, signal=15))
         done = await wait_state(channel, job.id, v1.JobState.CANCELLED)
@@ -80,7 +84,7 @@ async def test_a_cancel_for_a_worker_that_is_lost_ends_the_job_cancelled_not_ret
         await jobs.cancel_job(v1.CancelJobRequest(id=job.id, reason="stop it"))
         done = await wait_state(channel, job.id, v1.JobState.CANCELLED)
         assert [a.outcome for a in done.attempts] == [v1.AttemptOutcome.LOST]
-        assert done.reason.startswith("stop it; worker w1 lost")
+        assert done.reason.startswith("stop it (cancelled by test-admin); worker w1 lost")
 
 
 async def test_a_silent_workers_job_past_its_timeout_and_grace_is_timed_out_by_the_daemon(

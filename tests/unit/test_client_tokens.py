@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hodei_api.client import resolve_join_token, resolve_token
+from hodei_api.client import Token, find_join_token, find_token, resolve_join_token, resolve_token
 
 
 @pytest.fixture
@@ -42,3 +42,17 @@ def test_none_without_any(tmp_path: Path) -> None:
 def test_a_named_file_that_cannot_be_read_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         resolve_token({"HODEI_TOKEN_FILE": str(tmp_path / "nope")}, tmp_path)
+
+
+def test_each_token_says_where_it_came_from(data_dir: Path) -> None:
+    given = data_dir / "given"
+    assert find_token({"HODEI_TOKEN": "t"}, data_dir) == Token("t", "HODEI_TOKEN")
+    assert find_token({"HODEI_TOKEN_FILE": str(given)}, data_dir) == Token(
+        "from-file", f"HODEI_TOKEN_FILE ({given})"
+    )
+    assert find_token({}, data_dir) == Token("from-data-dir", str(data_dir / "admin.token"))
+    assert find_join_token({}, data_dir) == Token("join-from-data-dir", str(data_dir / "join.token"))
+    missing = data_dir / "missing"
+    assert find_token({}, missing) == Token(
+        None, f"no HODEI_TOKEN, no HODEI_TOKEN_FILE, and {missing / 'admin.token'} not found"
+    )

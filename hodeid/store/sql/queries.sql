@@ -41,6 +41,13 @@ WHERE ($1::job_state[] IS NULL OR state = ANY($1::job_state[]))
 ORDER BY created_at DESC, id DESC
 LIMIT $2;
 
+-- name: job_ids_in_range
+-- $1 lowest id, $2 highest id, $3 limit. The ids a prefix starts are one range of the key.
+SELECT id FROM jobs
+WHERE id BETWEEN $1::uuid AND $2::uuid
+ORDER BY created_at DESC, id DESC
+LIMIT $3;
+
 -- name: lock_pending_jobs
 -- $1 limit. Rows stay locked until the claiming transaction ends; other daemons skip them.
 SELECT id, selector, cpu, memory_mb, priority FROM jobs
@@ -90,7 +97,8 @@ FOR UPDATE OF j;
 -- name: settle_jobs
 -- $1 job ids, $2 attempts, $3 new job states, $4 exit codes, $5 signals, $6 reasons,
 -- $7 started_at, $8 finished_at, $9 failures to add, $10 retry delays (seconds).
--- A job set back to PENDING is a retry: it keeps no worker and no finish time.
+-- A job set back to PENDING is a retry: it keeps no worker, no finish time and no exit code
+-- or signal (those of the attempt that ended stay on the attempt; the reason tells of it).
 WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::integer[],
                                 $5::integer[], $6::text[], $7::timestamptz[],
                                 $8::timestamptz[], $9::integer[], $10::double precision[])
@@ -98,8 +106,8 @@ WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::
                  add_failures, delay))
 UPDATE jobs j
 SET state = a.state,
-    exit_code = a.exit_code,
-    signal = a.signal,
+    exit_code = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.exit_code END,
+    signal = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.signal END,
     reason = a.reason,
     failures = j.failures + a.add_failures,
     started_at = coalesce(j.started_at, a.started_at),

@@ -89,7 +89,12 @@ class Jobs(v1.JobServiceBase):
             for job in reversed(self.script.jobs.values())
             if job.state in message.states or not message.states
         ]
-        return v1.ListJobsResponse(jobs=jobs[: message.limit or None])
+        # Pages as hodeid's do: 100 by default, and a cursor back whenever a page is full.
+        start = int(message.page_token or 0)
+        limit = message.limit or 100
+        page = jobs[start : start + limit]
+        token = str(start + limit) if len(page) == limit else ""
+        return v1.ListJobsResponse(jobs=page, next_page_token=token)
 
     async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
         self.script.cancel_requests.append(message)

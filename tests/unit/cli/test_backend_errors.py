@@ -8,8 +8,8 @@ import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
-from hodei_api.client import TlsMismatch
-from hodei_tui.backend import CallFailure, translate, transport_detail
+from hodei_api.client import TlsMismatch, Token
+from hodei_tui.backend import CallFailure, describe_origin, translate, transport_detail
 from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused
 
 ADDR = "10.0.0.1:50051"
@@ -75,7 +75,8 @@ def test_transport_detail(exc: BaseException, detail: str) -> None:
         (
             GRPCError(Status.UNAUTHENTICATED, "bad token"),
             RequestRefused,
-            "bad token; set HODEI_TOKEN or HODEI_TOKEN_FILE to a token hodeid accepts",
+            "bad token; set HODEI_TOKEN, or HODEI_TOKEN_FILE to a file holding it, to a token this "
+            "hodeid accepts: the admin.token in its --data-dir, or one from 'hodeid token create'",
         ),
     ],
 )
@@ -83,3 +84,21 @@ def test_translate(exc: CallFailure, kind: type[HodeiError], message: str) -> No
     error = translate(ADDR, exc)
     assert type(error) is kind
     assert str(error) == message
+
+
+@pytest.mark.parametrize(
+    ("token", "origin"),
+    [
+        (Token("t", "HODEI_TOKEN"), "hodei read its token from HODEI_TOKEN"),
+        (Token("t", "HODEI_TOKEN_FILE (/etc/t)"), "hodei read its token from HODEI_TOKEN_FILE (/etc/t)"),
+        (Token("t", "/var/lib/hodei/admin.token"), "hodei read its token from /var/lib/hodei/admin.token"),
+        (
+            Token(None, "no HODEI_TOKEN, no HODEI_TOKEN_FILE, and /d/admin.token not found"),
+            "hodei sent no token (no HODEI_TOKEN, no HODEI_TOKEN_FILE, and /d/admin.token not found)",
+        ),
+    ],
+)
+@pytest.mark.parametrize("status", [Status.UNAUTHENTICATED, Status.PERMISSION_DENIED])
+def test_a_refused_token_is_named_by_where_it_came_from(token: Token, origin: str, status: Status) -> None:
+    error = translate(ADDR, GRPCError(status, "no"), describe_origin(token))
+    assert str(error).startswith(f"no; {origin}; set HODEI_TOKEN, or HODEI_TOKEN_FILE")

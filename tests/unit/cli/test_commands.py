@@ -9,6 +9,7 @@ import pytest
 
 from hodei_api import v1
 from hodei_tui.cli.parser import parse_args
+from hodei_tui.errors import UsageError
 from hodei_tui.main import execute
 
 from .scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
@@ -41,9 +42,21 @@ def run_script(job: v1.Job) -> Script:
     [
         (finished(v1.JobState.SUCCEEDED, exit_code=0), 0, b""),
         (finished(v1.JobState.FAILED, exit_code=3), 3, b""),
-        (finished(v1.JobState.FAILED, signal=9), 137, b""),
-        (finished(v1.JobState.TIMED_OUT, signal=15), 124, b""),
-        (finished(v1.JobState.CANCELLED), 130, b""),
+        (
+            finished(v1.JobState.FAILED, signal=9, reason="killed by signal 9 (SIGKILL)"),
+            137,
+            b"hodei: job job-1 ended FAILED: killed by signal 9 (SIGKILL)\n",
+        ),
+        (
+            finished(v1.JobState.TIMED_OUT, signal=15, reason="timed out after 3 s"),
+            124,
+            b"hodei: job job-1 ended TIMED_OUT: timed out after 3 s\n",
+        ),
+        (
+            finished(v1.JobState.CANCELLED, reason="enough (cancelled by ci)"),
+            130,
+            b"hodei: job job-1 ended CANCELLED: enough (cancelled by ci)\n",
+        ),
         (
             finished(v1.JobState.FAILED, reason="no worker fits"),
             125,
@@ -119,6 +132,52 @@ async def test_job_list(capsys: pytest.CaptureFixture[str]) -> None:
         "EXIT",
         "AGE",
     ]
+
+
+def _many(n: int) -> Script:
+    return Script(
+        jobs={
+            f"job-{i}": v1.Job(id=f"job-{i}", state=v1.JobState.SUCCEEDED, created_at=CREATED, exit_code=0)
+            for i in range(n)
+        }
+    )
+
+
+async def test_job_list_says_when_it_shows_only_the_newest(capsys: pytest.CaptureFixture[str]) -> None:
+    script = _many(250)
+    assert await hodei(script, "job", "list") == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 101  # the header and the daemon's page
+    assert err == "hodei: showing the newest 100 jobs; there are more: --limit N or --all\n"
+    assert await hodei(script, "job", "list", "--limit", "120", "-o", "json") == 0
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)) == 120
+    assert err == "hodei: showing the newest 120 jobs; there are more: --limit N or --all\n"
+
+
+@pytest.mark.parametrize(("n", "limit"), [(100, []), (40, ["--limit", "40"]), (3, [])])
+async def test_job_list_says_nothing_when_nothing_is_left_out(
+    n: int, limit: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await hodei(_many(n), "job", "list", *limit) == 0
+    out, err = capsys.readouterr()
+    assert (len(out.splitlines()), err) == (n + 1, "")
+
+
+@pytest.mark.parametrize("form", ["json", "jsonl"])
+async def test_job_list_all_pages_through_everything(form: str, capsys: pytest.CaptureFixture[str]) -> None:
+    script = _many(250)
+    assert await hodei(script, "job", "list", "--all", "-o", form) == 0
+    out, err = capsys.readouterr()
+    jobs = json.loads(out) if form == "json" else [json.loads(line) for line in out.splitlines()]
+    assert [job["id"] for job in jobs] == [f"job-{i}" for i in reversed(range(250))]
+    assert err == ""
+    assert [request.page_token for request in script.list_requests] == ["", "100", "200"]
+
+
+async def test_job_list_all_and_limit_exclude_each_other() -> None:
+    with pytest.raises(UsageError, match="not allowed with argument"):
+        parse_args(["job", "list", "--all", "--limit", "3"])
 
 
 async def test_job_logs_raw_and_jsonl(capsysbinary: pytest.CaptureFixture[bytes]) -> None:

@@ -108,7 +108,7 @@ def test_job_run_spec_refusals(command_line: str, message: str) -> None:
         ("job logs x -o json", "argument -o/--output: invalid choice: 'json'"),
         ("job logs x --after -2", "argument --after: expected a whole number >= 0"),
         ("job get x -o yaml", "argument -o/--output: invalid choice: 'yaml'"),
-        ("nope", "argument {tui,job,worker,provider}: invalid choice: 'nope'"),
+        ("nope", "argument {tui,job,worker,provider,completion}: invalid choice: 'nope'"),
     ],
 )
 def test_usage_errors_are_one_line_naming_the_help(command_line: str, message: str) -> None:

@@ -326,7 +326,7 @@ def _worker(**overrides: Any) -> v1.WorkerInfo:
         "slots_total": 4,
         "slots_used": 1,
         "resources_total": v1.Resources(cpu=8, memory_mb=16384),
-        "resources_free": v1.Resources(cpu=6.5, memory_mb=8192),
+        "resources_free": v1.Resources(cpu=6.5, memory_mb=6144),
         "heartbeat_age_seconds": 0.42,
         "rtt_ms": 1.234,
         "connected_at": NOW,
@@ -347,7 +347,7 @@ def test_worker_to_dict_has_every_field() -> None:
         "slots_total": 4,
         "slots_used": 1,
         "resources_total": {"cpu": 8.0, "memory_mb": 16384},
-        "resources_free": {"cpu": 6.5, "memory_mb": 8192},
+        "resources_free": {"cpu": 6.5, "memory_mb": 6144},
         "heartbeat_age_seconds": 0.42,
         "rtt_ms": 1.234,
         "connected_at": "2025-06-01T12:00:00Z",
@@ -375,7 +375,7 @@ def test_workers_table() -> None:
         ),
     ]
     assert workers_table(workers).splitlines() == [
-        "ID   LIVE  SLOTS  CPU    MEM            HEARTBEAT  RTT    LABELS           DRAINING",
-        "w-1  yes   1/4    6.5/8  8192/16384 MB  0.4s       1.2ms  gpu=true,zone=a  no",
-        "w-2  no    1/4    -      -              31.0s      -      -                yes",
+        "ID   LIVE  SLOTS USED  CPU USED  MEM USED        HEARTBEAT  RTT    LABELS           DRAINING",
+        "w-1  yes   1/4         1.5/8     10240/16384 MB  0.4s       1.2ms  gpu=true,zone=a  no",
+        "w-2  no    1/4         -         -               31.0s      -      -                yes",
     ]
