@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -36,14 +38,32 @@ FINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
 _PGID = re.compile(r"pgid (\d+)")
 
 
-def counting_job(lines: int = LINES, pause: float = 0.03, burst: int = 1) -> list[str]:
+def counting_job(
+    lines: int = LINES, pause: float = 0.03, burst: int = 1, hold: Path | None = None
+) -> list[str]:
     """A job that prints its process group, then ``line 1`` .. ``line N``, ``burst`` at a
-    time with a ``pause`` after each burst."""
+    time with a ``pause`` after each burst; with ``hold``, it prints no line while that file
+    exists (so a scenario can break things while the job surely runs, however busy the machine)."""
+    gate = f"while [ -e {hold} ]; do sleep 0.05; done; " if hold is not None else ""
     body = (
         f"i=1; while [ $i -le {lines} ]; do echo line $i; "
         f"if [ $((i % {burst})) -eq 0 ]; then sleep {pause}; fi; i=$((i+1)); done"
     )
-    return ["sh", "-c", f"echo pgid $$; {body}"]
+    return ["sh", "-c", f"echo pgid $$; {gate}{body}"]
+
+
+@contextmanager
+def held() -> Iterator[Path]:
+    """A file that holds ``counting_job(hold=...)`` back until it is removed, in a folder every
+    job user may look into (a root worker runs jobs as nobody)."""
+    folder = Path(tempfile.mkdtemp(prefix="hodei-hold-"))
+    folder.chmod(0o755)
+    hold = folder / "hold"
+    hold.touch()
+    try:
+        yield hold
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass
@@ -224,10 +244,11 @@ def worker_killed(stage: Stage) -> Tally:
     """kill -9 of the worker running a job while a second worker is there: the job completes
     on attempt 2 on the other worker, attempt 1 is recorded LOST."""
     tally = Tally(runs=1, jobs=1)
-    with system(stage, lost_grace_seconds="1.5") as c:
+    with system(stage, lost_grace_seconds="1.5") as c, held() as hold:
         workers = {wid: c.start_worker("--id", wid) for wid in ("w1", "w2")}
         wait_workers(c, 2)
-        job_id = submit(c, counting_job(), "--retries", "1")
+        # Held until the kill: on a busy machine the job could otherwise end before it.
+        job_id = submit(c, counting_job(hold=hold), "--retries", "1")
         pgid = wait_pgid(c, job_id)
         first = job_json(c, job_id)
         if pgid is None or first is None or first["worker_id"] not in workers:
@@ -236,6 +257,7 @@ def worker_killed(stage: Stage) -> Tally:
             return tally
         kill(workers[str(first["worker_id"])])
         kill_group(pgid)  # its orphaned job would die of SIGPIPE at its next line anyway
+        hold.unlink()  # attempt 2 runs through
         if (job := ended(tally, c, job_id)) is not None:
             expect(tally, job, "SUCCEEDED", ["LOST", "SUCCEEDED"])
             attempts = job["attempts"]

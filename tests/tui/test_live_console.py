@@ -24,7 +24,7 @@ from hodei_tui.widgets.log_view import LogView
 from hodei_tui.widgets.workers_panel import WorkersPanel
 from tests.support.processes import Cluster, cluster, stop
 
-from .test_shown_as_data import assert_data_only
+from .test_shown_as_data import assert_data_only, screen_text
 
 COMMAND = "sh -c 'for i in 1 2 3; do echo line$i; done'"
 # The daemon's heartbeat is 1 s in tests and a worker is dropped after 3 silent ones; the
@@ -150,13 +150,11 @@ async def test_names_and_output_from_a_live_daemon_are_shown_as_data(live: Clust
     try:
         async with app.run_test(size=(160, 48)) as pilot:
             jobs = app.screen.query_one(JobsTable)
-            log = app.screen.query_one(LogView)
             await until(pilot, "jobs listed", lambda: jobs.row_count == len(names))
             jobs.move_cursor(row=jobs.row_count - 1)  # the first, named [/]
-            await until(pilot, "its output", lambda: len(log.store) >= 1)
-            await pilot.pause()
-            shown = assert_data_only(app)
-            for text in ("[/]", "[bold red]x", "\\x1b[2J\\x1b]0;own", "\\x1b[2J[bold]out[/]"):
-                assert text in shown
+            expected = ("[/]", "[bold red]x", "\\x1b[2J\\x1b]0;own", "\\x1b[2J[bold]out[/]")
+            # The names and the output are drawn when the log has loaded and the screen refreshed.
+            await until(pilot, "names and output shown", lambda: all(t in screen_text(app) for t in expected))
+            assert_data_only(app)
     finally:
         client.close()
