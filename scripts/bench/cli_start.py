@@ -1,7 +1,8 @@
 """How long the ``hodei`` command takes, start to exit: ``hodei --help``, and ``hodei job run --
 true`` against a running daemon with an idle worker (targets: median <= 100 ms and <= 150 ms).
-Prints the median, p90 and range of the wall time over N runs of each, next to a bare
-``python -c pass`` (the interpreter's own start on this machine) and the load average.
+Prints the median, p90 and range over N runs of each of the wall time and of the CPU time the
+command used (user + system, which a busy machine inflates less), next to a bare ``python -c
+pass`` (the interpreter's own start on this machine) and the load average.
 
     python scripts/bench/cli_start.py [--runs 20] [--database-url URL]
     python scripts/bench/cli_start.py --addr 127.0.0.1:50051 [--runs 20]
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -28,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,39 +98,55 @@ def wait_ready(env: Mapping[str, str], daemons: Sequence[subprocess.Popen[bytes]
         time.sleep(0.2)
 
 
-def wall_ms(argv: Sequence[str], env: Mapping[str, str], runs: int) -> list[float]:
-    """Wall time of ``argv`` from start to exit, ``runs`` times; any failure ends the bench."""
-    times = []
+class Times(NamedTuple):
+    """Per run: wall time, and the CPU time (user + system) the command itself used."""
+
+    wall_ms: list[float]
+    cpu_ms: list[float]
+
+
+def timed(argv: Sequence[str], env: Mapping[str, str], runs: int) -> Times:
+    """Run ``argv`` from start to exit ``runs`` times; any failure ends the bench."""
+    times = Times([], [])
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-        times.append((time.perf_counter() - started) * 1000)
+        times.wall_ms.append((time.perf_counter() - started) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        times.cpu_ms.append(cpu * 1000)
         if done.returncode != 0:
             sys.exit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode().strip()}")
     return times
 
 
-def report(name: str, times: list[float]) -> None:
-    ordered = sorted(times)
+def summary(values: list[float]) -> str:
+    ordered = sorted(values)
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    print(
-        f"{name:<24} median {statistics.median(ordered):6.1f} ms   p90 {p90:6.1f} ms   "
-        f"range {ordered[0]:.1f}-{ordered[-1]:.1f} ms   ({len(ordered)} runs)"
+    return (
+        f"median {statistics.median(ordered):6.1f}  p90 {p90:6.1f}  range {ordered[0]:.1f}-{ordered[-1]:.1f}"
     )
+
+
+def report(name: str, times: Times) -> None:
+    print(f"{name:<22} wall ms: {summary(times.wall_ms)}   cpu ms: {summary(times.cpu_ms)}")
 
 
 def bench(env: Mapping[str, str], runs: int) -> None:
     hodei = str(BIN / "hodei")
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "hodei --help": [hodei, "--help"],
+        "hodei job run -- true": [hodei, "job", "run", "--", "true"],
+    }
     load = os.getloadavg()[0]
-    for _ in range(2):  # warm the page cache for every program measured
-        wall_ms([sys.executable, "-c", "pass"], env, 1)
-        wall_ms([hodei, "--help"], env, 1)
-        wall_ms([hodei, "job", "run", "--", "true"], env, 1)
-    report("python -c pass", wall_ms([sys.executable, "-c", "pass"], env, runs))
-    report("hodei --help", wall_ms([hodei, "--help"], env, runs))
-    report("hodei job run -- true", wall_ms([hodei, "job", "run", "--", "true"], env, runs))
+    for argv in commands.values():  # warm the page cache for every program measured
+        timed(argv, env, 2)
+    for name, argv in commands.items():
+        report(name, timed(argv, env, runs))
     after = os.getloadavg()[0]
-    print(f"load average (1 min)     {load:.2f} before, {after:.2f} after, on {os.cpu_count()} CPUs")
+    print(f"({runs} runs each; load average {load:.2f} before, {after:.2f} after, on {os.cpu_count()} CPUs)")
 
 
 def main() -> None:
