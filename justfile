@@ -16,6 +16,6 @@ test *args:
 lint:
     ruff check . && ruff format --check . && mypy && lint-imports
 
-# throughput benchmark against a running system (or --spawn)
-bench *args:
-    python scripts/bench/throughput.py {{args}}
+# every benchmark in scripts/bench/ at a small size, each starting what it needs
+bench:
+    ./scripts/bench.sh

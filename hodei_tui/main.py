@@ -1,20 +1,20 @@
-"""The ``hodei`` command: the scripted CLI, and with no command (or ``tui``) the console."""
+"""The ``hodei`` command: the scripted CLI, and with no command (or ``tui``) the console.
+
+Start time is mostly imports, so this module imports only the parser: a command's module (and
+with it gRPC and the messages) when the command runs, and the console (Textual) only for the
+console. tests/unit/cli/test_cli_imports.py holds every command to that.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
 
-from hodei_api.client import resolve_addr
 from hodei_api.printable import printable
-from hodei_tui.backend import connect
 from hodei_tui.cli.exit_codes import BROKEN_PIPE, HODEI_FAILED, INTERRUPTED, OK
-from hodei_tui.cli.parser import Handler, parse_args
-from hodei_tui.console.app import make_app
-from hodei_tui.console.grpc_client import connect_console
+from hodei_tui.cli.parser import Command, parse_args
 from hodei_tui.errors import HodeiError
 
 
@@ -27,8 +27,12 @@ def fail(error: HodeiError) -> int:
 
 async def execute(args: argparse.Namespace) -> int:
     """Run a parsed command against its daemon and return the exit status."""
+    from hodei_api.client import resolve_addr
+    from hodei_tui.backend import connect
+
     try:
-        handler: Handler = args.handler
+        command: Command = args.handler
+        handler = command.load()
         async with connect(resolve_addr(getattr(args, "addr", None)), _tls_ca(args)) as backend:
             return await handler(args, backend)
     except HodeiError as error:
@@ -42,6 +46,9 @@ def _tls_ca(args: argparse.Namespace) -> str | None:
 async def console(addr: str, tls_ca: str | None) -> int:
     """Open the console on the daemon at ``addr`` until the user quits (the client is made
     in the app's event loop, which its channel belongs to)."""
+    from hodei_tui.console.app import make_app
+    from hodei_tui.console.grpc_client import connect_console
+
     try:
         client = connect_console(addr, tls_ca)
     except HodeiError as error:
@@ -59,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
     except HodeiError as error:
         return fail(error)
+    import asyncio
+
+    from hodei_api.client import resolve_addr
+
     if args.handler is None:
         return asyncio.run(console(resolve_addr(getattr(args, "addr", None)), _tls_ca(args)))
     try:

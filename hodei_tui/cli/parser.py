@@ -1,24 +1,49 @@
-"""The ``hodei`` command line: its commands and flags, with usage errors as one line."""
+"""The ``hodei`` command line: its commands and flags, with usage errors as one line.
+
+Building the parser imports no command module, no gRPC and no generated messages, so that
+``hodei --help`` and a mistyped flag answer at once; each command names its handler, imported
+when that command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import NoReturn
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn, TypeAlias, cast
 
-from hodei_api import v1
-from hodei_tui.backend import Backend
-from hodei_tui.cli import completion, explain, jobs, logs, providers, run, values, workers
+from hodei_tui.cli import completion, values
 from hodei_tui.errors import UsageError
 
-Handler = Callable[[argparse.Namespace, Backend], Awaitable[int]]
-STATE_NAMES = [state.name for state in v1.JobState if state != v1.JobState.UNSPECIFIED]
+if TYPE_CHECKING:
+    from hodei_tui.backend import Backend
+
+Handler: TypeAlias = "Callable[[argparse.Namespace, Backend], Awaitable[int]]"
+
+# The JobState names but UNSPECIFIED, spelled out so that parsing needs no generated code;
+# tests/unit/cli/test_parser.py holds them to the enum.
+STATE_NAMES = ["PENDING", "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"]
 ENVIRONMENT = (
     "environment: HODEI_ADDR (the daemon), HODEI_TLS_CA (its CA bundle), HODEI_TOKEN (the bearer "
     "token) or HODEI_TOKEN_FILE (a file holding it); with neither, the admin.token hodeid wrote in "
     "its default data directory ($HODEI_DATA_DIR, else /var/lib/hodei as root, else "
     "~/.local/share/hodei)"
 )
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command's handler, named by its module and function in hodei_tui.cli."""
+
+    module: str
+    function: str
+
+    def load(self) -> Handler:
+        """Import the handler's module and return the handler."""
+        return cast(
+            "Handler", getattr(importlib.import_module(f"hodei_tui.cli.{self.module}"), self.function)
+        )
 
 
 class Parser(argparse.ArgumentParser):
@@ -69,7 +94,7 @@ def _command(
     group: argparse._SubParsersAction[Parser],
     name: str,
     summary: str,
-    handler: Handler,
+    handler: Command,
     common: Parser,
 ) -> Parser:
     parser = group.add_parser(name, help=summary, description=summary, epilog=ENVIRONMENT, parents=[common])
@@ -82,7 +107,7 @@ def _output(parser: Parser, form: str) -> None:
 
 
 def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
-    run_parser = _command(group, "run", "submit a job and follow it", run.run_command, common)
+    run_parser = _command(group, "run", "submit a job and follow it", Command("run", "run_command"), common)
     run_parser.usage = "hodei job run [options] -- CMD [ARG...]"
     run_parser.epilog = (
         "exit status: the job's own code; 128+N if it died of signal N; 124 if it timed out; "
@@ -145,11 +170,11 @@ def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
 def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
     _add_run(group, common)
 
-    get = _command(group, "get", "show a job and its attempts", jobs.get_command, common)
+    get = _command(group, "get", "show a job and its attempts", Command("jobs", "get_command"), common)
     get.add_argument("id", metavar="ID")
     _output(get, "json")
 
-    listing = _command(group, "list", "list jobs, newest first", jobs.list_command, common)
+    listing = _command(group, "list", "list jobs, newest first", Command("jobs", "list_command"), common)
     listing.add_argument(
         "--state",
         action="append",
@@ -175,13 +200,17 @@ def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None
     )
 
     why = _command(
-        group, "explain", "why a job went where it went, or why it waits", explain.explain_command, common
+        group,
+        "explain",
+        "why a job went where it went, or why it waits",
+        Command("explain", "explain_command"),
+        common,
     )
     why.add_argument("id", metavar="ID")
     why.add_argument("-v", "--verbose", action="store_true", help="every worker's and provider's verdict")
     _output(why, "json")
 
-    log = _command(group, "logs", "print a job's output", logs.logs_command, common)
+    log = _command(group, "logs", "print a job's output", Command("logs", "logs_command"), common)
     log.add_argument("id", metavar="ID")
     log.add_argument("-f", "--follow", action="store_true", help="keep printing until it ends")
     log.add_argument(
@@ -189,20 +218,26 @@ def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None
     )
     _output(log, "jsonl")
 
-    cancel = _command(group, "cancel", "cancel a job", jobs.cancel_command, common)
+    cancel = _command(group, "cancel", "cancel a job", Command("jobs", "cancel_command"), common)
     cancel.add_argument("id", metavar="ID")
     cancel.add_argument("--reason", default="", help="why, recorded with the job")
     _output(cancel, "json")
 
     again = _command(
-        group, "retry", "queue a finished job again as its next attempt", jobs.retry_command, common
+        group,
+        "retry",
+        "queue a finished job again as its next attempt",
+        Command("jobs", "retry_command"),
+        common,
     )
     again.add_argument("id", metavar="ID")
     _output(again, "json")
 
 
 def _add_workers(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
-    listing = _command(group, "list", "list the connected workers", workers.list_command, common)
+    listing = _command(
+        group, "list", "list the connected workers", Command("workers", "list_command"), common
+    )
     listing.add_argument(
         "--all",
         action="store_true",
@@ -211,7 +246,7 @@ def _add_workers(group: argparse._SubParsersAction[Parser], common: Parser) -> N
     )
     _output(listing, "json")
 
-    drain = _command(group, "drain", "stop giving a worker jobs", workers.drain_command, common)
+    drain = _command(group, "drain", "stop giving a worker jobs", Command("workers", "drain_command"), common)
     drain.add_argument("id", metavar="ID")
     drain.add_argument("--stay", action="store_true", help="stay connected once idle")
     _output(drain, "json")
@@ -219,7 +254,11 @@ def _add_workers(group: argparse._SubParsersAction[Parser], common: Parser) -> N
 
 def _add_providers(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
     listing = _command(
-        group, "list", "list the providers that create workers on demand", providers.list_command, common
+        group,
+        "list",
+        "list the providers that create workers on demand",
+        Command("providers", "list_command"),
+        common,
     )
     _output(listing, "json")
 

@@ -9,9 +9,10 @@ import sys
 from hodei_api import v1
 from hodei_api.printable import printable
 from hodei_tui.backend import Backend
-from hodei_tui.cli.exit_codes import HODEI_FAILED, OK, job_exit
+from hodei_tui.cli.exit_codes import HODEI_FAILED, OK
 from hodei_tui.cli.explain import wait_notes
 from hodei_tui.cli.follow import follow_log
+from hodei_tui.cli.job_exit import job_exit
 from hodei_tui.cli.logs import RawSink
 from hodei_tui.cli.spec import build_spec
 from hodei_tui.errors import HodeiError

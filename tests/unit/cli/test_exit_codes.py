@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hodei_api import v1
-from hodei_tui.cli.exit_codes import JobExit, job_exit
+from hodei_tui.cli.job_exit import JobExit, job_exit
 
 S = v1.JobState
 

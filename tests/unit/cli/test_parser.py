@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import shlex
+from collections.abc import Iterator
 
 import pytest
 
 from hodei_api import v1
-from hodei_tui.cli.parser import parse_args
+from hodei_tui.cli.parser import STATE_NAMES, Command, build_parser, parse_args
 from hodei_tui.cli.spec import build_spec
 from hodei_tui.errors import UsageError
 from hodei_tui.main import main
@@ -192,3 +195,27 @@ def test_main_refuses_a_bad_address(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert err.startswith("hodei: daemon address 'nowhere' is not HOST:PORT")
     assert err.count("\n") == 1
+
+
+def test_state_names_are_the_job_states() -> None:
+    assert STATE_NAMES == [state.name for state in v1.JobState if state != v1.JobState.UNSPECIFIED]
+
+
+def _commands(parser: argparse.ArgumentParser) -> Iterator[tuple[str, Command]]:
+    """Every command under ``parser`` with the handler it names, however deep."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _commands(sub)
+    handler = parser.get_default("handler")
+    if isinstance(handler, Command):
+        yield parser.prog, handler
+
+
+def test_every_command_names_a_handler_that_loads() -> None:
+    # Handlers are imported only when their command runs, so a misspelt one would show no
+    # earlier than that.
+    commands = dict(_commands(build_parser()))
+    assert len(commands) == 10
+    for prog, command in commands.items():
+        assert inspect.iscoroutinefunction(command.load()), prog
