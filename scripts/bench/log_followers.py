@@ -214,9 +214,14 @@ def spawn(database_url: str | None, data_dir: str) -> tuple[list[subprocess.Pope
             daemon.kill()
             sys.exit("hodeid did not start")
         time.sleep(0.1)
-    worker = subprocess.Popen([str(bindir / "hodei-worker"), "--server", addr, "--slots", "1"], env=env)
+    # The job is this interpreter, which a root worker's default job user (nobody) may not reach.
+    as_root = ["--job-user", "root"] if os.geteuid() == 0 else []
+    state = ["--state-dir", str(Path(data_dir) / "worker-state")]
+    worker = subprocess.Popen(
+        [str(bindir / "hodei-worker"), "--server", addr, "--slots", "1", *state, *as_root], env=env
+    )
     made = subprocess.run(
-        [str(bindir / "hodeid"), *where, "token", "create", "--role", "read", "--name", "bench"],
+        [str(bindir / "hodeid"), *where, "token", "create", "--role", "read", "--name", f"bench-{port}"],
         env=env, capture_output=True, check=True, timeout=60,
     )  # fmt: skip
     return [worker, daemon], addr, made.stdout.decode().strip()
@@ -243,6 +248,8 @@ def main() -> None:
         asyncio.run(bench(args, resolve_addr(args.addr), resolve_token(), args.pid))
         return
     data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
+    # As root the embedded PostgreSQL runs as hodei-postgres, which must enter the data dir.
+    os.chmod(data_dir, 0o711)
     procs, addr, read_token = spawn(args.database_url, data_dir)
     try:
         asyncio.run(bench(args, addr, read_token, procs[-1].pid))
