@@ -94,7 +94,9 @@ class Daemon:
         notified = listen_pool or pool
         self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls))
         self.revocations = Revocations(
-            self.api_tokens.store, lambda *calls: listen(notified, TOKEN_CHANNEL, *calls)
+            self.api_tokens.store,
+            lambda *calls: listen(notified, TOKEN_CHANNEL, *calls),
+            self.api_tokens.cache,
         )
         self.worker_feed = WorkerFeed(self.registry)
         self._tasks: list[asyncio.Task[None]] = []
