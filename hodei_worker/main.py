@@ -16,6 +16,7 @@ from hodei_api.client import find_join_token, tls_context
 from hodei_api.printable import PrintableFormatter
 from hodei_api.worker_identity import provisioned
 from hodei_worker.agent import VERSION, Agent
+from hodei_worker.children import wait_by_pidfd
 from hodei_worker.config import WorkerSettings, describe, parse_label
 from hodei_worker.errors import JobUserError, Refused, StateError
 from hodei_worker.jobuser import resolve_job_user, scrub_environment
@@ -97,6 +98,7 @@ def settings_from_args(args: argparse.Namespace) -> WorkerSettings:
 
 
 async def _serve(agent: Agent) -> None:
+    wait_by_pidfd()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, agent.stop)

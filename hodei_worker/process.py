@@ -19,6 +19,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_GRACE = 10.0
 """Seconds between SIGTERM and SIGKILL when neither the cancel nor the job says otherwise."""
 
+ACCEPT_WINDOW = 0.01
+"""Seconds ``Accepted`` waits after the spawn for the attempt's first output or its end, so
+that a job that ends at once is reported in one go (``Accepted`` and ``Finished`` sent
+together: one wake-up of the sender and one batch for the daemon instead of two)."""
+
 
 class AttemptProcess:
     """Runs one attempt of a job and reports on it through ``emit``.
@@ -38,6 +43,7 @@ class AttemptProcess:
         default_grace: float = DEFAULT_GRACE,
         limits: BatchLimits | None = None,
         user: JobUser | None = None,
+        accept_window: float = ACCEPT_WINDOW,
     ) -> None:
         self.job_id = run.job_id
         self.attempt = run.attempt
@@ -55,6 +61,8 @@ class AttemptProcess:
         self._abandoned = False
         self._done: asyncio.Future[None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
+        self._accept_window = accept_window
+        self._accepted = False
 
     @property
     def key(self) -> tuple[str, int]:
@@ -83,7 +91,7 @@ class AttemptProcess:
             self.pid = transport.get_pid()
             self.started_at = datetime.now(UTC)
             logger.info("job %s attempt %d: started pid %d", self.job_id, self.attempt, self.pid)
-            self.send_accepted()
+            self._timers.append(loop.call_later(self._accept_window, self._accept))
             if self._abandoned:
                 self._signal(signal.SIGKILL)
             elif self._outcome is not None:
@@ -119,6 +127,7 @@ class AttemptProcess:
         """Report ``Accepted`` (again, if the daemon re-sent the RunJob), once started."""
         if self.pid is None:
             return
+        self._accepted = True
         accepted = v1.Accepted(
             job_id=self.job_id, attempt=self.attempt, pid=self.pid, started_at=self.started_at
         )
@@ -186,6 +195,14 @@ class AttemptProcess:
         self._send(v1.WorkerMessage(finished=finished))
         return None if self._abandoned else finished
 
+    def _accept(self) -> None:
+        if not self._accepted:
+            self.send_accepted()
+
     def _send(self, message: v1.WorkerMessage) -> None:
-        if not self._abandoned:
-            self._emit(message)
+        if self._abandoned:
+            return
+        if message.accepted is None and not self._accepted:
+            # The first output or the end comes before the window is over: Accepted goes first.
+            self._accept()
+        self._emit(message)

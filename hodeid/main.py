@@ -179,7 +179,7 @@ async def database_url(settings: Settings) -> str:
 
 async def open_database(url: str) -> asyncpg.Pool:
     """A pool on ``url``, migrated."""
-    pool = await db.connect(url)
+    pool = await db.connect(url, session_state=False)
     try:
         await db.migrate(pool)
     except BaseException:

@@ -37,6 +37,12 @@ DATABASE_SECONDS = Histogram(
 )
 LOG_LINES = Counter("hodei_log_lines", "Job output lines received for storage.", registry=REGISTRY)
 LOG_BYTES = Counter("hodei_log_bytes", "Bytes of job output received for storage.", registry=REGISTRY)
+TOKEN_CACHE_HITS = Counter(
+    "hodei_token_cache_hits",
+    "API calls whose token was verified from memory (verified before, not revoked since) "
+    "rather than looked up in the database.",
+    registry=REGISTRY,
+)
 AUTH_REFUSALS = Counter(
     "hodei_auth_refusals",
     "Requests refused by the token check, by status (UNAUTHENTICATED, PERMISSION_DENIED).",

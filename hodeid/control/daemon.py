@@ -35,7 +35,7 @@ from hodeid.control.tokens import JoinTokens
 from hodeid.control.workerfeed import WorkerFeed
 from hodeid.control.workerinfo import worker_info
 from hodeid.domain.validation import SpecLimits, validate
-from hodeid.errors import Conflict, InvalidRequest, LimitExceeded, NotFound, StoreError
+from hodeid.errors import Conflict, InvalidRequest, NotFound, StoreError
 from hodeid.store import db
 from hodeid.store.credentials import CredentialStore
 from hodeid.store.decisions import DecisionStore
@@ -94,7 +94,9 @@ class Daemon:
         notified = listen_pool or pool
         self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls))
         self.revocations = Revocations(
-            self.api_tokens.store, lambda *calls: listen(notified, TOKEN_CHANNEL, *calls)
+            self.api_tokens.store,
+            lambda *calls: listen(notified, TOKEN_CHANNEL, *calls),
+            self.api_tokens.cache,
         )
         self.worker_feed = WorkerFeed(self.registry)
         self._tasks: list[asyncio.Task[None]] = []
@@ -136,13 +138,8 @@ class Daemon:
     async def submit(self, spec: v1.JobSpec, submitter: str | None = None) -> tuple[v1.Job, bool]:
         """Queue a job for the API token ``submitter``, within its limit of pending jobs."""
         spec = validate(spec, self.spec_limits)
-        limit = self.limits.max_pending_per_submitter
-        if submitter is not None and await self.jobs.pending_of(submitter) >= limit:
-            raise LimitExceeded(
-                f"this token already has {limit} PENDING jobs (limits.max_pending_per_submitter); "
-                "wait for some to start or cancel some, then submit again"
-            )
-        job, existing = await self.jobs.insert(spec, submitter)
+        limit = None if submitter is None else self.limits.max_pending_per_submitter
+        job, existing = await self.jobs.insert(spec, submitter, limit)
         if not existing:
             command = " ".join(job.spec.command if job.spec else [])
             log.debug("job %s submitted: %s", job.id, command, extra={"job_id": job.id})

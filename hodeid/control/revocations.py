@@ -1,16 +1,18 @@
 """Revoking a token ends the streams opened with it, at once, on every daemon sharing the
 database: each streaming call runs filed under its caller's token, and PostgreSQL announces
-every revocation (NOTIFY hodei_tokens, from a trigger) to every daemon listening."""
+every revocation (NOTIFY hodei_tokens, from a trigger) to every daemon listening. What is heard
+here also keeps the daemon's cache of verified tokens true (see TokenCache)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hodeid.control.apitokens import Caller
 from hodeid.control.listening import Listen, keep_listening
+from hodeid.control.tokencache import TokenCache
 from hodeid.errors import StoreError, Unauthenticated
 from hodeid.store.tokens import TokenStore
 
@@ -24,9 +26,10 @@ class TokenRevoked(Unauthenticated):
 class Revocations:
     """The streaming calls in progress by token id, ended when their token is revoked."""
 
-    def __init__(self, tokens: TokenStore, listen: Listen) -> None:
+    def __init__(self, tokens: TokenStore, listen: Listen, cache: TokenCache) -> None:
         self._tokens = tokens
         self._listen = listen
+        self._cache = cache
         self._streams: dict[str, set[asyncio.Task[Any]]] = {}
         # Tasks cancelled because their token was revoked (not for any other reason).
         self._ended: set[asyncio.Task[Any]] = set()
@@ -56,7 +59,8 @@ class Revocations:
                 del self._streams[caller.token_id]
 
     def revoked(self, token_id: str) -> None:
-        """End every stream opened with the token ``token_id``."""
+        """Forget the token ``token_id`` and end every stream opened with it."""
+        self._cache.revoked(token_id)
         for task in self._streams.get(token_id, ()):
             if task not in self._ended:
                 self._ended.add(task)
@@ -64,9 +68,17 @@ class Revocations:
 
     async def run(self) -> None:
         """Hear revocations until cancelled, listening again after a lost connection."""
-        await keep_listening(self._listen, self.revoked, self._listening, "token revocations")
+        await keep_listening(self._listen_caching, self.revoked, self._listening, "token revocations")
+
+    async def _listen_caching(self, heard: Callable[[str], None], started: Callable[[], None]) -> None:
+        try:
+            await self._listen(heard, started)
+        finally:
+            # Revocations go unheard until listening starts again: verify every call meanwhile.
+            self._cache.listening(False)
 
     def _listening(self) -> None:
+        self._cache.listening(True)
         # A revocation made while nobody listened went unheard: look at the open streams' tokens.
         if self._streams:
             check = asyncio.create_task(self._check_open(), name="token recheck")

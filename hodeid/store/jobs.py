@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from hodei_api import v1
-from hodeid.errors import InvalidRequest, NotFound
+from hodeid.errors import InvalidRequest, LimitExceeded, NotFound
 from hodeid.metrics import START_LATENCY
 from hodeid.store import rows
 from hodeid.store.db import translate
@@ -123,30 +123,34 @@ class JobStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def insert(self, spec: v1.JobSpec, submitter: str | None = None) -> tuple[v1.Job, bool]:
-        """Store a validated job as PENDING, as submitted by the API token ``submitter``;
-        with a known idempotency key return that job."""
+    async def insert(
+        self, spec: v1.JobSpec, submitter: str | None = None, max_pending: int | None = None
+    ) -> tuple[v1.Job, bool]:
+        """Store a validated job as PENDING, as submitted by the API token ``submitter``, unless
+        that token already has ``max_pending`` PENDING jobs (LimitExceeded); with a known
+        idempotency key return that job. One round trip, unless the job is not inserted."""
         resources = spec.resources or v1.Resources()
         key = spec.idempotency_key or None
         args = (
             uuid.uuid4(), spec.name, spec.command, spec.env, spec.cwd, spec.selector,
             resources.cpu, resources.memory_mb, spec.priority, spec.timeout_seconds,
             spec.max_retries, spec.retry_backoff_seconds, spec.kill_grace_seconds, key, submitter,
+            max_pending,
         )  # fmt: skip
         async with translate():
             row = await self.pool.fetchrow(Q["insert_job"], *args)
-            if row is not None:
+            if row["id"] is not None:
                 return rows.job(row), False
-            row = await self.pool.fetchrow(Q["get_job_by_idempotency_key"], key)
-        if row is None:
-            raise InvalidRequest(f"idempotency key {key!r} is in use; try again")
-        return rows.job(row), True
-
-    async def pending_of(self, submitter: str) -> int:
-        """How many PENDING jobs the API token ``submitter`` has submitted."""
-        async with translate():
-            count: int = await self.pool.fetchval(Q["count_pending_by_submitter"], submitter)
-        return count
+            # A resubmission with a known key gets its job back, whatever the limit.
+            found = None if key is None else await self.pool.fetchrow(Q["get_job_by_idempotency_key"], key)
+        if found is not None:
+            return rows.job(found), True
+        if max_pending is not None and row["pending_before"] >= max_pending:
+            raise LimitExceeded(
+                f"this token already has {max_pending} PENDING jobs (limits.max_pending_per_submitter); "
+                "wait for some to start or cancel some, then submit again"
+            )
+        raise InvalidRequest(f"idempotency key {key!r} is in use; try again")
 
     async def resolve_id(self, job_id: str) -> str:
         """The id of the one job ``job_id`` names: a whole id as given, or the job whose id

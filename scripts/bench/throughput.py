@@ -6,6 +6,9 @@ jobs/s and the p50/p99 of submit->finished latency (from the daemon's own timest
     python scripts/bench/throughput.py --n 2000 --spawn --slots 8   # starts hodeid + one worker
     python scripts/bench/throughput.py --n 2000 --spawn --watchers 4   # and 4 consoles' WatchJobs
 
+With ``--spawn`` it also prints the CPU time hodeid and the worker spent per job (user + system,
+from /proc, between the first submit and the last job's end; Linux only).
+
 With ``--watchers`` it also prints how many job events each watcher got and the lag from a job's
 finish (the daemon's timestamp) to its SUCCEEDED event reaching the watcher.
 """
@@ -97,7 +100,17 @@ def watchers_process(
     results.put(asyncio.run(watch_until_stopped(addr, watchers, stop)))
 
 
-async def bench(addr: str, n: int, concurrency: int, limit: float, watchers: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def bench(
+    addr: str, n: int, concurrency: int, limit: float, watchers: int, measured: dict[str, int]
+) -> None:
+    """Run the benchmark against ``addr``; ``measured`` names the processes whose CPU time per
+    job to print, by pid."""
     stop: Event = multiprocessing.Event()
     results: Queue[tuple[list[float], list[int]]] = multiprocessing.Queue()
     watching = multiprocessing.Process(target=watchers_process, args=(addr, watchers, stop, results))
@@ -105,10 +118,12 @@ async def bench(addr: str, n: int, concurrency: int, limit: float, watchers: int
         watching.start()
         await asyncio.sleep(1.0)  # connected and listed before the first job
     async with Client(addr, resolve_token()) as client, asyncio.timeout(limit):
+        cpu_before = {name: cpu_seconds(pid) for name, pid in measured.items()}
         started = time.monotonic()
         ids = await submit_all(client, n, concurrency)
         submitted = time.monotonic() - started
         jobs = await collect(client, ids)
+        cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in measured.items()}
     if watchers:
         await asyncio.sleep(1.0)  # the last events are on their way
         stop.set()
@@ -126,6 +141,8 @@ async def bench(addr: str, n: int, concurrency: int, limit: float, watchers: int
     print(f"throughput      {n / span:,.0f} jobs/s (first submit to last finish: {span:.2f} s)")
     print(f"latency p50     {percentile(latencies, 50):.1f} ms (submit -> finished)")
     print(f"latency p99     {percentile(latencies, 99):.1f} ms")
+    for name, seconds in cpu.items():
+        print(f"{name + ' CPU':<15} {seconds / n * 1000:.2f} ms/job ({seconds:.1f} s)")
     if watchers:
         print(f"watchers        {watchers}, job events each: {', '.join(map(str, events))}")
         print(f"watch lag p50   {percentile(lags, 50):.1f} ms (finished -> SUCCEEDED event seen)")
@@ -182,8 +199,11 @@ def main() -> None:
     # As root the embedded server runs as hodei-postgres, which must enter the data dir.
     os.chmod(data_dir, 0o711)
     procs = spawn(args.slots, args.database_url, data_dir) if args.spawn else []
+    measured = {"hodeid": procs[1].pid, "worker": procs[0].pid} if procs else {}
     try:
-        asyncio.run(bench(resolve_addr(args.addr), args.n, args.concurrency, args.timeout, args.watchers))
+        asyncio.run(
+            bench(resolve_addr(args.addr), args.n, args.concurrency, args.timeout, args.watchers, measured)
+        )
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)

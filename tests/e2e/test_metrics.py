@@ -4,24 +4,10 @@ the issue names, and they move when a job runs."""
 from __future__ import annotations
 
 import time
-import urllib.request
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.jobs import detach
+from tests.support.metrics import scrape
 from tests.support.processes import Cluster, free_port, wait_port
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def scrape(port: int) -> Samples:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def test_metrics_show_jobs_queue_latency_decisions_workers_and_logs(bare: Cluster) -> None:

@@ -1,9 +1,11 @@
 """``hodeid token revoke`` ends the streams opened with that token at once, on every daemon
-sharing the database; other tokens' streams go on."""
+sharing the database, and every daemon refuses the token's next call even where it was
+verified from memory; other tokens' streams go on."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,7 +16,8 @@ from grpclib.exceptions import GRPCError
 from hodei_api import v1
 from hodei_api.client import Client
 from tests.support.jobs import detach
-from tests.support.processes import Cluster
+from tests.support.metrics import scrape
+from tests.support.processes import Cluster, free_port, wait_port
 
 # Far less than the time a stream lasts without the fix (until the client gives up).
 DEADLINE = 10.0
@@ -84,3 +87,43 @@ async def test_a_revoke_ends_the_tokens_streams_on_every_daemon(pair: tuple[Clus
                 if event.job is not None and event.job.id == job_id:
                     break
     assert "ended: token dashboard" in a.logs() and "ended: token dashboard" in b.logs()
+
+
+def cache_hits(port: int) -> float:
+    return scrape(port)[("hodei_token_cache_hits_total", ())]
+
+
+async def test_a_token_verified_from_memory_is_refused_from_its_next_call_after_a_revoke(
+    database_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = Cluster(database_url, tmp_path / "a"), Cluster(database_url, tmp_path / "b")
+    metrics = free_port()
+    try:
+        a.start_daemon()
+        wait_port(metrics, b.start_daemon("--metrics-listen", f"127.0.0.1:{metrics}"))
+        made = a.hodeid("token", "create", "--role", "read", "--name", "ci")
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.decode().strip()
+        async with Client(b.addr, token) as on_b:
+            # B verifies from memory once it hears revocations and has looked the token up once.
+            deadline = time.monotonic() + 60
+            hits = await asyncio.to_thread(cache_hits, metrics)
+            while True:
+                await on_b.jobs.list_jobs(v1.ListJobsRequest(limit=1))
+                if await asyncio.to_thread(cache_hits, metrics) > hits:
+                    break
+                assert time.monotonic() < deadline, "daemon B never verified the token from memory"
+                await asyncio.sleep(0.1)
+            await on_b.jobs.list_jobs(v1.ListJobsRequest(limit=1))
+            revoked = await asyncio.to_thread(a.hodeid, "token", "revoke", "ci")
+            assert revoked.returncode == 0, revoked.stderr
+            with pytest.raises(GRPCError) as refused:
+                await on_b.jobs.list_jobs(v1.ListJobsRequest(limit=1))
+        assert refused.value.status is Status.UNAUTHENTICATED
+        assert refused.value.message is not None and "token ci" in refused.value.message
+        assert "was revoked" in refused.value.message
+    finally:
+        a.close()
+        b.close()

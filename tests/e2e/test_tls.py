@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.e2e.test_metrics import scrape
+from tests.support.metrics import scrape
 from tests.support.processes import Cluster, free_port
 from tests.support.proxy import Proxy
 

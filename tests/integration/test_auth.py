@@ -141,6 +141,19 @@ async def test_pending_jobs_are_limited_per_token(daemon: Daemon) -> None:
     assert error.message and "limits.max_pending_per_submitter" in error.message
 
 
+async def test_a_resubmission_at_the_limit_gets_its_job_back(daemon: Daemon) -> None:
+    keyed = v1.JobSpec(name="keyed", command=["true"], idempotency_key="nightly-1")
+    async with channel_for(daemon, name="one") as channel:
+        jobs = v1.JobServiceStub(channel)
+        first = await jobs.submit_job(v1.SubmitJobRequest(spec=keyed))
+        await jobs.submit_job(v1.SubmitJobRequest(spec=SPEC))  # now at the limit of 2
+        again = await jobs.submit_job(v1.SubmitJobRequest(spec=keyed))
+        error = await refused(jobs.submit_job(v1.SubmitJobRequest(spec=SPEC)))
+    assert first.job is not None and again.job is not None
+    assert again.existing and again.job.id == first.job.id
+    assert error.status is Status.RESOURCE_EXHAUSTED
+
+
 async def test_a_worker_stream_needs_no_bearer_token(daemon: Daemon) -> None:
     hello = v1.Hello(worker_id="w1", slots=1, credential=new_credential())
     async with channel_for(daemon, role=None) as channel:

@@ -40,7 +40,7 @@ async def test_a_revoke_ends_only_that_tokens_streams(pool: asyncpg.Pool) -> Non
 
         await listen(pool, TOKEN_CHANNEL, heard, started_here)
 
-    revocations = Revocations(tokens.store, listen_noting_it)
+    revocations = Revocations(tokens.store, listen_noting_it, tokens.cache)
     (ci, _), (other, _) = await tokens.create("ci", Role.READ), await tokens.create("other", Role.READ)
     run = asyncio.create_task(revocations.run())
     try:
@@ -74,7 +74,7 @@ async def test_a_revoke_made_while_not_listening_ends_the_streams_on_listening_a
             return
         await listen(pool, TOKEN_CHANNEL, heard, started)
 
-    revocations = Revocations(tokens.store, listen_after_a_gap)
+    revocations = Revocations(tokens.store, listen_after_a_gap, tokens.cache)
     row, _ = await tokens.create("ci", Role.READ)
     stream = await opened(revocations, Caller(row.id, row.name, Role.READ))
     run = asyncio.create_task(revocations.run())

@@ -5,17 +5,24 @@
 -- $1 id, $2 name, $3 command, $4 env (jsonb text), $5 cwd, $6 selector, $7 cpu,
 -- $8 memory_mb, $9 priority, $10 timeout_seconds, $11 max_retries,
 -- $12 retry_backoff_seconds, $13 kill_grace_seconds, $14 idempotency_key (or NULL),
--- $15 submitted_by (API token id, or NULL)
-INSERT INTO jobs (id, name, command, env, cwd, selector, cpu, memory_mb, priority,
-                  timeout_seconds, max_retries, retry_backoff_seconds, kill_grace_seconds,
-                  idempotency_key, submitted_by)
-VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING *;
-
--- name: count_pending_by_submitter
--- $1 submitted_by
-SELECT count(*) FROM jobs WHERE submitted_by = $1 AND state = 'PENDING';
+-- $15 submitted_by (API token id, or NULL), $16 how many PENDING jobs $15 may have (or NULL)
+-- One row, in one round trip: pending_before ($15's PENDING jobs before this one) and the new
+-- job's columns, all NULL if it was not inserted (the limit is reached, or the key is taken).
+WITH pending AS (
+    SELECT count(*) AS pending_before FROM jobs
+    WHERE $15::text IS NOT NULL AND submitted_by = $15::text AND state = 'PENDING'
+), inserted AS (
+    INSERT INTO jobs (id, name, command, env, cwd, selector, cpu, memory_mb, priority,
+                      timeout_seconds, max_retries, retry_backoff_seconds, kill_grace_seconds,
+                      idempotency_key, submitted_by)
+    SELECT $1::uuid, $2::text, $3::text[], $4::jsonb, $5::text, $6::text[], $7::float8,
+           $8::bigint, $9::integer, $10::float8, $11::integer, $12::float8, $13::float8,
+           $14::text, $15::text
+    FROM pending WHERE $16::bigint IS NULL OR pending_before < $16::bigint
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING *
+)
+SELECT pending.pending_before, inserted.* FROM pending LEFT JOIN inserted ON true;
 
 -- name: get_job_by_idempotency_key
 -- $1 idempotency_key

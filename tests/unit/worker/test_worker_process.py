@@ -100,6 +100,32 @@ async def test_success(attempts: Attempts) -> None:
     assert (finished.job_id, finished.attempt, finished.last_seq) == ("job-1", 1, 1)
 
 
+async def test_a_job_that_ends_at_once_is_reported_in_one_go() -> None:
+    """Accepted waits for the end within its window: both leave in the same turn of the loop."""
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    sent: list[tuple[str, int]] = []
+
+    def emit(message: v1.WorkerMessage) -> None:
+        sent.append((Report([message]).kinds()[0], ticks))
+
+    run = v1.RunJob(job_id="job-1", attempt=1, spec=v1.JobSpec(command=["true"]), first_seq=1)
+    ticker = asyncio.create_task(tick())
+    try:
+        await asyncio.wait_for(AttemptProcess(run, emit, accept_window=60).run(), 60)
+    finally:
+        ticker.cancel()
+    [(first, at), (last, at_end)] = sent
+    assert (first, last) == ("accepted", "finished")
+    assert at == at_end
+
+
 async def test_exit_code_and_separate_streams(attempts: Attempts) -> None:
     report = await attempts.run(sh("echo hi; echo err >&2; exit 3"))
     assert sorted((line.stream, line.data) for line in report.lines) == [(OUT, b"hi\n"), (ERR, b"err\n")]
