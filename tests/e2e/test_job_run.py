@@ -20,7 +20,7 @@ def test_detach_prints_only_the_id_and_the_job_succeeds(system: Cluster) -> None
     assert result.returncode == 0, result.stderr
     job_id = result.stdout.decode().strip()
     uuid.UUID(job_id)
-    job = wait_state(system, job_id, "SUCCEEDED", timeout=5)
+    job = wait_state(system, job_id, "SUCCEEDED", timeout=30)
     assert job["exit_code"] == 0 and job["attempt"] == 1 and job["worker_id"]
     assert {"id", "name", "created_at", "started_at", "finished_at"} <= job.keys()
 

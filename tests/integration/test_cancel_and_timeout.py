@@ -46,7 +46,7 @@ async def running_then_gone(channel: object, **spec: object) -> tuple[v1.Job, st
     await wait_state(channel, job.id, v1.JobState.RUNNING)
     worker.close()
     workers = v1.WorkerServiceStub(channel)  # type: ignore[arg-type]
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         while (await workers.list_workers(v1.ListWorkersRequest())).workers:
             await asyncio.sleep(0.02)
     return job, worker.credential

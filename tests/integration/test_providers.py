@@ -75,7 +75,7 @@ async def submit(daemon: Daemon, count: int = 1) -> list[v1.Job]:
     return [(await daemon.submit(v1.JobSpec(command=["true"])))[0] for _ in range(count)]
 
 
-async def eventually(check: Callable[[], object], timeout: float = 5) -> None:
+async def eventually(check: Callable[[], object], timeout: float = 30) -> None:
     async with asyncio.timeout(timeout):
         while not check():
             await asyncio.sleep(0.02)

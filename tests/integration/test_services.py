@@ -116,9 +116,9 @@ async def test_unacknowledged_dispatch_is_withdrawn_and_requeued(channel: object
     await silent.next("welcome")
     job = await submit(channel, "true")
     await silent.next("run_job")
-    cancel = (await silent.next("cancel", timeout=5)).cancel
+    cancel = (await silent.next("cancel", timeout=30)).cancel
     assert cancel and (cancel.job_id, cancel.attempt) == (job.id, 1)
-    retry = (await silent.next("run_job", timeout=5)).run_job
+    retry = (await silent.next("run_job", timeout=30)).run_job
     assert retry and (retry.job_id, retry.attempt) == (job.id, 2)
     got = await v1.JobServiceStub(channel).get_job(v1.GetJobRequest(id=job.id))  # type: ignore[arg-type]
     assert got.attempts[0].outcome is v1.AttemptOutcome.NOT_ACKNOWLEDGED
@@ -162,7 +162,7 @@ async def test_worker_list_reflects_live_streams_and_on_request_the_gone(channel
     [info] = (await workers.list_workers(v1.ListWorkersRequest())).workers
     assert (info.id, info.live, info.slots_total, dict(info.labels)) == ("w1", True, 2, {"zone": "a"})
     worker.close()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         while (await workers.list_workers(v1.ListWorkersRequest())).workers:
             await asyncio.sleep(0.02)
     [gone] = (await workers.list_workers(v1.ListWorkersRequest(include_gone=True))).workers

@@ -24,7 +24,7 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
-async def wait_for_group(pgid: int, count: int, timeout: float = 5.0) -> list[int]:
+async def wait_for_group(pgid: int, count: int, timeout: float = 30.0) -> list[int]:
     """Wait until group ``pgid`` has at least ``count`` live members; return them."""
     deadline = time.monotonic() + timeout
     while len(members := group_members(pgid)) < count:
@@ -33,7 +33,7 @@ async def wait_for_group(pgid: int, count: int, timeout: float = 5.0) -> list[in
     return members
 
 
-async def wait_group_gone(pgid: int, timeout: float = 5.0) -> None:
+async def wait_group_gone(pgid: int, timeout: float = 30.0) -> None:
     """Wait until nothing lives in group ``pgid``."""
     deadline = time.monotonic() + timeout
     while members := group_members(pgid):

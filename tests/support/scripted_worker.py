@@ -42,7 +42,7 @@ class ScriptedWorker:
         while (message := await self.outbox.get()) is not None:
             yield message
 
-    async def next(self, kind: str, timeout: float = 5.0) -> v1.DaemonMessage:
+    async def next(self, kind: str, timeout: float = 30.0) -> v1.DaemonMessage:
         """The next daemon message of ``kind`` (heartbeats are skipped)."""
         async with asyncio.timeout(timeout):
             async for message in self.inbox:
@@ -67,7 +67,7 @@ async def submit(channel: object, *command: str, **kw: object) -> v1.Job:
 
 async def wait_state(channel: object, job_id: str, state: v1.JobState) -> v1.Job:
     stub = v1.JobServiceStub(channel)  # type: ignore[arg-type]
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         while (job := await stub.get_job(v1.GetJobRequest(id=job_id))).state is not state:
             await asyncio.sleep(0.02)
     return job
