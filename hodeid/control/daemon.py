@@ -34,6 +34,7 @@ from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.control.workerfeed import WorkerFeed
 from hodeid.control.workerinfo import worker_info
+from hodeid.domain.classes import class_of
 from hodeid.domain.validation import SpecLimits, validate
 from hodeid.errors import Conflict, InvalidRequest, LimitExceeded, NotFound, StoreError
 from hodeid.store import db
@@ -142,7 +143,7 @@ class Daemon:
                 f"this token already has {limit} PENDING jobs (limits.max_pending_per_submitter); "
                 "wait for some to start or cancel some, then submit again"
             )
-        job, existing = await self.jobs.insert(spec, submitter)
+        job, existing = await self.jobs.insert(spec, submitter, placement_class=class_of(spec))
         if not existing:
             command = " ".join(job.spec.command if job.spec else [])
             log.debug("job %s submitted: %s", job.id, command, extra={"job_id": job.id})

@@ -27,6 +27,7 @@ class PendingJob:
     cpu: float
     memory_mb: int
     priority: int
+    placement_class: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,14 @@ class Settled:
     state: v1.JobState
 
 
+# How many placement classes one claim looks into: a bound on its cost when the queue holds
+# very many classes (each costs an index descent); the classes past it wait for the ones
+# before it to be placed or skipped.
+CLAIM_CLASSES = 1024
+# How many windows deep a claim reads the heads of the classes, so that daemons claiming at
+# the same moment each find rows the others have not locked (SKIP LOCKED skips them).
+CLAIM_REACH = 4
+
 # (row, end) -> (new job state, failures to add, retry delay, reason)
 Decider = Callable[[ActiveRow, AttemptEnd], tuple[v1.JobState, int, float, str]]
 
@@ -93,6 +102,12 @@ def _active_job(r: asyncpg.Record) -> ActiveJob:
         str(r["id"]), r["attempt"], r["worker_id"], v1.JobState[r["state"]], r["cancel_reason"],
         r["kill_grace_seconds"], r["timeout_seconds"], r["running_seconds"],
     )  # fmt: skip
+
+
+def _pending_job(r: asyncpg.Record) -> PendingJob:
+    return PendingJob(
+        str(r["id"]), tuple(r["selector"]), r["cpu"], r["memory_mb"], r["priority"], r["placement_class"]
+    )
 
 
 def _uuid(job_id: str) -> uuid.UUID:
@@ -106,15 +121,18 @@ class JobStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def insert(self, spec: v1.JobSpec, submitter: str | None = None) -> tuple[v1.Job, bool]:
-        """Store a validated job as PENDING, as submitted by the API token ``submitter``;
-        with a known idempotency key return that job."""
+    async def insert(
+        self, spec: v1.JobSpec, submitter: str | None = None, *, placement_class: str
+    ) -> tuple[v1.Job, bool]:
+        """Store a validated job of ``placement_class`` as PENDING, as submitted by the API
+        token ``submitter``; with a known idempotency key return that job."""
         resources = spec.resources or v1.Resources()
         key = spec.idempotency_key or None
         args = (
             uuid.uuid4(), spec.name, spec.command, spec.env, spec.cwd, spec.selector,
             resources.cpu, resources.memory_mb, spec.priority, spec.timeout_seconds,
             spec.max_retries, spec.retry_backoff_seconds, spec.kill_grace_seconds, key, submitter,
+            placement_class,
         )  # fmt: skip
         async with translate():
             row = await self.pool.fetchrow(Q["insert_job"], *args)
@@ -164,18 +182,20 @@ class JobStore:
         return [rows.job(r) for r in found]
 
     async def claim(
-        self, limit: int, placer: Callable[[list[PendingJob]], list[tuple[str, str]]]
+        self,
+        limit: int,
+        placer: Callable[[list[PendingJob]], list[tuple[str, str]]],
+        skip: Sequence[str] = (),
+        classes: int = CLAIM_CLASSES,
     ) -> list[Assignment]:
-        """Lock up to ``limit`` PENDING jobs, let ``placer`` pick (job, worker) pairs among
-        them, and assign those in the same transaction: a job leaves PENDING only here."""
+        """Lock up to ``limit`` PENDING jobs, in priority order, of the first ``classes``
+        placement classes not in ``skip``; let ``placer`` pick (job, worker) pairs among them,
+        and assign those in the same transaction: a job leaves PENDING only here."""
         async with translate(), self.pool.acquire() as conn, conn.transaction():
-            locked = await conn.fetch(Q["lock_pending_jobs"], limit)
+            locked = await conn.fetch(Q["lock_pending_jobs"], limit, list(skip), classes, limit * CLAIM_REACH)
             if not locked:
                 return []
-            pending = [
-                PendingJob(str(r["id"]), tuple(r["selector"]), r["cpu"], r["memory_mb"], r["priority"])
-                for r in locked
-            ]
+            pending = [_pending_job(r) for r in locked]
             pairs = placer(pending)
             if not pairs:
                 return []
