@@ -120,10 +120,10 @@ class Scheduler:
         jobs were dispatched and looked at, and how many classes were newly skipped."""
         now = time.monotonic()
         states = [s.state(now) for s in self.registry.live()]
-        fleet = self.fleet.states()
+        fleet, changes = self.fleet.states(), self.fleet.changes
         providers = self.fleet.verdicts(fleet)
         stale_after = self.policy.heartbeat_stale_after
-        if reopened := self.blocked.reopen(snapshot(states, fleet, stale_after)):
+        if reopened := self.blocked.reopen(snapshot(states, fleet, stale_after, changes)):
             log.debug("%d placement class(es) may fit now; looking at them again", reopened)
         needs: dict[str, JobNeeds] = {}
         classes: dict[str, str] = {}
@@ -142,7 +142,7 @@ class Scheduler:
         self.fleet.scale(demand(decisions))
         if self.policy.strategy is Strategy.ROUND_ROBIN and assignments:
             self.policy = replace(self.policy, cursor=self.policy.cursor + len(assignments))
-        blocked = self._block(decisions, classes, needs, states, fleet)
+        blocked = self._block(decisions, classes, needs, states, (fleet, changes))
         await self.decisions.record(decisions)
         deadline = time.monotonic() + self.settings.dispatch_timeout_seconds
         for a in assignments:
@@ -176,10 +176,11 @@ class Scheduler:
         classes: dict[str, str],
         needs: dict[str, JobNeeds],
         states: list[WorkerState],
-        fleet: list[ProviderState],
+        providers: tuple[list[ProviderState], int],
     ) -> int:
         """Skip the classes of the jobs that did not fit, judged on the workers as placement
-        left them (the jobs it placed counted): any room made since then reopens them."""
+        left them (the jobs it placed counted) and on the ``providers`` (their states, and the
+        fleet's count of changes) it saw: any room made since then reopens them."""
         unplaced = {classes[d.job_id]: d.outcome for d in decisions if d.worker_id is None}
         if not unplaced:
             return 0
@@ -188,7 +189,9 @@ class Scheduler:
             if d.worker_id is not None:
                 after[d.worker_id] = after[d.worker_id].with_job(needs[d.job_id])
         before = len(self.blocked)
-        self.blocked.block(unplaced, snapshot(list(after.values()), fleet, self.policy.heartbeat_stale_after))
+        fleet, changes = providers
+        judged = snapshot(list(after.values()), fleet, self.policy.heartbeat_stale_after, changes)
+        self.blocked.block(unplaced, judged)
         return len(self.blocked) - before
 
     def evaluate(self, job: v1.Job) -> Decision:

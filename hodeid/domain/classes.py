@@ -59,10 +59,16 @@ class Snapshot:
     """Each provider and what its workers offer: all that decides whether it could ever help."""
     providers: tuple[tuple[object, ...], ...]
     """Each provider's state, without its clock (a back-off counts only as on or off)."""
+    provider_changes: int = 0
+    """How many times the providers' workers were created, joined, failed or removed so far:
+    a change and its undoing (a failure, then its back-off over) between two looks count."""
 
 
 def snapshot(
-    workers: Sequence[WorkerState], providers: Sequence[ProviderState], stale_after: float
+    workers: Sequence[WorkerState],
+    providers: Sequence[ProviderState],
+    stale_after: float,
+    provider_changes: int = 0,
 ) -> Snapshot:
     return Snapshot(
         {w.id: w for w in workers},
@@ -72,6 +78,7 @@ def snapshot(
             (p.name, _offer(p.offer), p.min, p.max, p.provisioning, p.connected, p.retry_in > 0)
             for p in providers
         ),
+        provider_changes,
     )
 
 
@@ -90,7 +97,7 @@ def may_fit_now(outcome: Outcome, then: Snapshot, now: Snapshot) -> bool:
     ``now``, so that it must be looked at again.
 
     UNPLACEABLE means no worker or provider could ever take it as asked: only a worker of a new
-    shape (labels, slots, totals) or a change of providers may. Otherwise (WAITING, PROVISION)
+    shape (labels, slots, totals) or a change of providers' offers may. Otherwise (WAITING, PROVISION)
     any room made counts: a new or changed worker, capacity freed, a drain ended, a heartbeat
     back, or any change of a provider. Capacity taken or a worker gone never helps.
     """
@@ -101,7 +108,7 @@ def may_fit_now(outcome: Outcome, then: Snapshot, now: Snapshot) -> bool:
             (before := then.workers.get(w.id)) is None or _shape(before) != _shape(w)
             for w in now.workers.values()
         )
-    if now.providers != then.providers:
+    if now.providers != then.providers or now.provider_changes != then.provider_changes:
         return True
     for w in now.workers.values():
         before = then.workers.get(w.id)

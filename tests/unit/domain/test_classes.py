@@ -151,3 +151,12 @@ def test_a_skipped_class_is_looked_at_again_only_when_room_may_have_been_made(
     then = snapshot(workers_then, providers_then, STALE_AFTER)
     now = snapshot(workers_now, providers_now, STALE_AFTER)
     assert may_fit_now(outcome, then, now) is again
+
+
+@pytest.mark.parametrize(("outcome", "again"), [(W, True), (P, True), (U, False)])
+def test_a_provider_change_undone_between_two_looks_still_counts(outcome: Outcome, again: bool) -> None:
+    """A create that failed and a back-off that ended, both while the scheduler did not look:
+    the providers look as before, but the fleet's count of changes moved on."""
+    then = snapshot([BUSY], [LOCAL], STALE_AFTER, provider_changes=3)
+    now = snapshot([BUSY], [LOCAL], STALE_AFTER, provider_changes=5)
+    assert may_fit_now(outcome, then, now) is again
