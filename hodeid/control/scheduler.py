@@ -21,7 +21,16 @@ from hodeid.control.registry import Key, Registry
 from hodeid.control.settle import Settler
 from hodeid.domain import selectors
 from hodeid.domain.classes import snapshot
-from hodeid.domain.placement import Decision, JobNeeds, Policy, Strategy, WorkerState, place, place_batch
+from hodeid.domain.placement import (
+    Decision,
+    JobNeeds,
+    Outcome,
+    Policy,
+    Strategy,
+    WorkerState,
+    place,
+    place_batch,
+)
 from hodeid.domain.scaling import ProviderState
 from hodeid.errors import Unavailable
 from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
@@ -181,7 +190,11 @@ class Scheduler:
         """Skip the classes of the jobs that did not fit, judged on the workers as placement
         left them (the jobs it placed counted) and on the ``providers`` (their states, and the
         fleet's count of changes) it saw: any room made since then reopens them."""
-        unplaced = {classes[d.job_id]: d.outcome for d in decisions if d.worker_id is None}
+        unplaced: dict[str, Outcome] = {}
+        for d in decisions:
+            if d.worker_id is None and unplaced.get(cls := classes[d.job_id]) in (None, Outcome.UNPLACEABLE):
+                # One job of a class that could fit somewhere some day speaks for them all.
+                unplaced[cls] = d.outcome
         if not unplaced:
             return 0
         after = {w.id: w for w in states}

@@ -77,6 +77,27 @@ async def test_claim_orders_by_priority_then_age_and_assigns_attempt_one(pool: a
     assert (await jobs.get(low.id)).state is v1.JobState.PENDING
 
 
+async def test_claim_skips_the_classes_asked_and_keeps_priority_order_across_the_others(
+    pool: asyncpg.Pool,
+) -> None:
+    jobs = JobStore(pool)
+    gpu = [(await insert(jobs, spec(selector=["gpu=true"], priority=5)))[0].id for _ in range(300)]
+    big = (await insert(jobs, spec(priority=3, resources=v1.Resources(cpu=2.0))))[0].id
+    plain = [(await insert(jobs, spec(priority=p)))[0].id for p in (1, 4, 1)]
+    seen: list[list[str]] = []
+
+    def look(pending: list[PendingJob]) -> list[tuple[str, str]]:
+        seen.append([p.id for p in pending])
+        return []
+
+    await jobs.claim(16, look)
+    assert seen[-1] == gpu[:16], "unskipped, the gpu jobs come first, oldest first"
+    await jobs.claim(16, look, skip=[class_of(spec(selector=["gpu=true"]))])
+    assert seen[-1] == [plain[1], big, plain[0], plain[2]]
+    await jobs.claim(2, look, skip=[class_of(spec(selector=["gpu=true"]))])
+    assert seen[-1] == [plain[1], big]
+
+
 async def test_concurrent_claims_never_assign_a_job_twice(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
     for _ in range(40):
