@@ -127,9 +127,12 @@ async def dispatch_rate(client: Client, n: int, wait: float) -> str:
 
 async def measure(client: Client, pid: int, args: argparse.Namespace, label: str) -> None:
     idle = await cpu_percent(pid, args.idle)
-    print(f"[{label}] daemon CPU idle   {idle:.1f} % of a core over {args.idle:g} s")
-    print(f"[{label}] start latency     {await start_latency(client, args.probes, args.wait)}")
-    print(f"[{label}] dispatch rate     {await dispatch_rate(client, args.n, args.wait)}")
+    print(f"[{label}] daemon CPU idle   {idle:.1f} % of a core over {args.idle:g} s", flush=True)
+    for _ in range(args.rounds):
+        latency = await start_latency(client, args.probes, args.wait)
+        print(f"[{label}] start latency     {latency}", flush=True)
+        rate = await dispatch_rate(client, args.n, args.wait)
+        print(f"[{label}] dispatch rate     {rate}", flush=True)
 
 
 def make_tokens(count: int, where: list[str], env: dict[str, str]) -> list[str]:
@@ -158,7 +161,7 @@ async def bench(addr: str, pid: int, admin: str, tokens: list[str], args: argpar
             await submit(clients, [spec] * args.backlog)
             took = time.monotonic() - started
             print(f"backlog             {args.backlog:,} jobs no worker can take, submitted in {took:.1f} s "
-                  f"({args.backlog / took:,.0f} jobs/s)")  # fmt: skip
+                  f"({args.backlog / took:,.0f} jobs/s)", flush=True)  # fmt: skip
         finally:
             for c in clients:
                 c.close()
@@ -186,6 +189,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="jobs of the dispatch-rate run")
     parser.add_argument("--probes", type=int, default=100, help="jobs of the start-latency run")
     parser.add_argument("--slots", type=int, default=8, help="slots of the one worker")
+    parser.add_argument("--rounds", type=int, default=1, help="latency and rate runs in each phase")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds the idle CPU is measured over")
     parser.add_argument("--wait", type=float, default=120.0, help="how long jobs may take to start and end")
     parser.add_argument("--database-url", help="use this PostgreSQL instead of an embedded one")
