@@ -8,11 +8,13 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$repo"
 declare -A small=(
+  [backlog]="--backlog 2000 --n 200 --probes 20 --idle 3"
   [cli_start]="--runs 10"
   [console_log]="--lines 100000"
   [log_followers]="--mib 8 --stalled 4 --readers 4 --seconds 5 --timeout 60"
   [loglines]="--total 20000"
   [placement]="--runs 200"
+  [submit]="--n 300"
   [throughput]="--n 300 --spawn"
 )
 for script in scripts/bench/*.py; do

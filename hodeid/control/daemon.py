@@ -34,6 +34,7 @@ from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.control.workerfeed import WorkerFeed
 from hodeid.control.workerinfo import worker_info
+from hodeid.domain.classes import class_of
 from hodeid.domain.validation import SpecLimits, validate
 from hodeid.errors import Conflict, InvalidRequest, NotFound, StoreError
 from hodeid.store import db
@@ -139,7 +140,7 @@ class Daemon:
         """Queue a job for the API token ``submitter``, within its limit of pending jobs."""
         spec = validate(spec, self.spec_limits)
         limit = None if submitter is None else self.limits.max_pending_per_submitter
-        job, existing = await self.jobs.insert(spec, submitter, limit)
+        job, existing = await self.jobs.insert(spec, submitter, limit, placement_class=class_of(spec))
         if not existing:
             command = " ".join(job.spec.command if job.spec else [])
             log.debug("job %s submitted: %s", job.id, command, extra={"job_id": job.id})

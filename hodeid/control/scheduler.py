@@ -14,12 +14,24 @@ from dataclasses import replace
 
 from hodei_api import v1
 from hodeid.config import SchedulerSettings
+from hodeid.control.blocked import BlockedClasses
 from hodeid.control.decisions import DecisionLog
 from hodeid.control.providers.fleet import Fleet
 from hodeid.control.registry import Key, Registry
 from hodeid.control.settle import Settler
 from hodeid.domain import selectors
-from hodeid.domain.placement import Decision, JobNeeds, Policy, Strategy, place, place_batch
+from hodeid.domain.classes import snapshot
+from hodeid.domain.placement import (
+    Decision,
+    JobNeeds,
+    Outcome,
+    Policy,
+    Strategy,
+    WorkerState,
+    place,
+    place_batch,
+)
+from hodeid.domain.scaling import ProviderState
 from hodeid.errors import Unavailable
 from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
 
@@ -68,6 +80,7 @@ class Scheduler:
         self.awaiting_ack: dict[Key, float] = {}
         self._next_reap = 0.0
         self._wake = asyncio.Event()
+        self.blocked = BlockedClasses()
 
     def wake(self) -> None:
         """Ask for a scheduling pass now (events are the fast path; the timer the safety net)."""
@@ -92,9 +105,9 @@ class Scheduler:
 
     async def schedule(self) -> None:
         """Fill the free slots. Each pass looks at a window of the queue a few times the free
-        slots wide; when nothing in a full window fits, the window widens (up to claim_batch),
-        so jobs that fit nowhere do not hold back the ones behind them."""
-        window = 0
+        slots wide, leaving out the placement classes known to fit nowhere; a class that fits
+        nowhere in one pass is left out of the next, so jobs that fit nowhere, however many,
+        do not hold back the ones behind them."""
         while True:
             free = sum(max(0, s.hello.slots - len(s.running)) for s in self.registry.live() if not s.draining)
             if not free:
@@ -103,34 +116,42 @@ class Scheduler:
                 if room := self.fleet.room(self.fleet.states()):
                     await self.schedule_pass(min(self.settings.claim_batch, max(16, 4 * room)))
                 return
-            window = min(self.settings.claim_batch, max(window, 16, 4 * free))
-            placed, seen = await self.schedule_pass(window)
-            if seen < window or (not placed and window >= self.settings.claim_batch):
+            window = min(self.settings.claim_batch, max(16, 4 * free))
+            placed, seen, blocked = await self.schedule_pass(window)
+            # Every job looked at was placed or its class is now skipped: a short window saw
+            # all there is, and a full one is worth another look only if this one got somewhere.
+            if seen < window or not (placed or blocked):
                 return
-            if not placed:
-                window *= 4
 
-    async def schedule_pass(self, window: int) -> tuple[int, int]:
-        """Claim and dispatch what fits among the first ``window`` PENDING jobs; return how
-        many were dispatched and how many were looked at."""
+    async def schedule_pass(self, window: int) -> tuple[int, int, int]:
+        """Claim and dispatch what fits among the first ``window`` PENDING jobs of the classes
+        not skipped; skip from now on the classes of those that did not fit. Return how many
+        jobs were dispatched and looked at, and how many classes were newly skipped."""
         now = time.monotonic()
         states = [s.state(now) for s in self.registry.live()]
-        providers = self.fleet.verdicts(self.fleet.states())
+        fleet, changes = self.fleet.states(), self.fleet.changes
+        providers = self.fleet.verdicts(fleet)
+        stale_after = self.policy.heartbeat_stale_after
+        if reopened := self.blocked.reopen(snapshot(states, fleet, stale_after, changes)):
+            log.debug("%d placement class(es) may fit now; looking at them again", reopened)
         needs: dict[str, JobNeeds] = {}
+        classes: dict[str, str] = {}
         decisions: list[Decision] = []
 
         def placer(pending: list[PendingJob]) -> list[tuple[str, str]]:
             for job in pending:
                 needs[job.id] = needs_of(job)
+                classes[job.id] = job.placement_class
             decisions.extend(
                 place_batch(list(needs.values()), states, providers, self.policy, time.perf_counter)
             )
             return [(d.job_id, d.worker_id) for d in decisions if d.worker_id]
 
-        assignments = await self.jobs.claim(window, placer)
+        assignments = await self.jobs.claim(window, placer, self.blocked.names())
         self.fleet.scale(demand(decisions))
         if self.policy.strategy is Strategy.ROUND_ROBIN and assignments:
             self.policy = replace(self.policy, cursor=self.policy.cursor + len(assignments))
+        blocked = self._block(decisions, classes, needs, states, (fleet, changes))
         await self.decisions.record(decisions)
         deadline = time.monotonic() + self.settings.dispatch_timeout_seconds
         for a in assignments:
@@ -156,7 +177,35 @@ class Scheduler:
                 )
             )
             log.debug("job %s attempt %d dispatched to %s", a.job.id, a.job.attempt, session.worker_id)
-        return len(assignments), len(needs)
+        return len(assignments), len(needs), blocked
+
+    def _block(
+        self,
+        decisions: list[Decision],
+        classes: dict[str, str],
+        needs: dict[str, JobNeeds],
+        states: list[WorkerState],
+        providers: tuple[list[ProviderState], int],
+    ) -> int:
+        """Skip the classes of the jobs that did not fit, judged on the workers as placement
+        left them (the jobs it placed counted) and on the ``providers`` (their states, and the
+        fleet's count of changes) it saw: any room made since then reopens them."""
+        unplaced: dict[str, Outcome] = {}
+        for d in decisions:
+            if d.worker_id is None and unplaced.get(cls := classes[d.job_id]) in (None, Outcome.UNPLACEABLE):
+                # One job of a class that could fit somewhere some day speaks for them all.
+                unplaced[cls] = d.outcome
+        if not unplaced:
+            return 0
+        after = {w.id: w for w in states}
+        for d in decisions:
+            if d.worker_id is not None:
+                after[d.worker_id] = after[d.worker_id].with_job(needs[d.job_id])
+        before = len(self.blocked)
+        fleet, changes = providers
+        judged = snapshot(list(after.values()), fleet, self.policy.heartbeat_stale_after, changes)
+        self.blocked.block(unplaced, judged)
+        return len(self.blocked) - before
 
     def evaluate(self, job: v1.Job) -> Decision:
         """Where ``job`` would go now, and why (for explaining a job that waits)."""

@@ -27,6 +27,7 @@ class PendingJob:
     cpu: float
     memory_mb: int
     priority: int
+    placement_class: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,14 @@ class Settled:
     state: v1.JobState
 
 
+# How many placement classes one claim looks into: a bound on its cost when the queue holds
+# very many classes (each costs an index descent); the classes past it wait for the ones
+# before it to be placed or skipped.
+CLAIM_CLASSES = 1024
+# How many windows deep a claim reads the heads of the classes, so that daemons claiming at
+# the same moment each find rows the others have not locked (SKIP LOCKED skips them).
+CLAIM_REACH = 4
+
 # (row, end) -> (new job state, failures to add, retry delay, reason)
 Decider = Callable[[ActiveRow, AttemptEnd], tuple[v1.JobState, int, float, str]]
 
@@ -112,6 +121,12 @@ def _prefix_range(prefix: str) -> tuple[uuid.UUID, uuid.UUID] | None:
     return uuid.UUID(digits.ljust(32, "0")), uuid.UUID(digits.ljust(32, "f"))
 
 
+def _pending_job(r: asyncpg.Record) -> PendingJob:
+    return PendingJob(
+        str(r["id"]), tuple(r["selector"]), r["cpu"], r["memory_mb"], r["priority"], r["placement_class"]
+    )
+
+
 def _uuid(job_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(job_id)
@@ -124,18 +139,24 @@ class JobStore:
         self.pool = pool
 
     async def insert(
-        self, spec: v1.JobSpec, submitter: str | None = None, max_pending: int | None = None
+        self,
+        spec: v1.JobSpec,
+        submitter: str | None = None,
+        max_pending: int | None = None,
+        *,
+        placement_class: str,
     ) -> tuple[v1.Job, bool]:
-        """Store a validated job as PENDING, as submitted by the API token ``submitter``, unless
-        that token already has ``max_pending`` PENDING jobs (LimitExceeded); with a known
-        idempotency key return that job. One round trip, unless the job is not inserted."""
+        """Store a validated job of ``placement_class`` as PENDING, as submitted by the API
+        token ``submitter``, unless that token already has ``max_pending`` PENDING jobs
+        (LimitExceeded); with a known idempotency key return that job. One round trip, unless
+        the job is not inserted."""
         resources = spec.resources or v1.Resources()
         key = spec.idempotency_key or None
         args = (
             uuid.uuid4(), spec.name, spec.command, spec.env, spec.cwd, spec.selector,
             resources.cpu, resources.memory_mb, spec.priority, spec.timeout_seconds,
             spec.max_retries, spec.retry_backoff_seconds, spec.kill_grace_seconds, key, submitter,
-            max_pending,
+            max_pending, placement_class,
         )  # fmt: skip
         async with translate():
             row = await self.pool.fetchrow(Q["insert_job"], *args)
@@ -203,18 +224,20 @@ class JobStore:
         return [rows.job(r) for r in found]
 
     async def claim(
-        self, limit: int, placer: Callable[[list[PendingJob]], list[tuple[str, str]]]
+        self,
+        limit: int,
+        placer: Callable[[list[PendingJob]], list[tuple[str, str]]],
+        skip: Sequence[str] = (),
+        classes: int = CLAIM_CLASSES,
     ) -> list[Assignment]:
-        """Lock up to ``limit`` PENDING jobs, let ``placer`` pick (job, worker) pairs among
-        them, and assign those in the same transaction: a job leaves PENDING only here."""
+        """Lock up to ``limit`` PENDING jobs, in priority order, of the first ``classes``
+        placement classes not in ``skip``; let ``placer`` pick (job, worker) pairs among them,
+        and assign those in the same transaction: a job leaves PENDING only here."""
         async with translate(), self.pool.acquire() as conn, conn.transaction():
-            locked = await conn.fetch(Q["lock_pending_jobs"], limit)
+            locked = await conn.fetch(Q["lock_pending_jobs"], limit, list(skip), classes, limit * CLAIM_REACH)
             if not locked:
                 return []
-            pending = [
-                PendingJob(str(r["id"]), tuple(r["selector"]), r["cpu"], r["memory_mb"], r["priority"])
-                for r in locked
-            ]
+            pending = [_pending_job(r) for r in locked]
             pairs = placer(pending)
             if not pairs:
                 return []

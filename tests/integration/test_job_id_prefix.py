@@ -7,12 +7,14 @@ import asyncpg
 import pytest
 
 from hodei_api import v1
+from hodeid.domain.classes import class_of
 from hodeid.errors import InvalidRequest, NotFound
 from hodeid.store.jobs import JobStore
 
 
 async def _job_with_id(jobs: JobStore, pool: asyncpg.Pool, job_id: str) -> str:
-    job, _ = await jobs.insert(v1.JobSpec(name="t", command=["true"]))
+    spec = v1.JobSpec(name="t", command=["true"])
+    job, _ = await jobs.insert(spec, placement_class=class_of(spec))
     # Ids are random: the test gives two jobs a common start by hand.
     await pool.execute("UPDATE jobs SET id = $1::uuid WHERE id = $2::uuid", job_id, job.id)
     return job_id

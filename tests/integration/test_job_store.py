@@ -10,6 +10,7 @@ import pytest
 
 from hodei_api import v1
 from hodeid.control.settle import decide
+from hodeid.domain.classes import class_of
 from hodeid.domain.states import ACTIVE
 from hodeid.errors import NotFound
 from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
@@ -17,6 +18,10 @@ from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
 
 def spec(*command: str, **kw: object) -> v1.JobSpec:
     return v1.JobSpec(name="t", command=list(command) or ["true"], **kw)  # type: ignore[arg-type]
+
+
+async def insert(jobs: JobStore, s: v1.JobSpec) -> tuple[v1.Job, bool]:
+    return await jobs.insert(s, placement_class=class_of(s))
 
 
 def take_all(worker: str) -> object:
@@ -28,8 +33,8 @@ def take_all(worker: str) -> object:
 
 async def test_insert_get_and_list_newest_first(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
-    first, _ = await jobs.insert(spec("echo", "1"))
-    second, _ = await jobs.insert(spec("echo", "2"))
+    first, _ = await insert(jobs, spec("echo", "1"))
+    second, _ = await insert(jobs, spec("echo", "2"))
     got = await jobs.get(first.id)
     assert got.state is v1.JobState.PENDING and got.spec and got.spec.command == ["echo", "1"]
     listed = await jobs.page([], 10, None)
@@ -39,8 +44,8 @@ async def test_insert_get_and_list_newest_first(pool: asyncpg.Pool) -> None:
 
 async def test_idempotency_key_returns_the_first_job(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
-    a, existing_a = await jobs.insert(spec("true", idempotency_key="k1"))
-    b, existing_b = await jobs.insert(spec("false", idempotency_key="k1"))
+    a, existing_a = await insert(jobs, spec("true", idempotency_key="k1"))
+    b, existing_b = await insert(jobs, spec("false", idempotency_key="k1"))
     assert (existing_a, existing_b) == (False, True)
     assert a.id == b.id and b.spec and b.spec.command == ["true"]
 
@@ -55,8 +60,8 @@ async def test_unknown_and_malformed_ids_are_not_found(pool: asyncpg.Pool) -> No
 
 async def test_claim_orders_by_priority_then_age_and_assigns_attempt_one(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
-    low, _ = await jobs.insert(spec("low"))
-    high, _ = await jobs.insert(spec("high", priority=9))
+    low, _ = await insert(jobs, spec("low"))
+    high, _ = await insert(jobs, spec("high", priority=9))
     seen: list[str] = []
 
     def placer(pending: list[PendingJob]) -> list[tuple[str, str]]:
@@ -72,10 +77,31 @@ async def test_claim_orders_by_priority_then_age_and_assigns_attempt_one(pool: a
     assert (await jobs.get(low.id)).state is v1.JobState.PENDING
 
 
+async def test_claim_skips_the_classes_asked_and_keeps_priority_order_across_the_others(
+    pool: asyncpg.Pool,
+) -> None:
+    jobs = JobStore(pool)
+    gpu = [(await insert(jobs, spec(selector=["gpu=true"], priority=5)))[0].id for _ in range(300)]
+    big = (await insert(jobs, spec(priority=3, resources=v1.Resources(cpu=2.0))))[0].id
+    plain = [(await insert(jobs, spec(priority=p)))[0].id for p in (1, 4, 1)]
+    seen: list[list[str]] = []
+
+    def look(pending: list[PendingJob]) -> list[tuple[str, str]]:
+        seen.append([p.id for p in pending])
+        return []
+
+    await jobs.claim(16, look)
+    assert seen[-1] == gpu[:16], "unskipped, the gpu jobs come first, oldest first"
+    await jobs.claim(16, look, skip=[class_of(spec(selector=["gpu=true"]))])
+    assert seen[-1] == [plain[1], big, plain[0], plain[2]]
+    await jobs.claim(2, look, skip=[class_of(spec(selector=["gpu=true"]))])
+    assert seen[-1] == [plain[1], big]
+
+
 async def test_concurrent_claims_never_assign_a_job_twice(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
     for _ in range(40):
-        await jobs.insert(spec("true"))
+        await insert(jobs, spec("true"))
     results = await asyncio.gather(*(jobs.claim(15, take_all(f"w{i}")) for i in range(4)))  # type: ignore[arg-type]
     ids = [a.job.id for batch in results for a in batch]
     assert len(ids) == len(set(ids)) == 40
@@ -83,7 +109,7 @@ async def test_concurrent_claims_never_assign_a_job_twice(pool: asyncpg.Pool) ->
 
 async def test_running_then_finished_and_a_stale_attempt_changes_nothing(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
-    job, _ = await jobs.insert(spec("true"))
+    job, _ = await insert(jobs, spec("true"))
     await jobs.claim(1, take_all("w1"))  # type: ignore[arg-type]
     now = datetime.now(UTC)
     assert await jobs.mark_running([(job.id, 1, now)]) == {(job.id, 1)}
@@ -101,7 +127,7 @@ async def test_running_then_finished_and_a_stale_attempt_changes_nothing(pool: a
 
 async def test_a_result_while_assigned_is_accepted(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
-    job, _ = await jobs.insert(spec("true"))
+    job, _ = await insert(jobs, spec("true"))
     await jobs.claim(1, take_all("w1"))  # type: ignore[arg-type]
     end = AttemptEnd(job.id, 1, v1.AttemptOutcome.SUCCEEDED, exit_code=0, finished_at=datetime.now(UTC))
     assert [s.state for s in await jobs.settle([end], sorted(ACTIVE), decide)] == [v1.JobState.SUCCEEDED]
@@ -109,7 +135,7 @@ async def test_a_result_while_assigned_is_accepted(pool: asyncpg.Pool) -> None:
 
 async def test_failed_attempt_with_retries_goes_back_to_pending_and_counts(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
-    job, _ = await jobs.insert(spec("false", max_retries=1))
+    job, _ = await insert(jobs, spec("false", max_retries=1))
     await jobs.claim(1, take_all("w1"))  # type: ignore[arg-type]
     end = AttemptEnd(job.id, 1, v1.AttemptOutcome.FAILED, exit_code=1, finished_at=datetime.now(UTC))
     assert [s.state for s in await jobs.settle([end], sorted(ACTIVE), decide)] == [v1.JobState.PENDING]
@@ -122,7 +148,7 @@ async def test_failed_attempt_with_retries_goes_back_to_pending_and_counts(pool:
 
 async def test_cancel_pending_only(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
-    job, _ = await jobs.insert(spec("true"))
+    job, _ = await insert(jobs, spec("true"))
     cancelled = await jobs.cancel_pending(job.id, "because")
     assert cancelled is not None and cancelled.state is v1.JobState.CANCELLED
     assert await jobs.cancel_pending(job.id, "again") is None

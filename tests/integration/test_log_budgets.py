@@ -16,6 +16,7 @@ from hodei_api.loglines import Line, micros, pack, seq_numbers, unpack
 from hodeid.config import LimitSettings
 from hodeid.control.daemon import Daemon
 from hodeid.control.follow import Chunk
+from hodeid.domain.classes import class_of
 from tests.support.scripted_worker import FAST
 
 KIB = 1024
@@ -41,7 +42,8 @@ def lines(first: int, count: int, size: int) -> list[Line]:
 
 
 async def new_job(daemon: Daemon) -> str:
-    job, _ = await daemon.jobs.insert(v1.JobSpec(name="t", command=["true"]))
+    spec = v1.JobSpec(name="t", command=["true"])
+    job, _ = await daemon.jobs.insert(spec, placement_class=class_of(spec))
     return job.id
 
 

@@ -12,10 +12,16 @@ from hodei_api import v1
 from hodei_api.loglines import Line, micros, pack, seq_numbers, unpack
 from hodeid.control.follow import follow
 from hodeid.control.loghub import LogHub
+from hodeid.domain.classes import class_of
 from hodeid.store.jobs import JobStore
 from hodeid.store.logs import LogStore
 
 MIB = 2**20
+
+
+async def new_job(jobs: JobStore) -> tuple[v1.Job, bool]:
+    spec = v1.JobSpec(name="t", command=["true"])
+    return await jobs.insert(spec, placement_class=class_of(spec))
 
 
 def lines(first: int, count: int, stream: v1.LogStream = v1.LogStream.STDOUT) -> list[Line]:
@@ -24,7 +30,7 @@ def lines(first: int, count: int, stream: v1.LogStream = v1.LogStream.STDOUT) ->
 
 
 async def test_append_is_idempotent_and_read_pages_in_order(pool: asyncpg.Pool) -> None:
-    job, _ = await JobStore(pool).insert(v1.JobSpec(name="t", command=["true"]))
+    job, _ = await new_job(JobStore(pool))
     logs = LogStore(pool)
     await logs.append(job.id, lines(1, 10))
     await logs.append(job.id, lines(5, 10))  # a replay overlapping what is stored
@@ -35,7 +41,7 @@ async def test_append_is_idempotent_and_read_pages_in_order(pool: asyncpg.Pool) 
 
 
 async def test_read_past_the_end_is_empty(pool: asyncpg.Pool) -> None:
-    job, _ = await JobStore(pool).insert(v1.JobSpec(name="t", command=["true"]))
+    job, _ = await new_job(JobStore(pool))
     logs = LogStore(pool)
     await logs.append(job.id, lines(1, 3))
     assert seq_numbers(await logs.read(job.id, 3, 100, MIB)) == ()
@@ -51,7 +57,7 @@ async def test_read_past_the_end_is_empty(pool: asyncpg.Pool) -> None:
     ],
 )
 async def test_every_column_comes_back_exactly(pool: asyncpg.Pool, ts_micros: int) -> None:
-    job, _ = await JobStore(pool).insert(v1.JobSpec(name="t", command=["true"]))
+    job, _ = await new_job(JobStore(pool))
     logs = LogStore(pool)
     sent = [
         Line(1, v1.LogStream.STDERR, b"\xff\x00bin\n", ts_micros, 3),
@@ -65,7 +71,7 @@ async def test_every_column_comes_back_exactly(pool: asyncpg.Pool, ts_micros: in
 async def test_a_follower_that_overflows_while_it_reads_storage_misses_nothing(pool: asyncpg.Pool) -> None:
     # A queue of 4 KiB: about 120 one-line batches.
     jobs, logs, hub = JobStore(pool), LogStore(pool), LogHub(4096, MIB)
-    job, _ = await jobs.insert(v1.JobSpec(name="t", command=["true"]))
+    job, _ = await new_job(jobs)
     await logs.append(job.id, lines(1, 10))
     follower = follow(jobs, logs, hub, job.id, 0, live=True, page_bytes=MIB)
     got = [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]

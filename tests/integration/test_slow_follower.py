@@ -18,6 +18,7 @@ from hodei_api.loglines import Line, micros, pack, unpack
 from hodeid.api.server import services
 from hodeid.control.daemon import Daemon
 from hodeid.domain.access import Role
+from hodeid.domain.classes import class_of
 from tests.support.auth import bearer
 from tests.support.scripted_worker import ScriptedWorker, acknowledged, batch, out, submit, wait_state
 
@@ -115,7 +116,8 @@ async def test_a_follower_that_goes_away_leaves_nothing_held(
 ) -> None:
     """A reader that stopped reading, then dropped its connection: its stream's generators
     are closed then, with the page and the queue they held, not whenever the GC runs."""
-    job, _ = await daemon.jobs.insert(v1.JobSpec(name="big", command=["true"]))
+    spec = v1.JobSpec(name="big", command=["true"])
+    job, _ = await daemon.jobs.insert(spec, placement_class=class_of(spec))
     now = micros(datetime.now(UTC))
     big = [Line(s, v1.LogStream.STDOUT, b"x" * (2**16 - 1) + b"\n", now, 1) for s in range(1, 41)]
     await daemon.logs.append(job.id, big)

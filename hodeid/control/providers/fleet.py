@@ -71,6 +71,9 @@ class Fleet:
         self.members: dict[str, Member] = {}
         self.health = {name: Health() for name in self.providers}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.changes = 0
+        """Counts every worker created, joined, failed or removed: a scheduler that did not
+        look for a while still sees that the providers changed meanwhile."""
 
     def states(self) -> list[ProviderState]:
         """Each provider as the scheduler sees it now, in configuration order."""
@@ -105,6 +108,7 @@ class Fleet:
                 worker_id = f"{p.name}-{secrets.token_hex(4)}"
                 member = Member(worker_id, p, self.tokens.issue(worker_id), now)
                 self.members[worker_id] = member
+                self.changes += 1
                 self._spawn(self._create(member), f"create {worker_id}")
 
     async def _create(self, member: Member) -> None:
@@ -126,6 +130,7 @@ class Fleet:
             waited = now - member.created_at
             if not member.connected and (live or self.tokens.consumed(member.token)):
                 member.connected = True
+                self.changes += 1
                 self.health[member.provider.name] = Health(
                     last_error=self.health[member.provider.name].last_error
                 )
@@ -179,6 +184,7 @@ class Fleet:
             session.send(v1.DaemonMessage(drain=v1.Drain(stay=False)))
 
     def _failed(self, member: Member, error: str) -> None:
+        self.changes += 1
         health = self.health[member.provider.name]
         health.failures += 1
         health.last_error = error
@@ -188,6 +194,7 @@ class Fleet:
         self._remove(member)
 
     def _remove(self, member: Member) -> None:
+        self.changes += 1
         self.members.pop(member.worker_id, None)
         self.tokens.revoke(member.token)
         self._spawn(self._destroy(member), f"destroy {member.worker_id}")

@@ -5,7 +5,8 @@
 -- $1 id, $2 name, $3 command, $4 env (jsonb text), $5 cwd, $6 selector, $7 cpu,
 -- $8 memory_mb, $9 priority, $10 timeout_seconds, $11 max_retries,
 -- $12 retry_backoff_seconds, $13 kill_grace_seconds, $14 idempotency_key (or NULL),
--- $15 submitted_by (API token id, or NULL), $16 how many PENDING jobs $15 may have (or NULL)
+-- $15 submitted_by (API token id, or NULL), $16 how many PENDING jobs $15 may have (or NULL),
+-- $17 placement_class
 -- One row, in one round trip: pending_before ($15's PENDING jobs before this one) and the new
 -- job's columns, all NULL if it was not inserted (the limit is reached, or the key is taken).
 WITH pending AS (
@@ -14,10 +15,10 @@ WITH pending AS (
 ), inserted AS (
     INSERT INTO jobs (id, name, command, env, cwd, selector, cpu, memory_mb, priority,
                       timeout_seconds, max_retries, retry_backoff_seconds, kill_grace_seconds,
-                      idempotency_key, submitted_by)
+                      idempotency_key, submitted_by, placement_class)
     SELECT $1::uuid, $2::text, $3::text[], $4::jsonb, $5::text, $6::text[], $7::float8,
            $8::bigint, $9::integer, $10::float8, $11::integer, $12::float8, $13::float8,
-           $14::text, $15::text
+           $14::text, $15::text, $17::text
     FROM pending WHERE $16::bigint IS NULL OR pending_before < $16::bigint
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING *
@@ -56,9 +57,37 @@ ORDER BY created_at DESC, id DESC
 LIMIT $3;
 
 -- name: lock_pending_jobs
--- $1 limit. Rows stay locked until the claiming transaction ends; other daemons skip them.
-SELECT id, selector, cpu, memory_mb, priority FROM jobs
-WHERE state = 'PENDING' AND run_after <= now()
+-- $1 limit, $2 placement classes to skip, $3 most classes to look into, $4 how far past the
+-- limit to look (in rows) for rows another daemon has not locked.
+-- The first $1 PENDING jobs in priority order among the classes not skipped, however many
+-- jobs of skipped classes come first: the distinct classes are found by walking the index
+-- (one descent per class, not one row per job), then each class gives its own head, read
+-- without locking; the first $1 of those no other daemon holds are locked. Rows stay locked
+-- until the claiming transaction ends; other daemons skip them.
+WITH RECURSIVE classes AS (
+    (SELECT placement_class AS class FROM jobs WHERE state = 'PENDING'
+     ORDER BY placement_class LIMIT 1)
+    UNION ALL
+    SELECT (SELECT placement_class FROM jobs WHERE state = 'PENDING' AND placement_class > c.class
+            ORDER BY placement_class LIMIT 1)
+    FROM classes c WHERE c.class IS NOT NULL
+),
+open AS (
+    SELECT class FROM classes WHERE class IS NOT NULL AND class <> ALL($2::text[]) LIMIT $3
+),
+heads AS (
+    SELECT h.id
+    FROM open CROSS JOIN LATERAL (
+        SELECT id, priority, created_at FROM jobs
+        WHERE state = 'PENDING' AND placement_class = open.class AND run_after <= now()
+        ORDER BY priority DESC, created_at, id
+        LIMIT $4
+    ) h
+    ORDER BY h.priority DESC, h.created_at, h.id
+    LIMIT $4
+)
+SELECT id, selector, cpu, memory_mb, priority, placement_class FROM jobs
+WHERE id IN (SELECT id FROM heads) AND state = 'PENDING'
 ORDER BY priority DESC, created_at, id
 LIMIT $1
 FOR UPDATE SKIP LOCKED;

@@ -45,10 +45,15 @@ CREATE TABLE jobs (
     finished_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT now(),
     -- The API token that submitted it, for the per-submitter limit on pending jobs.
-    submitted_by text
+    submitted_by text,
+    -- Jobs of one class ask for the same selector, cpu and memory (hodeid.domain.classes):
+    -- the scheduler skips a class that fits nowhere.
+    placement_class text NOT NULL
 );
 
-CREATE INDEX jobs_pending_idx ON jobs (priority DESC, created_at, id) WHERE state = 'PENDING';
+-- The claim takes the head of each class not skipped, in priority order.
+CREATE INDEX jobs_pending_class_idx ON jobs (placement_class, priority DESC, created_at, id)
+    WHERE state = 'PENDING';
 CREATE INDEX jobs_active_idx ON jobs (worker_id) WHERE state IN ('ASSIGNED', 'RUNNING');
 CREATE INDEX jobs_created_idx ON jobs (created_at DESC, id DESC);
 CREATE INDEX jobs_submitter_pending_idx ON jobs (submitted_by) WHERE state = 'PENDING';
