@@ -177,7 +177,9 @@ def spawn(slots: int, database_url: str | None, data_dir: str) -> list[subproces
         if daemon.poll() is not None or time.monotonic() > deadline:
             sys.exit("hodeid did not start")
         time.sleep(0.1)
-    worker = [str(bindir / "hodei-worker"), "--server", addr, "--slots", str(slots)]
+    # A state dir of its own: the host's default one would give every bench's worker one id.
+    state = ["--state-dir", f"{data_dir}/worker"]
+    worker = [str(bindir / "hodei-worker"), "--server", addr, "--slots", str(slots), *state]
     os.environ["HODEI_ADDR"] = addr
     return [subprocess.Popen(worker, env=env), daemon]
 
