@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import NamedTuple
 
 from hodei_api import v1
@@ -92,8 +92,8 @@ def columns(
     )
 
 
-def unpack(lines: v1.LogLines) -> list[Line]:
-    """The lines held in ``lines``, in order.
+def check(lines: v1.LogLines) -> int:
+    """The number of lines in ``lines``, once they are found well formed.
 
     Raises ``ValueError``, saying what is wrong, if the columns do not describe the same
     number of lines, if the lengths do not add up to the data, if a line's stream is not
@@ -101,7 +101,6 @@ def unpack(lines: v1.LogLines) -> list[Line]:
     """
     count = _count(lines)
     lengths: tuple[int, ...] = struct.unpack(f"<{count}I", lines.lengths)
-    ts_micros: tuple[int, ...] = struct.unpack(f"<{count}q", lines.ts_unix_micros)
     if (total := sum(lengths)) != len(lines.data):
         raise ValueError(
             f"malformed log lines: the {count} lengths add up to {total} bytes"
@@ -109,21 +108,82 @@ def unpack(lines: v1.LogLines) -> list[Line]:
         )
     if bad := lines.streams.translate(None, _LINE_STREAMS):
         raise ValueError(f"malformed log lines: stream {bad[0]} is not STDOUT (1), STDERR (2) or SYSTEM (3)")
+    ts_micros: tuple[int, ...] = struct.unpack(f"<{count}q", lines.ts_unix_micros)
     if ts_micros and not (_MIN_MICROS <= min(ts_micros) and max(ts_micros) <= _MAX_MICROS):
         wrong = next(ts for ts in ts_micros if not _MIN_MICROS <= ts <= _MAX_MICROS)
         raise ValueError(f"malformed log lines: timestamp {wrong} us is not in the years 1 to 9999")
+    return count
+
+
+class Columns(NamedTuple):
+    """A ``LogLines`` read back into one Python sequence per column."""
+
+    seqs: tuple[int, ...]
+    streams: bytes
+    """One byte per line: its ``LogStream`` value."""
+    data: list[bytes]
+    ts_micros: tuple[int, ...]
+    attempts: tuple[int, ...]
+
+
+def columns_of(lines: v1.LogLines) -> Columns:
+    """The columns of ``lines``; ``ValueError`` as ``check`` says."""
+    count = check(lines)
     data = lines.data
-    ends = list(accumulate(lengths))
+    ends = list(accumulate(struct.unpack(f"<{count}I", lines.lengths)))
     starts = [0, *ends[:-1]]
-    return list(
-        map(
-            Line,
-            struct.unpack(f"<{count}q", lines.seqs),
-            map(_STREAM_OF.__getitem__, lines.streams),
-            map(data.__getitem__, map(slice, starts, ends)),
-            ts_micros,
-            struct.unpack(f"<{count}i", lines.attempts),
-        )
+    return Columns(
+        struct.unpack(f"<{count}q", lines.seqs),
+        lines.streams,
+        list(map(data.__getitem__, map(slice, starts, ends))),
+        struct.unpack(f"<{count}q", lines.ts_unix_micros),
+        struct.unpack(f"<{count}i", lines.attempts),
+    )
+
+
+def unpack(lines: v1.LogLines) -> list[Line]:
+    """The lines held in ``lines``, in order; ``ValueError`` as ``check`` says."""
+    seqs, streams, data, ts_micros, attempts = columns_of(lines)
+    records = zip(seqs, map(_STREAM_OF.__getitem__, streams), data, ts_micros, attempts, strict=True)
+    # The tuples zip makes turned into Lines directly: twice as fast as calling Line (measured).
+    return list(map(tuple.__new__, repeat(Line), records))
+
+
+def stdout_data(lines: v1.LogLines) -> bytes | None:
+    """All of ``lines``' data if every line is on STDOUT (what a writer of the job's output
+    can copy as one block), else None. ``lines`` must have passed ``check``."""
+    if lines.streams.count(v1.LogStream.STDOUT) != len(lines.streams):
+        return None
+    return lines.data
+
+
+def with_attempt(lines: v1.LogLines, attempt: int) -> v1.LogLines:
+    """``lines`` with every line filed under ``attempt``. ``lines`` must have passed ``check``."""
+    count = len(lines.streams)
+    attempts = struct.pack("<i", attempt) * count
+    if attempts == lines.attempts:
+        return lines
+    return v1.LogLines(
+        seqs=lines.seqs,
+        streams=lines.streams,
+        ts_unix_micros=lines.ts_unix_micros,
+        lengths=lines.lengths,
+        data=lines.data,
+        attempts=attempts,
+    )
+
+
+def concat(parts: Sequence[v1.LogLines]) -> v1.LogLines:
+    """The lines of ``parts``, one after the other, as one ``LogLines``."""
+    if len(parts) == 1:
+        return parts[0]
+    return v1.LogLines(
+        seqs=b"".join(part.seqs for part in parts),
+        streams=b"".join(part.streams for part in parts),
+        ts_unix_micros=b"".join(part.ts_unix_micros for part in parts),
+        lengths=b"".join(part.lengths for part in parts),
+        data=b"".join(part.data for part in parts),
+        attempts=b"".join(part.attempts for part in parts),
     )
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 
 import asyncpg
 
-from hodei_api import v1
-from hodei_api.loglines import Line
+from hodei_api import loglines, v1
 from hodeid.metrics import LOG_BYTES, LOG_LINES
 from hodeid.store import rows
 from hodeid.store.db import translate
@@ -25,22 +23,18 @@ class LogStore:
         self.pool = pool
         self._reads = asyncio.Semaphore(READS_AT_ONCE)
 
-    async def append(self, job_id: str, lines: Sequence[Line]) -> None:
-        """Store ``lines``, one row each; a line whose seq is stored already is skipped."""
-        if not lines:
+    async def append(self, job_id: str, lines: v1.LogLines) -> None:
+        """Store ``lines`` (well formed: see ``loglines.check``), one row each; a line whose
+        seq is stored already is skipped."""
+        seqs, streams, data, ts_micros, attempts = loglines.columns_of(lines)
+        if not seqs:
             return
         async with translate():
             await self.pool.execute(
-                Q["insert_log_lines"],
-                uuid.UUID(job_id),
-                [line.seq for line in lines],
-                [line.attempt for line in lines],
-                [line.stream.name for line in lines],
-                [line.data for line in lines],
-                [line.ts for line in lines],
+                Q["insert_log_lines"], uuid.UUID(job_id), seqs, attempts, list(streams), data, ts_micros
             )
-        LOG_LINES.inc(len(lines))
-        LOG_BYTES.inc(sum(len(line.data) for line in lines))
+        LOG_LINES.inc(len(seqs))
+        LOG_BYTES.inc(len(lines.data))
 
     async def read(self, job_id: str, after_seq: int, limit: int, max_bytes: int) -> v1.LogLines:
         """Lines with seq greater than ``after_seq``, in order: up to ``limit`` lines holding

@@ -26,8 +26,8 @@ def lines(first: int, count: int, stream: v1.LogStream = v1.LogStream.STDOUT) ->
 async def test_append_is_idempotent_and_read_pages_in_order(pool: asyncpg.Pool) -> None:
     job, _ = await JobStore(pool).insert(v1.JobSpec(name="t", command=["true"]))
     logs = LogStore(pool)
-    await logs.append(job.id, lines(1, 10))
-    await logs.append(job.id, lines(5, 10))  # a replay overlapping what is stored
+    await logs.append(job.id, pack(lines(1, 10)))
+    await logs.append(job.id, pack(lines(5, 10)))  # a replay overlapping what is stored
     first = unpack(await logs.read(job.id, 0, 8, MIB))
     rest = unpack(await logs.read(job.id, first[-1].seq, 100, MIB))
     assert [line.seq for line in first + rest] == list(range(1, 15))
@@ -37,7 +37,7 @@ async def test_append_is_idempotent_and_read_pages_in_order(pool: asyncpg.Pool) 
 async def test_read_past_the_end_is_empty(pool: asyncpg.Pool) -> None:
     job, _ = await JobStore(pool).insert(v1.JobSpec(name="t", command=["true"]))
     logs = LogStore(pool)
-    await logs.append(job.id, lines(1, 3))
+    await logs.append(job.id, pack(lines(1, 3)))
     assert seq_numbers(await logs.read(job.id, 3, 100, MIB)) == ()
 
 
@@ -58,7 +58,7 @@ async def test_every_column_comes_back_exactly(pool: asyncpg.Pool, ts_micros: in
         Line(2, v1.LogStream.SYSTEM, b"", ts_micros, 4),
         Line(2**40, v1.LogStream.STDOUT, b"x" * 70_000, ts_micros, 5),
     ]
-    await logs.append(job.id, sent)
+    await logs.append(job.id, pack(sent))
     assert unpack(await logs.read(job.id, 0, 10, MIB)) == sent
 
 
@@ -66,20 +66,20 @@ async def test_a_follower_that_overflows_while_it_reads_storage_misses_nothing(p
     # A queue of 4 KiB: about 120 one-line batches.
     jobs, logs, hub = JobStore(pool), LogStore(pool), LogHub(4096, MIB)
     job, _ = await jobs.insert(v1.JobSpec(name="t", command=["true"]))
-    await logs.append(job.id, lines(1, 10))
+    await logs.append(job.id, pack(lines(1, 10)))
     follower = follow(jobs, logs, hub, job.id, 0, live=True, page_bytes=MIB)
     got = [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
     # While the follower has not come back for more, the job writes one batch at a time,
     # more batches than a follower's queue holds.
     for seq in range(11, 311):
-        await logs.append(job.id, lines(seq, 1))
+        await logs.append(job.id, pack(lines(seq, 1)))
         hub.publish(job.id, pack(lines(seq, 1)))
     assert hub.overflows == 1  # the last lines did not fit in its queue
     assert hub.budget.used == 0  # the queue was dropped: those lines are read from storage
     while got[-1] < 310:
         got += [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
     # One more line, live, which fits in the queue again: it must not jump the missing ones.
-    await logs.append(job.id, lines(311, 1))
+    await logs.append(job.id, pack(lines(311, 1)))
     hub.publish(job.id, pack(lines(311, 1)))
     while got[-1] < 311:
         got += [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]

@@ -157,11 +157,18 @@ WHERE id = $1 AND state IN ('ASSIGNED', 'RUNNING')
 RETURNING *;
 
 -- name: insert_log_lines
--- $1 job id, $2 seqs, $3 attempts, $4 streams, $5 data, $6 timestamps.
+-- $1 job id, $2 seqs, $3 attempts, $4 streams (the LogStream numbers: 1 STDOUT, 2 STDERR,
+-- 3 SYSTEM), $5 data, $6 timestamps in microseconds since the Unix epoch, as on the wire
+-- (numbers cost the daemon nothing to pass). An interval is multiplied in float8: whole
+-- seconds and the microseconds left over are multiplied apart, so that each product is exact
+-- for every timestamp of the years 1 to 9999.
 -- A replayed line (same seq) is stored once.
 INSERT INTO log_lines (job_id, seq, attempt, stream, data, ts)
-SELECT $1::uuid, * FROM unnest($2::bigint[], $3::integer[], $4::log_stream[], $5::bytea[],
-                               $6::timestamptz[])
+SELECT $1::uuid, l.seq, l.attempt, (enum_range(NULL::log_stream))[l.stream], l.data,
+       timestamptz 'epoch' + (l.ts / 1000000) * interval '1 second'
+                           + (l.ts % 1000000) * interval '1 microsecond'
+FROM unnest($2::bigint[], $3::integer[], $4::smallint[], $5::bytea[], $6::bigint[])
+    AS l (seq, attempt, stream, data, ts)
 ON CONFLICT (job_id, seq) DO NOTHING;
 
 -- name: read_log_lines
