@@ -31,6 +31,10 @@ class Sent(list[v1.LogBatch]):
     def lines(self) -> list[Line]:
         return [line for batch in self for line in unpack(batch.lines or v1.LogLines())]
 
+    def rows(self) -> list[list[tuple[int, bytes]]]:
+        """Each batch's lines as (seq, data)."""
+        return [[(line.seq, line.data) for line in unpack(batch.lines or v1.LogLines())] for batch in self]
+
     def sizes(self) -> list[int]:
         """How many lines each batch held."""
         return [len(unpack(batch.lines or v1.LogLines())) for batch in self]
@@ -118,6 +122,37 @@ def test_the_way_output_is_read_does_not_change_the_lines(data: bytes, cuts: lis
     output = [line.data for line in whole.lines if line.stream is OUT]
     assert b"".join(output) == data
     assert all(len(line) <= 8 for line in output)
+
+
+@given(
+    data=st.binary(max_size=300).map(lambda b: b.replace(b"x", b"\n")),
+    cuts=st.lists(st.integers(0, 300), max_size=10),
+    max_lines=st.integers(1, 6),
+    max_bytes=st.integers(1, 40),
+)
+def test_batches_obey_the_limits_and_do_not_depend_on_how_output_is_read(
+    data: bytes, cuts: list[int], max_lines: int, max_bytes: int
+) -> None:
+    # Lines read in one block are batched in bulk, lines read one by one singly; both must cut
+    # the batches at the same lines, each the first line that fills a batch by count or bytes.
+    limits = BatchLimits(max_lines=max_lines, max_bytes=max_bytes, max_line=8)
+    bounds = [0, *sorted(c for c in cuts if c <= len(data)), len(data)]
+    chunks = [(OUT, data[a:b]) for a, b in itertools.pairwise(bounds) if a < b]
+    whole = feed_all([(OUT, data)] if data else [], limits)
+    pieces = feed_all(chunks, limits)
+    bytewise = feed_all([(OUT, data[i : i + 1]) for i in range(len(data))], limits)
+    batches = [[(line.seq, line.data) for line in unpack(batch.lines or v1.LogLines())] for batch in whole]
+    for other in (pieces, bytewise):
+        assert [
+            [(line.seq, line.data) for line in unpack(b.lines or v1.LogLines())] for b in other
+        ] == batches
+    for batch in batches[:-1]:
+        # Full: by count, or by bytes with its last line and not without it.
+        sizes = [len(line) for _, line in batch]
+        assert len(batch) == max_lines or sum(sizes) >= max_bytes > sum(sizes[:-1])
+    for batch in batches:
+        assert len(batch) <= max_lines
+        assert sum(len(line) for _, line in batch[:-1]) < max_bytes
 
 
 async def test_one_counter_numbers_both_streams_in_reading_order() -> None:
