@@ -35,10 +35,6 @@ class Sent(list[v1.LogBatch]):
         """Each batch's lines as (seq, data)."""
         return [[(line.seq, line.data) for line in unpack(batch.lines or v1.LogLines())] for batch in self]
 
-    def rows(self) -> list[list[tuple[int, bytes]]]:
-        """Each batch's lines as (seq, data)."""
-        return [[(line.seq, line.data) for line in unpack(batch.lines or v1.LogLines())] for batch in self]
-
     def sizes(self) -> list[int]:
         """How many lines each batch held."""
         return [len(unpack(batch.lines or v1.LogLines())) for batch in self]
