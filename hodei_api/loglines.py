@@ -51,6 +51,13 @@ class Line(NamedTuple):
         return _EPOCH + self.ts_micros * _MICROSECOND
 
 
+def timestamps(ts_micros: Sequence[int]) -> list[datetime]:
+    """``ts_micros`` as datetimes in UTC; each distinct value is converted once (the lines
+    of one read share theirs)."""
+    known = {each: _EPOCH + each * _MICROSECOND for each in set(ts_micros)}
+    return list(map(known.__getitem__, ts_micros))
+
+
 def micros(ts: datetime) -> int:
     """``ts`` (timezone-aware) in whole microseconds since the Unix epoch."""
     return (ts - _EPOCH) // _MICROSECOND

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from itertools import repeat
 
 import asyncpg
 
@@ -17,6 +18,11 @@ from hodeid.store.queries import Q
 # however many follow, the other queries (ListJobs, a worker's lines) still find a connection.
 READS_AT_ONCE = 2
 
+# The columns of log_lines a COPY fills, in the order of its records (asyncpg builds the
+# COPY statement from them; insert_log_lines in queries.sql stores the same).
+_COLUMNS = ("job_id", "seq", "attempt", "stream", "data", "ts")
+_STREAM_NAME = {stream.value: stream.name for stream in v1.LogStream}
+
 
 class LogStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
@@ -25,14 +31,29 @@ class LogStore:
 
     async def append(self, job_id: str, lines: v1.LogLines) -> None:
         """Store ``lines`` (well formed: see ``loglines.check``), one row each; a line whose
-        seq is stored already is skipped."""
+        seq is stored already is skipped.
+
+        The lines are copied in (COPY costs PostgreSQL half what an INSERT does per row,
+        measured). If one of them is stored already (a worker's replay after a reconnect), the
+        COPY stores none and they are inserted instead, each seq at most once.
+        """
         seqs, streams, data, ts_micros, attempts = loglines.columns_of(lines)
         if not seqs:
             return
-        async with translate():
-            await self.pool.execute(
-                Q["insert_log_lines"], uuid.UUID(job_id), seqs, attempts, list(streams), data, ts_micros
+        job = uuid.UUID(job_id)
+        async with translate(), self.pool.acquire() as conn:
+            records = zip(
+                repeat(job),
+                seqs,
+                attempts,
+                map(_STREAM_NAME.__getitem__, streams),
+                data,
+                loglines.timestamps(ts_micros),
             )
+            try:
+                await conn.copy_records_to_table("log_lines", records=records, columns=_COLUMNS)
+            except asyncpg.UniqueViolationError:
+                await conn.execute(Q["insert_log_lines"], job, seqs, attempts, list(streams), data, ts_micros)
         LOG_LINES.inc(len(seqs))
         LOG_BYTES.inc(len(lines.data))
 

@@ -3,6 +3,7 @@ and a follower reading it and the live hub together."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
@@ -32,6 +33,25 @@ async def test_append_is_idempotent_and_read_pages_in_order(pool: asyncpg.Pool) 
     rest = unpack(await logs.read(job.id, first[-1].seq, 100, MIB))
     assert [line.seq for line in first + rest] == list(range(1, 15))
     assert rest[-1].data == b"line 14\n" and rest[-1].stream is v1.LogStream.STDOUT
+
+
+async def test_lines_before_the_last_stored_are_stored_too(pool: asyncpg.Pool) -> None:
+    # Copying them in meets seqs stored already: they are inserted, the missing ones stored.
+    job, _ = await JobStore(pool).insert(v1.JobSpec(name="t", command=["true"]))
+    logs = LogStore(pool)
+    await logs.append(job.id, pack(lines(5, 6)))
+    await logs.append(job.id, pack(lines(1, 12)))
+    assert seq_numbers(await logs.read(job.id, 0, 100, MIB)) == tuple(range(1, 13))
+
+
+async def test_the_same_lines_appended_at_once_are_stored_once(pool: asyncpg.Pool) -> None:
+    # Each copy that meets a seq stored by another is inserted instead.
+    job, _ = await JobStore(pool).insert(v1.JobSpec(name="t", command=["true"]))
+    logs = LogStore(pool)
+    await asyncio.gather(*(logs.append(job.id, pack(lines(1, 500))) for _ in range(4)))
+    stored = unpack(await logs.read(job.id, 0, 1000, MIB))
+    assert [line.seq for line in stored] == list(range(1, 501))
+    assert stored[-1].data == b"line 500\n"
 
 
 async def test_read_past_the_end_is_empty(pool: asyncpg.Pool) -> None:
