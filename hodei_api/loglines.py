@@ -132,6 +132,16 @@ class Columns(NamedTuple):
     ts_micros: tuple[int, ...]
     attempts: tuple[int, ...]
 
+    def part(self, start: int, end: int) -> Columns:
+        """The lines from ``start`` up to ``end``, as in a slice."""
+        return Columns(
+            self.seqs[start:end],
+            self.streams[start:end],
+            self.data[start:end],
+            self.ts_micros[start:end],
+            self.attempts[start:end],
+        )
+
 
 def columns_of(lines: v1.LogLines) -> Columns:
     """The columns of ``lines``; ``ValueError`` as ``check`` says."""

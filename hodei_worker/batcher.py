@@ -20,7 +20,7 @@ Emit = Callable[[v1.WorkerMessage], None]
 class BatchLimits:
     """When a batch of log lines is sent, and how long one line may be."""
 
-    max_lines: int = 1000
+    max_lines: int = 10_000
     """Send the batch once it holds this many lines."""
     max_bytes: int = 256 * 1024
     """Send the batch once its lines hold this many bytes."""

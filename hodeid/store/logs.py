@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from itertools import repeat
 
@@ -17,6 +18,9 @@ from hodeid.store.queries import Q
 # Log pages read at once: readers of big logs queue here rather than for the pool, so that
 # however many follow, the other queries (ListJobs, a worker's lines) still find a connection.
 READS_AT_ONCE = 2
+# A batch of more lines than this is stored in parts at once, up to COPIES_AT_ONCE of them.
+LINES_PER_COPY = 2000
+COPIES_AT_ONCE = 2
 
 # The columns of log_lines a COPY fills, in the order of its records (asyncpg builds the
 # COPY statement from them; insert_log_lines in queries.sql stores the same).
@@ -34,14 +38,29 @@ class LogStore:
         seq is stored already is skipped.
 
         The lines are copied in (COPY costs PostgreSQL half what an INSERT does per row,
-        measured). If one of them is stored already (a worker's replay after a reconnect), the
-        COPY stores none and they are inserted instead, each seq at most once.
+        measured), a big batch in parts on connections of their own, so that PostgreSQL stores
+        them on more than one core; it returns once every part is committed. If a part meets a
+        line stored already (a worker's replay after a reconnect), that COPY stores none and
+        its lines are inserted instead, each seq at most once.
         """
-        seqs, streams, data, ts_micros, attempts = loglines.columns_of(lines)
-        if not seqs:
+        columns = loglines.columns_of(lines)
+        count = len(columns.seqs)
+        if not count:
             return
         job = uuid.UUID(job_id)
-        async with translate(), self.pool.acquire() as conn:
+        parts = min(COPIES_AT_ONCE, -(-count // LINES_PER_COPY))
+        bounds = [count * n // parts for n in range(parts + 1)]
+        async with translate():
+            await asyncio.gather(
+                *(self._copy(job, columns, start, end) for start, end in itertools.pairwise(bounds))
+            )
+        LOG_LINES.inc(count)
+        LOG_BYTES.inc(len(lines.data))
+
+    async def _copy(self, job: uuid.UUID, columns: loglines.Columns, start: int, end: int) -> None:
+        """Store the lines ``start`` to ``end`` of ``columns`` (see ``append``)."""
+        seqs, streams, data, ts_micros, attempts = columns.part(start, end)
+        async with self.pool.acquire() as conn:
             records = zip(
                 repeat(job),
                 seqs,
@@ -54,8 +73,6 @@ class LogStore:
                 await conn.copy_records_to_table("log_lines", records=records, columns=_COLUMNS)
             except asyncpg.UniqueViolationError:
                 await conn.execute(Q["insert_log_lines"], job, seqs, attempts, list(streams), data, ts_micros)
-        LOG_LINES.inc(len(seqs))
-        LOG_BYTES.inc(len(lines.data))
 
     async def read(self, job_id: str, after_seq: int, limit: int, max_bytes: int) -> v1.LogLines:
         """Lines with seq greater than ``after_seq``, in order: up to ``limit`` lines holding

@@ -14,7 +14,7 @@ from hodei_api.loglines import Line, micros, pack, seq_numbers, unpack
 from hodeid.control.follow import follow
 from hodeid.control.loghub import LogHub
 from hodeid.store.jobs import JobStore
-from hodeid.store.logs import LogStore
+from hodeid.store.logs import LINES_PER_COPY, LogStore
 
 MIB = 2**20
 
@@ -44,14 +44,15 @@ async def test_lines_before_the_last_stored_are_stored_too(pool: asyncpg.Pool) -
     assert seq_numbers(await logs.read(job.id, 0, 100, MIB)) == tuple(range(1, 13))
 
 
-async def test_the_same_lines_appended_at_once_are_stored_once(pool: asyncpg.Pool) -> None:
+@pytest.mark.parametrize("count", [500, 3 * LINES_PER_COPY + 1], ids=["one copy", "copies at once"])
+async def test_the_same_lines_appended_at_once_are_stored_once(pool: asyncpg.Pool, count: int) -> None:
     # Each copy that meets a seq stored by another is inserted instead.
     job, _ = await JobStore(pool).insert(v1.JobSpec(name="t", command=["true"]))
     logs = LogStore(pool)
-    await asyncio.gather(*(logs.append(job.id, pack(lines(1, 500))) for _ in range(4)))
-    stored = unpack(await logs.read(job.id, 0, 1000, MIB))
-    assert [line.seq for line in stored] == list(range(1, 501))
-    assert stored[-1].data == b"line 500\n"
+    await asyncio.gather(*(logs.append(job.id, pack(lines(1, count))) for _ in range(4)))
+    stored = unpack(await logs.read(job.id, 0, 2 * count, 64 * MIB))
+    assert [line.seq for line in stored] == list(range(1, count + 1))
+    assert stored[-1].data == b"line %d\n" % count
 
 
 async def test_read_past_the_end_is_empty(pool: asyncpg.Pool) -> None:
