@@ -78,5 +78,8 @@ class LogStore:
         """Lines with seq greater than ``after_seq``, in order: up to ``limit`` lines holding
         up to ``max_bytes`` of data, but at least one line (however long) if there is one."""
         async with self._reads, translate():
-            found = await self.pool.fetch(Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit, max_bytes)
+            found = await self.pool.fetchrow(
+                Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit, max_bytes
+            )
+        assert found is not None  # an aggregate gives one row
         return rows.log_lines(found)
