@@ -106,3 +106,36 @@ async def test_a_follower_that_overflows_while_it_reads_storage_misses_nothing(p
         got += [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
     assert got == list(range(1, 312))
     await follower.aclose()
+
+
+class ReadCounter(LogStore):
+    """The store, noting the last seq of every page read from it."""
+
+    pages: list[int]
+
+    async def read(self, job_id: str, after_seq: int, limit: int, max_bytes: int) -> v1.LogLines:
+        page = await super().read(job_id, after_seq, limit, max_bytes)
+        self.pages.append(max(seq_numbers(page), default=0))
+        return page
+
+
+async def test_a_follower_goes_live_once_storage_held_what_was_published(pool: asyncpg.Pool) -> None:
+    jobs, logs, hub = JobStore(pool), ReadCounter(pool), LogHub(MIB, MIB)
+    logs.pages = []
+    job, _ = await jobs.insert(v1.JobSpec(name="t", command=["true"]))
+    for seq in range(1, 101, 10):
+        await logs.append(job.id, pack(lines(seq, 10)))
+        hub.publish(job.id, pack(lines(seq, 10)))
+    # Pages of 64 bytes: about seven lines each.
+    follower = follow(jobs, logs, hub, job.id, 0, live=True, page_bytes=64)
+    got = [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
+    # The job writes on, faster than its follower reads storage.
+    for seq in range(101, 201, 10):
+        await logs.append(job.id, pack(lines(seq, 10)))
+        hub.publish(job.id, pack(lines(seq, 10)))
+    while got[-1] < 200:
+        got += [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
+    assert got == list(range(1, 201))
+    # Storage was read up to the lines published before it subscribed; the queue had the rest.
+    assert max(logs.pages) < 110
+    await follower.aclose()
