@@ -221,11 +221,15 @@ def after(lines: v1.LogLines, seq: int) -> v1.LogLines:
     """The lines of ``lines`` whose sequence number is greater than ``seq``, in order.
 
     Returns ``lines`` itself when every line qualifies, as all do except at a resumed
-    stream's seam, so the common case costs one pass over the seqs column.
+    stream's seam, and an empty ``LogLines`` when none does, so that the common cases cost
+    one pass over the seqs column.
     """
     numbers = seq_numbers(lines)
     if not numbers or min(numbers) > seq:
         return lines
+    if max(numbers) <= seq:
+        # All seen already (a follower that read them from storage): nothing to build.
+        return v1.LogLines()
     return pack(line for line in unpack(lines) if line.seq > seq)
 
 
