@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import NamedTuple
 
 from hodei_api import v1
@@ -49,6 +49,13 @@ class Line(NamedTuple):
     def ts(self) -> datetime:
         """``ts_micros`` as a datetime in UTC."""
         return _EPOCH + self.ts_micros * _MICROSECOND
+
+
+def timestamps(ts_micros: Sequence[int]) -> list[datetime]:
+    """``ts_micros`` as datetimes in UTC; each distinct value is converted once (the lines
+    of one read share theirs)."""
+    known = {each: _EPOCH + each * _MICROSECOND for each in set(ts_micros)}
+    return list(map(known.__getitem__, ts_micros))
 
 
 def micros(ts: datetime) -> int:
@@ -92,8 +99,8 @@ def columns(
     )
 
 
-def unpack(lines: v1.LogLines) -> list[Line]:
-    """The lines held in ``lines``, in order.
+def check(lines: v1.LogLines) -> int:
+    """The number of lines in ``lines``, once they are found well formed.
 
     Raises ``ValueError``, saying what is wrong, if the columns do not describe the same
     number of lines, if the lengths do not add up to the data, if a line's stream is not
@@ -101,7 +108,6 @@ def unpack(lines: v1.LogLines) -> list[Line]:
     """
     count = _count(lines)
     lengths: tuple[int, ...] = struct.unpack(f"<{count}I", lines.lengths)
-    ts_micros: tuple[int, ...] = struct.unpack(f"<{count}q", lines.ts_unix_micros)
     if (total := sum(lengths)) != len(lines.data):
         raise ValueError(
             f"malformed log lines: the {count} lengths add up to {total} bytes"
@@ -109,21 +115,92 @@ def unpack(lines: v1.LogLines) -> list[Line]:
         )
     if bad := lines.streams.translate(None, _LINE_STREAMS):
         raise ValueError(f"malformed log lines: stream {bad[0]} is not STDOUT (1), STDERR (2) or SYSTEM (3)")
+    ts_micros: tuple[int, ...] = struct.unpack(f"<{count}q", lines.ts_unix_micros)
     if ts_micros and not (_MIN_MICROS <= min(ts_micros) and max(ts_micros) <= _MAX_MICROS):
         wrong = next(ts for ts in ts_micros if not _MIN_MICROS <= ts <= _MAX_MICROS)
         raise ValueError(f"malformed log lines: timestamp {wrong} us is not in the years 1 to 9999")
-    data = lines.data
-    ends = list(accumulate(lengths))
-    starts = [0, *ends[:-1]]
-    return list(
-        map(
-            Line,
-            struct.unpack(f"<{count}q", lines.seqs),
-            map(_STREAM_OF.__getitem__, lines.streams),
-            map(data.__getitem__, map(slice, starts, ends)),
-            ts_micros,
-            struct.unpack(f"<{count}i", lines.attempts),
+    return count
+
+
+class Columns(NamedTuple):
+    """A ``LogLines`` read back into one Python sequence per column."""
+
+    seqs: tuple[int, ...]
+    streams: bytes
+    """One byte per line: its ``LogStream`` value."""
+    data: list[bytes]
+    ts_micros: tuple[int, ...]
+    attempts: tuple[int, ...]
+
+    def part(self, start: int, end: int) -> Columns:
+        """The lines from ``start`` up to ``end``, as in a slice."""
+        return Columns(
+            self.seqs[start:end],
+            self.streams[start:end],
+            self.data[start:end],
+            self.ts_micros[start:end],
+            self.attempts[start:end],
         )
+
+
+def columns_of(lines: v1.LogLines) -> Columns:
+    """The columns of ``lines``; ``ValueError`` as ``check`` says."""
+    count = check(lines)
+    data = lines.data
+    ends = list(accumulate(struct.unpack(f"<{count}I", lines.lengths)))
+    starts = [0, *ends[:-1]]
+    return Columns(
+        struct.unpack(f"<{count}q", lines.seqs),
+        lines.streams,
+        list(map(data.__getitem__, map(slice, starts, ends))),
+        struct.unpack(f"<{count}q", lines.ts_unix_micros),
+        struct.unpack(f"<{count}i", lines.attempts),
+    )
+
+
+def unpack(lines: v1.LogLines) -> list[Line]:
+    """The lines held in ``lines``, in order; ``ValueError`` as ``check`` says."""
+    seqs, streams, data, ts_micros, attempts = columns_of(lines)
+    records = zip(seqs, map(_STREAM_OF.__getitem__, streams), data, ts_micros, attempts, strict=True)
+    # The tuples zip makes turned into Lines directly: twice as fast as calling Line (measured).
+    return list(map(tuple.__new__, repeat(Line), records))
+
+
+def stdout_data(lines: v1.LogLines) -> bytes | None:
+    """All of ``lines``' data if every line is on STDOUT (what a writer of the job's output
+    can copy as one block), else None. ``lines`` must have passed ``check``."""
+    if lines.streams.count(v1.LogStream.STDOUT) != len(lines.streams):
+        return None
+    return lines.data
+
+
+def with_attempt(lines: v1.LogLines, attempt: int) -> v1.LogLines:
+    """``lines`` with every line filed under ``attempt``. ``lines`` must have passed ``check``."""
+    count = len(lines.streams)
+    attempts = struct.pack("<i", attempt) * count
+    if attempts == lines.attempts:
+        return lines
+    return v1.LogLines(
+        seqs=lines.seqs,
+        streams=lines.streams,
+        ts_unix_micros=lines.ts_unix_micros,
+        lengths=lines.lengths,
+        data=lines.data,
+        attempts=attempts,
+    )
+
+
+def concat(parts: Sequence[v1.LogLines]) -> v1.LogLines:
+    """The lines of ``parts``, one after the other, as one ``LogLines``."""
+    if len(parts) == 1:
+        return parts[0]
+    return v1.LogLines(
+        seqs=b"".join(part.seqs for part in parts),
+        streams=b"".join(part.streams for part in parts),
+        ts_unix_micros=b"".join(part.ts_unix_micros for part in parts),
+        lengths=b"".join(part.lengths for part in parts),
+        data=b"".join(part.data for part in parts),
+        attempts=b"".join(part.attempts for part in parts),
     )
 
 
@@ -144,11 +221,15 @@ def after(lines: v1.LogLines, seq: int) -> v1.LogLines:
     """The lines of ``lines`` whose sequence number is greater than ``seq``, in order.
 
     Returns ``lines`` itself when every line qualifies, as all do except at a resumed
-    stream's seam, so the common case costs one pass over the seqs column.
+    stream's seam, and an empty ``LogLines`` when none does, so that the common cases cost
+    one pass over the seqs column.
     """
     numbers = seq_numbers(lines)
     if not numbers or min(numbers) > seq:
         return lines
+    if max(numbers) <= seq:
+        # All seen already (a follower that read them from storage): nothing to build.
+        return v1.LogLines()
     return pack(line for line in unpack(lines) if line.seq > seq)
 
 

@@ -13,7 +13,7 @@ from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
 from hodei_api.client import AddressError, Client, TlsMismatch, Token, find_token, tls_context
-from hodei_api.loglines import Line, unpack
+from hodei_api.loglines import Line, check, unpack
 from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused, UsageError
 
 # What a call can fail with: the server's status, or the connection (ProtocolError when
@@ -98,6 +98,15 @@ class LogChunk(NamedTuple):
     """One message of a job's log stream, its lines unpacked."""
 
     lines: list[Line]
+    final_state: v1.JobState
+    """The job's terminal state on the last message of a followed stream, else UNSPECIFIED."""
+
+
+class PackedChunk(NamedTuple):
+    """One message of a job's log stream, its lines checked and left in columns (for a
+    reader that copies them on without an object per line)."""
+
+    lines: v1.LogLines
     final_state: v1.JobState
     """The job's terminal state on the last message of a followed stream, else UNSPECIFIED."""
 
@@ -190,6 +199,14 @@ class Backend:
 
     async def stream_logs(self, job_id: str, after_seq: int, follow: bool) -> AsyncGenerator[LogChunk, None]:
         """A job's log from after ``after_seq``; with ``follow`` until the job ends."""
+        async with aclosing(self.stream_packed_logs(job_id, after_seq, follow)) as chunks:
+            async for chunk in chunks:
+                yield LogChunk(unpack(chunk.lines), chunk.final_state)
+
+    async def stream_packed_logs(
+        self, job_id: str, after_seq: int, follow: bool
+    ) -> AsyncGenerator[PackedChunk, None]:
+        """``stream_logs``, its lines left in columns."""
         request = v1.StreamLogsRequest(job_id=job_id, after_seq=after_seq, follow=follow)
         # No timeout: a followed stream lasts as long as the job.
         with self._errors():
@@ -198,7 +215,7 @@ class Backend:
             stream = cast(AsyncGenerator[v1.LogChunk, None], self._client.logs.stream_logs(request))
             async with aclosing(stream) as chunks:
                 async for chunk in chunks:
-                    yield LogChunk(_lines_of(chunk), chunk.final_state)
+                    yield PackedChunk(_checked(chunk), chunk.final_state)
 
     async def list_workers(self, include_gone: bool = False) -> list[v1.WorkerInfo]:
         """The live workers; with ``include_gone`` also those whose stream went away recently."""
@@ -223,13 +240,15 @@ class Backend:
             )
 
 
-def _lines_of(chunk: v1.LogChunk) -> list[Line]:
+def _checked(chunk: v1.LogChunk) -> v1.LogLines:
+    lines = chunk.lines or v1.LogLines()
     try:
-        return unpack(chunk.lines or v1.LogLines())
+        check(lines)
     except ValueError as exc:
         raise HodeiError(
             f"hodeid sent log lines hodei cannot read ({exc}); are both the same version?"
         ) from exc
+    return lines
 
 
 def open_client(addr: str, tls_ca: str | None = None) -> Client:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from hodei_api import v1
 from hodei_api.backoff import Backoff
-from hodei_api.loglines import Line
+from hodei_api.loglines import pack, seq_numbers, unpack
 from hodei_tui.backend import Backend
 from hodei_tui.errors import DaemonUnreachable
 
@@ -22,8 +22,8 @@ MIN_PROBE_TIMEOUT = 1.0
 class LogSink(Protocol):
     """Where followed log lines go."""
 
-    def write(self, lines: list[Line]) -> None:
-        """Show one chunk's lines, in order, and flush them."""
+    def write(self, lines: v1.LogLines) -> None:
+        """Show one chunk's lines (checked: see ``loglines.check``), in order, and flush them."""
 
 
 async def follow_log(
@@ -47,14 +47,12 @@ async def follow_log(
     last_seq = after_seq
     while True:
         try:
-            async with aclosing(backend.stream_logs(job_id, last_seq, follow)) as chunks:
+            async with aclosing(backend.stream_packed_logs(job_id, last_seq, follow)) as chunks:
                 async for chunk in chunks:
                     backoff.reset()
-                    # Lines replayed after a reconnect are dropped. A line without a sequence
-                    # number (0; workers start at 1) cannot be a replay and is always shown.
-                    fresh = [line for line in chunk.lines if not line.seq or line.seq > last_seq]
+                    fresh = _fresh(chunk.lines, last_seq)
                     sink.write(fresh)
-                    last_seq = max([last_seq, *(line.seq for line in fresh)])
+                    last_seq = max([last_seq, *seq_numbers(fresh)])
                     if chunk.final_state != v1.JobState.UNSPECIFIED:
                         return chunk.final_state
             if not follow:
@@ -64,6 +62,15 @@ async def follow_log(
         except DaemonUnreachable:
             pass
         await _wait_for_daemon(backend, job_id, backoff, give_up_after)
+
+
+def _fresh(lines: v1.LogLines, last_seq: int) -> v1.LogLines:
+    """The lines not seen yet: lines replayed after a reconnect are dropped. A line without a
+    sequence number (0; workers start at 1) cannot be a replay and is always shown."""
+    seqs = seq_numbers(lines)
+    if not seqs or min(seqs) > last_seq:
+        return lines
+    return pack(line for line in unpack(lines) if not line.seq or line.seq > last_seq)
 
 
 async def _wait_for_daemon(

@@ -8,7 +8,7 @@ import sys
 from typing import BinaryIO, TextIO
 
 from hodei_api import v1
-from hodei_api.loglines import Line
+from hodei_api.loglines import stdout_data, unpack
 from hodei_api.printable import json_printable, printable
 from hodei_tui.backend import Backend
 from hodei_tui.cli.exit_codes import OK
@@ -24,9 +24,14 @@ class RawSink:
         self._out = out
         self._err = err
 
-    def write(self, lines: list[Line]) -> None:
+    def write(self, lines: v1.LogLines) -> None:
         """Write one chunk's lines and flush both streams."""
-        for line in lines:
+        if (data := stdout_data(lines)) is not None:
+            # Only the job's stdout, as most chunks are: one write, no object per line.
+            self._out.write(data)
+            self._out.flush()
+            return
+        for line in unpack(lines):
             if line.stream == v1.LogStream.STDOUT:
                 self._out.write(line.data)
             elif line.stream == v1.LogStream.STDERR:
@@ -46,9 +51,9 @@ class JsonlSink:
     def __init__(self, out: TextIO) -> None:
         self._out = out
 
-    def write(self, lines: list[Line]) -> None:
+    def write(self, lines: v1.LogLines) -> None:
         """Write one object per line and flush."""
-        for line in lines:
+        for line in unpack(lines):
             self._out.write(json_printable(json.dumps(log_line_to_dict(line), ensure_ascii=False)) + "\n")
         self._out.flush()
 

@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from hodei_api import v1
-from hodei_api.loglines import size_of
+from hodei_api.loglines import seq_numbers, size_of
 
 Item: TypeAlias = v1.LogLines | v1.JobState
+
+PUBLISHED_JOBS = 10_000
+"""Jobs whose greatest published seq the hub keeps (a job that ends is forgotten at once)."""
 
 
 @dataclass
@@ -37,6 +40,11 @@ class Subscription:
     """Items with the bytes each is charged; None (charged 0) wakes a reader after an overflow."""
     queued_bytes: int = 0
     overflowed: bool = False
+    published_upto: int | None = None
+    """At the last ``resync``, the greatest seq of the job this hub had published (None: none):
+    every line up to it is stored, every line published since is queued."""
+    first_queued: int | None = None
+    """The first seq of the first lines queued since the last ``resync`` (None: none yet)."""
 
     def offer(self, item: Item, size: int = 0) -> bool:
         """Queue ``item`` of ``size`` bytes; False (and overflowed) if the follower is too far
@@ -48,6 +56,8 @@ class Subscription:
             self.overflowed = True
             self.queue.put_nowait((None, 0))
             return False
+        if self.first_queued is None and isinstance(item, v1.LogLines) and (seqs := seq_numbers(item)):
+            self.first_queued = seqs[0]
         self.queue.put_nowait((item, size))
         self.queued_bytes += size
         self.total.used += size
@@ -60,11 +70,24 @@ class Subscription:
         self.total.used -= size
         return item
 
-    def resync(self) -> None:
+    def resync(self, published_upto: int | None = None) -> None:
         """Forget the queue before the follower reads storage: whatever is published from
         now on is queued (or marks an overflow), whatever was published before is stored."""
         self._drop()
         self.overflowed = False
+        self.published_upto = published_upto
+        self.first_queued = None
+
+    def caught_up(self, seq: int) -> bool:
+        """True if a follower that has read storage up to ``seq`` may read the queue instead:
+        it has read all the hub had published at the last ``resync``, and the queue, none of
+        it dropped, goes on from there without a gap."""
+        return (
+            self.published_upto is not None
+            and self.first_queued is not None
+            and seq >= max(self.published_upto, self.first_queued - 1)
+            and not self.overflowed
+        )
 
     def _drop(self) -> None:
         while not self.queue.empty():
@@ -80,11 +103,17 @@ class LogHub:
         self.budget = Budget(total_bytes)
         self.overflows = 0
         """Times a follower fell too far behind the live stream and went back to storage."""
+        # Per job, the greatest seq published, until the job ends; see Subscription.caught_up.
+        self._published: dict[str, int] = {}
 
     def subscribe(self, job_id: str) -> Subscription:
         sub = Subscription(job_id, self.follower_bytes, self.budget)
         self._subs[job_id].add(sub)
         return sub
+
+    def resync(self, sub: Subscription) -> None:
+        """``sub.resync``, noting the greatest seq of its job published so far."""
+        sub.resync(self._published.get(sub.job_id))
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop feeding ``sub`` and release what its queue held."""
@@ -99,11 +128,17 @@ class LogHub:
         """Hand stored lines to the job's followers."""
         # Charged to each follower that queues it (the batch itself is shared): an upper bound.
         size = size_of(lines)
+        if seqs := seq_numbers(lines):
+            if job_id not in self._published and len(self._published) >= PUBLISHED_JOBS:
+                # The oldest goes: its followers only read storage a little longer.
+                del self._published[next(iter(self._published))]
+            self._published[job_id] = max(self._published.get(job_id, 0), *seqs)
         for sub in self._subs.get(job_id, ()):
             if not sub.overflowed and not sub.offer(lines, size):
                 self.overflows += 1
 
     def finish(self, job_id: str, state: v1.JobState) -> None:
         """Tell the job's followers it reached a terminal state (after its last line)."""
+        self._published.pop(job_id, None)
         for sub in self._subs.get(job_id, ()):
             sub.offer(state)

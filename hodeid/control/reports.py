@@ -8,7 +8,7 @@ import logging
 from datetime import UTC, datetime
 
 from hodei_api import v1
-from hodei_api.loglines import Line, pack, unpack
+from hodei_api.loglines import check, concat, with_attempt
 from hodeid.control.loghub import LogHub
 from hodeid.control.registry import Session
 from hodeid.control.scheduler import Scheduler
@@ -33,13 +33,14 @@ class Reports:
     async def apply(self, session: Session, messages: list[v1.WorkerMessage]) -> None:
         """Apply reports that arrived together: logs first (a job's lines are stored before
         its end is), then starts, then ends."""
-        lines: dict[str, list[Line]] = {}
+        lines: dict[str, list[v1.LogLines]] = {}
         started: list[tuple[str, int, datetime]] = []
         ends: list[AttemptEnd] = []
         for message in messages:
             if (batch := message.log_batch) is not None:
                 if self._current(session, batch.job_id, batch.attempt, "LogBatch"):
-                    lines.setdefault(batch.job_id, []).extend(_lines_of(session, batch))
+                    if (checked := _lines_of(session, batch)) is not None:
+                        lines.setdefault(batch.job_id, []).append(checked)
             elif (accepted := message.accepted) is not None:
                 self.scheduler.awaiting_ack.pop((accepted.job_id, accepted.attempt), None)
                 if self._current(session, accepted.job_id, accepted.attempt, "Accepted"):
@@ -61,10 +62,11 @@ class Reports:
                             reason=reason,
                         )
                     )
-        for job_id, job_lines in lines.items():
-            if job_lines:
-                await self.logs.append(job_id, job_lines)
-                self.hub.publish(job_id, pack(job_lines))
+        for job_id, parts in lines.items():
+            # Kept in columns from the wire to storage and to the followers: no object per line.
+            job_lines = concat(parts)
+            await self.logs.append(job_id, job_lines)
+            self.hub.publish(job_id, job_lines)
         if started:
             await self.jobs.mark_running(started)
         if ends:
@@ -83,18 +85,19 @@ class Reports:
         return False
 
 
-def _lines_of(session: Session, batch: v1.LogBatch) -> list[Line]:
-    """The batch's lines, filed under its attempt; none if the batch is malformed, which
-    costs the worker these lines rather than its stream."""
+def _lines_of(session: Session, batch: v1.LogBatch) -> v1.LogLines | None:
+    """The batch's lines, filed under its attempt; None if there are none or the batch is
+    malformed, which costs the worker these lines rather than its stream."""
+    lines = batch.lines or v1.LogLines()
     try:
-        lines = unpack(batch.lines or v1.LogLines())
+        count = check(lines)
     except ValueError as exc:
         log.warning(
             "worker %s: LogBatch for job %s attempt %d refused: %s",
             session.worker_id, batch.job_id, batch.attempt, exc,
         )  # fmt: skip
-        return []
-    return [line if line.attempt == batch.attempt else line._replace(attempt=batch.attempt) for line in lines]
+        return None
+    return with_attempt(lines, batch.attempt) if count else None
 
 
 def _end_of(body: v1.Finished) -> AttemptEnd:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hodei_api import loglines, v1
+from hodei_api import v1
 
 Row = Mapping[str, Any]
 
@@ -58,12 +59,18 @@ def job(row: Row, attempts: Sequence[Row] = ()) -> v1.Job:
     )
 
 
-def log_lines(found: Sequence[Row]) -> v1.LogLines:
-    """Rows of ``read_log_lines``, column by column: no message per line."""
-    return loglines.columns(
-        seqs=[row["seq"] for row in found],
-        streams=[v1.LogStream[row["stream"]] for row in found],
-        data=[row["data"] for row in found],
-        ts_micros=[row["ts_micros"] for row in found],
-        attempts=[row["attempt"] for row in found],
+def log_lines(found: Row) -> v1.LogLines:
+    """The row of ``read_log_lines``: its big-endian columns in the wire's little-endian."""
+    count = found["count"]
+    return v1.LogLines(
+        seqs=_little_endian(found["seqs"], count, "q"),
+        streams=found["streams"],
+        ts_unix_micros=_little_endian(found["ts_micros"], count, "q"),
+        lengths=_little_endian(found["lengths"], count, "I"),
+        data=found["data"],
+        attempts=_little_endian(found["attempts"], count, "i"),
     )
+
+
+def _little_endian(column: bytes, count: int, kind: str) -> bytes:
+    return struct.pack(f"<{count}{kind}", *struct.unpack(f">{count}{kind}", column))

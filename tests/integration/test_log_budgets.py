@@ -49,7 +49,7 @@ async def new_job(daemon: Daemon) -> str:
 
 async def write(daemon: Daemon, job_id: str, batch: list[Line]) -> None:
     """Store and publish one batch, as the daemon does with a worker's LogBatch."""
-    await daemon.logs.append(job_id, batch)
+    await daemon.logs.append(job_id, pack(batch))
     daemon.hub.publish(job_id, pack(batch))
 
 
@@ -71,9 +71,9 @@ async def test_history_pages_hold_at_most_page_bytes_of_data_and_a_longer_line_a
 ) -> None:
     job_id = await new_job(daemon)
     # 40 lines of 64 KiB (2.5 MiB), then one line longer than a page, then short ones.
-    await daemon.logs.append(job_id, lines(1, 40, 64 * KIB))
-    await daemon.logs.append(job_id, lines(41, 1, 300 * KIB))
-    await daemon.logs.append(job_id, lines(42, 3, 10))
+    await daemon.logs.append(job_id, pack(lines(1, 40, 64 * KIB)))
+    await daemon.logs.append(job_id, pack(lines(41, 1, 300 * KIB)))
+    await daemon.logs.append(job_id, pack(lines(42, 3, 10)))
     pages = [chunk async for chunk, _ in daemon.stream_logs(job_id, 0, live=False) if chunk is not None]
     assert [line.seq for page in pages for line in unpack(page)] == list(range(1, 45))
     assert [len(seq_numbers(page)) for page in pages] == [4] * 10 + [1, 3]
@@ -82,7 +82,7 @@ async def test_history_pages_hold_at_most_page_bytes_of_data_and_a_longer_line_a
 
 async def test_a_follower_over_its_byte_budget_reads_storage_and_misses_nothing(daemon: Daemon) -> None:
     job_id = await new_job(daemon)
-    await daemon.logs.append(job_id, lines(1, 10, 100))
+    await daemon.logs.append(job_id, pack(lines(1, 10, 100)))
     reader = follower(daemon, job_id)
     assert await seqs_until(reader, 10) == list(range(1, 11))
     # While the follower has not come back for more, the job writes 200 one-line batches of
@@ -107,7 +107,7 @@ async def test_past_the_total_budget_a_follower_with_unread_lines_reads_storage(
     jobs = [await new_job(daemon) for _ in range(3)]
     readers = []
     for job_id in jobs:
-        await daemon.logs.append(job_id, lines(1, 1, 10))
+        await daemon.logs.append(job_id, pack(lines(1, 1, 10)))
         readers.append(follower(daemon, job_id))
         assert await seqs_until(readers[-1], 1) == [1]
     # Two followers queue 15 batches each, under their own 16 KiB: 30 of the 32 KiB in all.

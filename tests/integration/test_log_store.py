@@ -3,6 +3,7 @@ and a follower reading it and the live hub together."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
@@ -14,7 +15,7 @@ from hodeid.control.follow import follow
 from hodeid.control.loghub import LogHub
 from hodeid.domain.classes import class_of
 from hodeid.store.jobs import JobStore
-from hodeid.store.logs import LogStore
+from hodeid.store.logs import LINES_PER_COPY, LogStore
 
 MIB = 2**20
 
@@ -32,18 +33,38 @@ def lines(first: int, count: int, stream: v1.LogStream = v1.LogStream.STDOUT) ->
 async def test_append_is_idempotent_and_read_pages_in_order(pool: asyncpg.Pool) -> None:
     job, _ = await new_job(JobStore(pool))
     logs = LogStore(pool)
-    await logs.append(job.id, lines(1, 10))
-    await logs.append(job.id, lines(5, 10))  # a replay overlapping what is stored
+    await logs.append(job.id, pack(lines(1, 10)))
+    await logs.append(job.id, pack(lines(5, 10)))  # a replay overlapping what is stored
     first = unpack(await logs.read(job.id, 0, 8, MIB))
     rest = unpack(await logs.read(job.id, first[-1].seq, 100, MIB))
     assert [line.seq for line in first + rest] == list(range(1, 15))
     assert rest[-1].data == b"line 14\n" and rest[-1].stream is v1.LogStream.STDOUT
 
 
+async def test_lines_before_the_last_stored_are_stored_too(pool: asyncpg.Pool) -> None:
+    # Copying them in meets seqs stored already: they are inserted, the missing ones stored.
+    job, _ = await new_job(JobStore(pool))
+    logs = LogStore(pool)
+    await logs.append(job.id, pack(lines(5, 6)))
+    await logs.append(job.id, pack(lines(1, 12)))
+    assert seq_numbers(await logs.read(job.id, 0, 100, MIB)) == tuple(range(1, 13))
+
+
+@pytest.mark.parametrize("count", [500, 3 * LINES_PER_COPY + 1], ids=["one copy", "copies at once"])
+async def test_the_same_lines_appended_at_once_are_stored_once(pool: asyncpg.Pool, count: int) -> None:
+    # Each copy that meets a seq stored by another is inserted instead.
+    job, _ = await new_job(JobStore(pool))
+    logs = LogStore(pool)
+    await asyncio.gather(*(logs.append(job.id, pack(lines(1, count))) for _ in range(4)))
+    stored = unpack(await logs.read(job.id, 0, 2 * count, 64 * MIB))
+    assert [line.seq for line in stored] == list(range(1, count + 1))
+    assert stored[-1].data == b"line %d\n" % count
+
+
 async def test_read_past_the_end_is_empty(pool: asyncpg.Pool) -> None:
     job, _ = await new_job(JobStore(pool))
     logs = LogStore(pool)
-    await logs.append(job.id, lines(1, 3))
+    await logs.append(job.id, pack(lines(1, 3)))
     assert seq_numbers(await logs.read(job.id, 3, 100, MIB)) == ()
 
 
@@ -64,7 +85,7 @@ async def test_every_column_comes_back_exactly(pool: asyncpg.Pool, ts_micros: in
         Line(2, v1.LogStream.SYSTEM, b"", ts_micros, 4),
         Line(2**40, v1.LogStream.STDOUT, b"x" * 70_000, ts_micros, 5),
     ]
-    await logs.append(job.id, sent)
+    await logs.append(job.id, pack(sent))
     assert unpack(await logs.read(job.id, 0, 10, MIB)) == sent
 
 
@@ -72,22 +93,55 @@ async def test_a_follower_that_overflows_while_it_reads_storage_misses_nothing(p
     # A queue of 4 KiB: about 120 one-line batches.
     jobs, logs, hub = JobStore(pool), LogStore(pool), LogHub(4096, MIB)
     job, _ = await new_job(jobs)
-    await logs.append(job.id, lines(1, 10))
+    await logs.append(job.id, pack(lines(1, 10)))
     follower = follow(jobs, logs, hub, job.id, 0, live=True, page_bytes=MIB)
     got = [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
     # While the follower has not come back for more, the job writes one batch at a time,
     # more batches than a follower's queue holds.
     for seq in range(11, 311):
-        await logs.append(job.id, lines(seq, 1))
+        await logs.append(job.id, pack(lines(seq, 1)))
         hub.publish(job.id, pack(lines(seq, 1)))
     assert hub.overflows == 1  # the last lines did not fit in its queue
     assert hub.budget.used == 0  # the queue was dropped: those lines are read from storage
     while got[-1] < 310:
         got += [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
     # One more line, live, which fits in the queue again: it must not jump the missing ones.
-    await logs.append(job.id, lines(311, 1))
+    await logs.append(job.id, pack(lines(311, 1)))
     hub.publish(job.id, pack(lines(311, 1)))
     while got[-1] < 311:
         got += [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
     assert got == list(range(1, 312))
+    await follower.aclose()
+
+
+class ReadCounter(LogStore):
+    """The store, noting the last seq of every page read from it."""
+
+    pages: list[int]
+
+    async def read(self, job_id: str, after_seq: int, limit: int, max_bytes: int) -> v1.LogLines:
+        page = await super().read(job_id, after_seq, limit, max_bytes)
+        self.pages.append(max(seq_numbers(page), default=0))
+        return page
+
+
+async def test_a_follower_goes_live_once_storage_held_what_was_published(pool: asyncpg.Pool) -> None:
+    jobs, logs, hub = JobStore(pool), ReadCounter(pool), LogHub(MIB, MIB)
+    logs.pages = []
+    job, _ = await new_job(jobs)
+    for seq in range(1, 101, 10):
+        await logs.append(job.id, pack(lines(seq, 10)))
+        hub.publish(job.id, pack(lines(seq, 10)))
+    # Pages of 64 bytes: about seven lines each.
+    follower = follow(jobs, logs, hub, job.id, 0, live=True, page_bytes=64)
+    got = [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
+    # The job writes on, faster than its follower reads storage.
+    for seq in range(101, 201, 10):
+        await logs.append(job.id, pack(lines(seq, 10)))
+        hub.publish(job.id, pack(lines(seq, 10)))
+    while got[-1] < 200:
+        got += [line.seq for line in unpack((await anext(follower))[0] or v1.LogLines())]
+    assert got == list(range(1, 201))
+    # Storage was read up to the lines published before it subscribed; the queue had the rest.
+    assert max(logs.pages) < 110
     await follower.aclose()

@@ -120,7 +120,7 @@ async def test_a_follower_that_goes_away_leaves_nothing_held(
     job, _ = await daemon.jobs.insert(spec, placement_class=class_of(spec))
     now = micros(datetime.now(UTC))
     big = [Line(s, v1.LogStream.STDOUT, b"x" * (2**16 - 1) + b"\n", now, 1) for s in range(1, 41)]
-    await daemon.logs.append(job.id, big)
+    await daemon.logs.append(job.id, pack(big))
     channel = connect(window=2**16 - 1)
     request = v1.StreamLogsRequest(job_id=job.id, follow=True)
     stalled = asyncio.create_task(read_all(v1.LogServiceStub(channel).stream_logs(request), asyncio.Event()))
@@ -130,7 +130,7 @@ async def test_a_follower_that_goes_away_leaves_nothing_held(
     # Live lines queue for it while it reads nothing.
     for seq in range(41, 51):
         line = Line(seq, v1.LogStream.STDOUT, b"live\n", now, 1)
-        await daemon.logs.append(job.id, [line])
+        await daemon.logs.append(job.id, pack([line]))
         daemon.hub.publish(job.id, pack([line]))
     stalled.cancel()
     channel.close()

@@ -201,30 +201,50 @@ WHERE id = $1 AND state IN ('ASSIGNED', 'RUNNING')
 RETURNING *;
 
 -- name: insert_log_lines
--- $1 job id, $2 seqs, $3 attempts, $4 streams, $5 data, $6 timestamps.
+-- $1 job id, $2 seqs, $3 attempts, $4 streams (the LogStream numbers: 1 STDOUT, 2 STDERR,
+-- 3 SYSTEM), $5 data, $6 timestamps in microseconds since the Unix epoch, as on the wire
+-- (numbers cost the daemon nothing to pass). An interval is multiplied in float8: whole
+-- seconds and the microseconds left over are multiplied apart, so that each product is exact
+-- for every timestamp of the years 1 to 9999.
 -- A replayed line (same seq) is stored once.
 INSERT INTO log_lines (job_id, seq, attempt, stream, data, ts)
-SELECT $1::uuid, * FROM unnest($2::bigint[], $3::integer[], $4::log_stream[], $5::bytea[],
-                               $6::timestamptz[])
+SELECT $1::uuid, l.seq, l.attempt, (enum_range(NULL::log_stream))[l.stream], l.data,
+       timestamptz 'epoch' + (l.ts / 1000000) * interval '1 second'
+                           + (l.ts % 1000000) * interval '1 microsecond'
+FROM unnest($2::bigint[], $3::integer[], $4::smallint[], $5::bytea[], $6::bigint[])
+    AS l (seq, attempt, stream, data, ts)
 ON CONFLICT (job_id, seq) DO NOTHING;
 
 -- name: read_log_lines
 -- $1 job id, $2 after seq, $3 most lines, $4 most bytes of data (but at least one line,
 -- however long). The sizes are summed first: octet_length reads a stored line's length, not
--- its bytes, so no line past the byte limit is read. Timestamps in microseconds since the
--- Unix epoch, as on the wire (extract gives numeric, so exact).
+-- its bytes, so no line past the byte limit is read. One row: the page in columns, each the
+-- lines' values one after the other in seq order, big-endian as int8send/int4send write them
+-- (seqs, attempts, lengths, ts_micros: 8, 4, 4 and 8 bytes a line; streams one byte a line,
+-- its LogStream number), so that no row per line crosses the wire or is built in Python.
+-- Timestamps in microseconds since the Unix epoch, as on the wire (extract gives numeric,
+-- so exact).
 WITH sizes AS (
     SELECT seq, sum(octet_length(data)) OVER (ORDER BY seq) AS upto
     FROM log_lines
     WHERE job_id = $1 AND seq > $2
     ORDER BY seq
     LIMIT $3
+), page AS (
+    SELECT seq, attempt, array_position(enum_range(NULL::log_stream), stream) AS stream, data,
+           (extract(epoch FROM ts) * 1000000)::bigint AS ts_micros
+    FROM log_lines
+    WHERE job_id = $1 AND seq > $2
+      AND seq <= (SELECT coalesce(max(seq) FILTER (WHERE upto <= $4), min(seq)) FROM sizes)
 )
-SELECT seq, attempt, stream, data, (extract(epoch FROM ts) * 1000000)::bigint AS ts_micros
-FROM log_lines
-WHERE job_id = $1 AND seq > $2
-  AND seq <= (SELECT coalesce(max(seq) FILTER (WHERE upto <= $4), min(seq)) FROM sizes)
-ORDER BY seq;
+SELECT count(*)::integer AS count,
+       coalesce(string_agg(int8send(seq), ''::bytea ORDER BY seq), '') AS seqs,
+       coalesce(string_agg(int4send(attempt), ''::bytea ORDER BY seq), '') AS attempts,
+       coalesce(string_agg(set_byte('\x00'::bytea, 0, stream), ''::bytea ORDER BY seq), '') AS streams,
+       coalesce(string_agg(int4send(octet_length(data)), ''::bytea ORDER BY seq), '') AS lengths,
+       coalesce(string_agg(data, ''::bytea ORDER BY seq), '') AS data,
+       coalesce(string_agg(int8send(ts_micros), ''::bytea ORDER BY seq), '') AS ts_micros
+FROM page;
 
 -- name: job_state
 -- $1 id

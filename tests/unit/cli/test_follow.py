@@ -9,7 +9,7 @@ import pytest
 
 from hodei_api import v1
 from hodei_api.backoff import Backoff
-from hodei_api.loglines import Line
+from hodei_api.loglines import seq_numbers
 from hodei_tui.backend import connect
 from hodei_tui.cli.follow import follow_log
 from hodei_tui.errors import DaemonUnreachable, RequestRefused
@@ -27,8 +27,8 @@ class Collected:
         self.seqs: list[int] = []
         self.received = asyncio.Event()
 
-    def write(self, lines: list[Line]) -> None:
-        self.seqs.extend(each.seq for each in lines)
+    def write(self, lines: v1.LogLines) -> None:
+        self.seqs.extend(seq_numbers(lines))
         self.received.set()
 
 

@@ -63,3 +63,45 @@ async def test_an_overflowed_follower_is_woken_to_read_storage() -> None:
     sub.resync()
     hub.publish("j", batch(5, 100))
     assert not sub.overflowed and sub.queued_bytes == size_of(batch(5, 100))
+
+
+@pytest.mark.parametrize(
+    ("published", "queued", "read_upto", "caught_up"),
+    [
+        # Storage read up to what was published before the resync; the queue goes on from there.
+        ([10, 20], [21], 20, True),
+        ([10, 20], [21], 19, False),
+        # Nothing queued yet: the lines may come through another daemon; storage goes on.
+        ([10, 20], [], 20, False),
+        # Nothing published before: no telling what storage holds.
+        ([], [21], 20, False),
+        # The queue starts past what was published (lines stored elsewhere between): storage
+        # is read up to the queue's first line.
+        ([10, 20], [31], 20, False),
+        ([10, 20], [31], 30, True),
+        # A replay of old lines first in the queue: storage is still read up to what was published.
+        ([10, 20], [5], 10, False),
+    ],
+)
+def test_a_follower_goes_from_storage_to_its_queue_only_without_a_gap(
+    published: list[int], queued: list[int], read_upto: int, caught_up: bool
+) -> None:
+    hub = LogHub(10_000, 10_000)
+    sub = hub.subscribe("job")
+    for seq in published:
+        hub.publish("job", batch(seq, 1))
+    hub.resync(sub)
+    for seq in queued:
+        hub.publish("job", batch(seq, 1))
+    assert sub.caught_up(read_upto) is caught_up
+
+
+def test_a_follower_whose_queue_overflowed_reads_storage() -> None:
+    hub = LogHub(300, 10_000)
+    sub = hub.subscribe("job")
+    hub.publish("job", batch(10, 1))
+    hub.resync(sub)
+    for seq in (11, 12, 13):
+        hub.publish("job", batch(seq, 100))
+    assert sub.overflowed
+    assert not sub.caught_up(13)

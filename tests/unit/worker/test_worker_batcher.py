@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hodei_api import v1
@@ -30,6 +30,10 @@ class Sent(list[v1.LogBatch]):
     @property
     def lines(self) -> list[Line]:
         return [line for batch in self for line in unpack(batch.lines or v1.LogLines())]
+
+    def rows(self) -> list[list[tuple[int, bytes]]]:
+        """Each batch's lines as (seq, data)."""
+        return [[(line.seq, line.data) for line in unpack(batch.lines or v1.LogLines())] for batch in self]
 
     def sizes(self) -> list[int]:
         """How many lines each batch held."""
@@ -118,6 +122,38 @@ def test_the_way_output_is_read_does_not_change_the_lines(data: bytes, cuts: lis
     output = [line.data for line in whole.lines if line.stream is OUT]
     assert b"".join(output) == data
     assert all(len(line) <= 8 for line in output)
+
+
+@given(
+    # Mostly short lines, so that one read holds many; now and then one over max_line.
+    data=st.lists(st.sampled_from([b"a", b"\xff", b"\n", b"\n", b"0123456789"]), max_size=150).map(b"".join),
+    cuts=st.lists(st.integers(0, 300), max_size=10),
+    max_lines=st.integers(1, 6),
+    max_bytes=st.integers(1, 40),
+)
+@example(data=b"a\n" * 10, cuts=[], max_lines=6, max_bytes=4)  # a batch full to the byte
+@settings(max_examples=500, deadline=None)
+def test_batches_obey_the_limits_and_do_not_depend_on_how_output_is_read(
+    data: bytes, cuts: list[int], max_lines: int, max_bytes: int
+) -> None:
+    # Lines read in one block are batched in bulk, lines read one by one singly; both must cut
+    # the batches at the same lines, each the first line that fills a batch by count or bytes.
+    limits = BatchLimits(max_lines=max_lines, max_bytes=max_bytes, max_line=8)
+    bounds = [0, *sorted(c for c in cuts if c <= len(data)), len(data)]
+    chunks = [(OUT, data[a:b]) for a, b in itertools.pairwise(bounds) if a < b]
+    whole = feed_all([(OUT, data)] if data else [], limits)
+    pieces = feed_all(chunks, limits)
+    bytewise = feed_all([(OUT, data[i : i + 1]) for i in range(len(data))], limits)
+    batches = whole.rows()
+    assert pieces.rows() == batches
+    assert bytewise.rows() == batches
+    for batch in batches[:-1]:
+        # Full: by count, or by bytes with its last line and not without it.
+        sizes = [len(line) for _, line in batch]
+        assert len(batch) == max_lines or sum(sizes) >= max_bytes > sum(sizes[:-1])
+    for batch in batches:
+        assert len(batch) <= max_lines
+        assert sum(len(line) for _, line in batch[:-1]) < max_bytes
 
 
 async def test_one_counter_numbers_both_streams_in_reading_order() -> None:

@@ -1,0 +1,170 @@
+"""Log throughput end to end, through the real programs: ``hodei job run -- seq 1 1000000``
+``--runs`` times (each run's stdout must equal ``seq 1 1000000`` byte for byte), printing
+each wall time and the median; then ten ``hodei job logs -f`` followers of one such job
+against one follower (each follower's bytes checked too), printing both walls, their ratio
+and the daemon's peak RSS.
+
+    python scripts/bench/log_throughput.py --database-url postgresql://postgres@127.0.0.1/postgres
+    python scripts/bench/log_throughput.py --runs 5 --lines 1000000 --followers 10
+
+It starts hodeid (on the given database, else an embedded one) and one hodei-worker on
+127.0.0.1, and ends them by PID. A follower's wall runs from just after the job was
+submitted until the last follower has written the job's last line and exited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mib(pid: int) -> float:
+    """VmHWM (peak RSS) of ``pid``, in MiB."""
+    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = row.partition(":")
+        if name == "VmHWM":
+            return int(value.split()[0]) / 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def spawn(database_url: str | None, data_dir: str) -> tuple[list[subprocess.Popen[bytes]], dict[str, str]]:
+    """hodeid and one worker on 127.0.0.1; the processes (daemon last) and the environment
+    a ``hodei`` command needs to reach the daemon as admin."""
+    bindir = Path(sys.executable).parent
+    port = free_port()
+    addr = f"127.0.0.1:{port}"
+    where = ["--data-dir", data_dir, *(["--database-url", database_url] if database_url else [])]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")}
+    env |= {"HODEI_CONFIG": "/nonexistent.toml", "HODEI_LOG_LEVEL": "WARNING", "HODEI_DATA_DIR": data_dir}
+    daemon = subprocess.Popen(
+        [str(bindir / "hodeid"), "--listen", addr, "--no-local-provider", *where], env=env
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            daemon.kill()
+            sys.exit("hodeid did not start")
+        time.sleep(0.1)
+    # A state dir of its own: the host's default one would give every bench's worker one id.
+    state = ["--state-dir", f"{data_dir}/worker"]
+    worker = subprocess.Popen(
+        [str(bindir / "hodei-worker"), "--server", addr, "--slots", "1", *state], env=env
+    )
+    return [worker, daemon], env | {"HODEI_ADDR": addr}
+
+
+def hodei(env: dict[str, str], *args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "hodei"), *args]
+
+
+def run_once(env: dict[str, str], lines: int, expected: bytes) -> float:
+    """One ``hodei job run -- seq 1 LINES``: its wall time in seconds, its bytes checked."""
+    started = time.perf_counter()
+    command = hodei(env, "job", "run", "--", "seq", "1", str(lines))
+    done = subprocess.run(command, env=env, capture_output=True)
+    took = time.perf_counter() - started
+    if done.returncode != 0 or done.stdout != expected:
+        sys.exit(
+            f"job run exited {done.returncode} with {len(done.stdout):,} bytes of stdout"
+            f" ({'not ' if done.stdout != expected else ''}equal to seq's {len(expected):,});"
+            f" stderr: {done.stderr[-500:]!r}"
+        )
+    return took
+
+
+def follow(env: dict[str, str], lines: int, count: int, expected: bytes, workdir: Path) -> float:
+    """Submit ``seq 1 LINES`` and follow it with ``count`` ``hodei job logs -f``; the wall time
+    from the submission until every follower is done, each one's bytes checked."""
+    submitted = subprocess.run(
+        hodei(env, "job", "run", "--detach", "--", "seq", "1", str(lines)),
+        env=env, capture_output=True, check=True,
+    )  # fmt: skip
+    job_id = submitted.stdout.decode().strip()
+    started = time.perf_counter()
+    outputs = [workdir / f"follower-{n}.out" for n in range(count)]
+    procs = []
+    for path in outputs:
+        with path.open("wb") as sink:
+            procs.append(subprocess.Popen(hodei(env, "job", "logs", "-f", job_id), env=env, stdout=sink))
+    for proc in procs:
+        if proc.wait(600) != 0:
+            sys.exit(f"hodei job logs -f {job_id} exited {proc.returncode}")
+    took = time.perf_counter() - started
+    for path in outputs:
+        if (got := path.read_bytes()) != expected:
+            sys.exit(f"follower wrote {len(got):,} bytes, not seq's {len(expected):,} (job {job_id})")
+        path.unlink()
+    return took
+
+
+def bench(args: argparse.Namespace, env: dict[str, str], daemon_pid: int, workdir: Path) -> None:
+    expected = subprocess.run(["seq", "1", str(args.lines)], capture_output=True, check=True).stdout
+    # One run first so the worker is connected and everything is imported and warm.
+    run_once(env, 1000, subprocess.run(["seq", "1", "1000"], capture_output=True, check=True).stdout)
+    walls = []
+    for n in range(args.runs):
+        walls.append(run_once(env, args.lines, expected))
+        print(f"job run         run {n + 1}: {walls[-1]:.2f} s", flush=True)
+    print(
+        f"job run         seq 1 {args.lines}: median {statistics.median(walls):.2f} s"
+        f" (min {min(walls):.2f}, max {max(walls):.2f}, {args.runs} runs, bytes identical)"
+    )
+    one = [follow(env, args.lines, 1, expected, workdir) for _ in range(args.follow_runs)]
+    many = [follow(env, args.lines, args.followers, expected, workdir) for _ in range(args.follow_runs)]
+    one_wall, many_wall = statistics.median(one), statistics.median(many)
+    print(f"logs -f         1 follower: median {one_wall:.2f} s ({', '.join(f'{w:.2f}' for w in one)})")
+    print(
+        f"logs -f         {args.followers} followers: median {many_wall:.2f} s"
+        f" ({', '.join(f'{w:.2f}' for w in many)}); ratio {many_wall / one_wall:.2f}"
+    )
+    print(f"daemon          peak RSS {peak_rss_mib(daemon_pid):.0f} MiB (VmHWM, whole run)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="PostgreSQL for the daemon (else embedded)")
+    parser.add_argument("--lines", type=int, default=1_000_000, help="seq 1 LINES")
+    parser.add_argument("--runs", type=int, default=5, help="times hodei job run is timed")
+    parser.add_argument("--followers", type=int, default=10)
+    parser.add_argument("--follow-runs", type=int, default=3, help="jobs followed, for each count")
+    args = parser.parse_args()
+    data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
+    # As root the embedded PostgreSQL runs as hodei-postgres, which must enter the data dir.
+    os.chmod(data_dir, 0o711)
+    procs, env = spawn(args.database_url, data_dir)
+    try:
+        bench(args, env, procs[-1].pid, Path(data_dir))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
