@@ -20,7 +20,10 @@ DEFAULT_ADDR = "127.0.0.1:50051"
 
 # How long a plaintext connection waits for the daemon's first HTTP/2 frame (hodeid sends its
 # settings as soon as it accepts a connection) before any request, and its token, is sent.
-ANSWER_SECONDS = 10.0
+ANSWER_SECONDS = 5.0
+# An HTTP/2 server's first frame is SETTINGS (type 4) on stream 0, after a 9-byte header.
+FRAME_HEADER = 9
+SETTINGS = 4
 
 
 class AddressError(ValueError):
@@ -100,17 +103,29 @@ def tls_context(
     return context
 
 
-class TlsMismatch(ConnectionError):
+class WrongPeer(ConnectionError):
+    """What answers at the address cannot be talked to as configured; waiting will not mend
+    it, and the message says what to change."""
+
+
+class TlsMismatch(WrongPeer):
     """The client and the daemon do not agree on TLS (plaintext against TLS, or a certificate
     the client does not trust); the message says which, and what to pass."""
 
 
+class NotHodeid(WrongPeer):
+    """The address answers, but not as hodeid does (no HTTP/2), or not at all."""
+
+
 class _Answering(H2Protocol):
-    """grpclib's HTTP/2 protocol, noting whether the server answered before the connection ended."""
+    """grpclib's HTTP/2 protocol, noting whether the server answered before the connection
+    ended, and whether its first bytes were an HTTP/2 SETTINGS frame."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.answered = False
+        self.speaks_http2 = False
+        self.head = b""
         self.settled = asyncio.Event()
         self.lost: BaseException | None = None
 
@@ -119,8 +134,18 @@ class _Answering(H2Protocol):
         super().connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
-        self.answered = True
-        self.settled.set()
+        if not self.answered:
+            # Judged on the first frame's header whole (it may come in pieces).
+            self.head += data
+            if len(self.head) < FRAME_HEADER:
+                return
+            data, self.head = self.head, self.head[:FRAME_HEADER]
+            self.answered = True
+            self.speaks_http2 = data[3] == SETTINGS and data[5:FRAME_HEADER] == bytes(4)
+            self.settled.set()
+            if not self.speaks_http2:
+                self.transport.close()
+                return
         super().data_received(data)
 
     def connection_lost(self, exc: BaseException | None) -> None:
@@ -172,11 +197,18 @@ class _Channel(Channel):
             await asyncio.wait_for(protocol.settled.wait(), ANSWER_SECONDS)
         except TimeoutError:
             protocol.transport.close()
-            raise TimeoutError(
-                f"hodeid at {self._addr} accepted the connection but sent nothing in {ANSWER_SECONDS:g} s"
+            raise NotHodeid(
+                f"{self._addr} accepted the connection but said nothing in {ANSWER_SECONDS:g} s, as "
+                "hodeid would at once: is --addr/HODEI_ADDR hodeid's gRPC port (50051 by "
+                "default)? (nothing secret was sent)"
             ) from None
-        if protocol.answered:
+        if protocol.speaks_http2:
             return
+        if protocol.answered:
+            raise NotHodeid(
+                f"{self._addr} does not answer as hodeid (no HTTP/2; it began {protocol.head!r}): "
+                "is --addr/HODEI_ADDR hodeid's gRPC port (50051 by default)? (nothing secret was sent)"
+            )
         if protocol.lost is not None:
             raise protocol.lost
         # A TLS server reads the preface as a bad handshake and closes without a word.

@@ -12,7 +12,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
-from hodei_api.client import AddressError, Client, TlsMismatch, Token, find_token, tls_context
+from hodei_api.client import AddressError, Client, Token, WrongPeer, find_token, tls_context
 from hodei_api.loglines import Line, check, unpack
 from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused, UsageError
 
@@ -68,9 +68,9 @@ def refusal_message(exc: GRPCError, token_origin: str = "") -> str:
 
 def translate(addr: str, exc: CallFailure, token_origin: str = "") -> HodeiError:
     """The hodei error for a failed call: unreachable (worth retrying) or refused (not); a
-    disagreement on TLS is neither, and waiting will not mend it. ``token_origin`` says where
-    the call's token came from (``describe_origin()``)."""
-    if isinstance(exc, TlsMismatch):
+    disagreement on TLS, or a peer that is not hodeid, is neither: waiting will not mend it.
+    ``token_origin`` says where the call's token came from (``describe_origin()``)."""
+    if isinstance(exc, WrongPeer):
         return HodeiError(str(exc))
     if isinstance(exc, GRPCError):
         if exc.status is Status.UNAVAILABLE:

@@ -16,7 +16,7 @@ from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
 from hodei_api.backoff import Backoff
-from hodei_api.client import Client, TlsMismatch
+from hodei_api.client import Client, WrongPeer
 from hodei_worker.attempts import Attempts
 from hodei_worker.batcher import BatchLimits
 from hodei_worker.config import WorkerSettings
@@ -194,7 +194,7 @@ class Agent:
             return refusal
         except (StreamTerminatedError, ProtocolError) as exc:
             return f"stream to {server} lost: {exc or type(exc).__name__}"
-        except TlsMismatch as exc:
+        except WrongPeer as exc:
             return str(exc)
         except OSError as exc:
             # asyncio's connect errors carry the errno but a strerror of its own wording.
