@@ -4,8 +4,6 @@ daemon's reflection finds the contract's descriptors (package data too)."""
 
 from __future__ import annotations
 
-import os
-import pty
 import shutil
 import subprocess
 import sys
@@ -16,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import free_port
-from tests.support.terminal import drain, read_until
+from tests.support.terminal import console_opens_and_quits
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("hodeid", "hodei_worker", "hodei_tui", "hodei_api")
@@ -70,23 +67,7 @@ def test_the_installed_wheel_opens_the_console(bin_dir: Path, tmp_path: Path) ->
         capture_output=True, check=True, cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert where.stdout.decode().startswith(str(bin_dir.parent)), where.stdout
-    addr = f"127.0.0.1:{free_port()}"
-    env = {**os.environ, "HODEI_ADDR": addr, "TERM": "xterm-256color", "COLUMNS": "140", "LINES": "40"}
-    main, child = pty.openpty()
-    proc = subprocess.Popen(
-        [str(bin_dir / "hodei"), "tui"], stdin=child, stdout=child, stderr=child, env=env, cwd=tmp_path
-    )
-    os.close(child)
-    try:
-        read_until(main, b"DISCONNECTED")
-        os.write(main, b"q")
-        drain(main, proc)
-        assert proc.wait(30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(main)
+    assert console_opens_and_quits([str(bin_dir / "hodei"), "tui"], cwd=tmp_path) == 0
 
 
 def test_the_installed_wheel_holds_the_contract_descriptors(bin_dir: Path, tmp_path: Path) -> None:

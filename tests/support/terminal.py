@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import pty
 import select
 import subprocess
 import time
+from pathlib import Path
+
+from tests.support.processes import free_port
 
 
 def read_until(fd: int, wanted: bytes, timeout: float = 30.0) -> bytes:
@@ -38,3 +42,23 @@ def drain(fd: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None
                 os.read(fd, 65536)
             except OSError:
                 return
+
+
+def console_opens_and_quits(argv: list[str], cwd: Path | None = None) -> int:
+    """Open the console command ``argv`` in a terminal against a port nothing listens on, wait
+    until it says it is disconnected, press ``q``; its exit status."""
+    addr = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "HODEI_ADDR": addr, "TERM": "xterm-256color", "COLUMNS": "140", "LINES": "40"}
+    main, child = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=child, stdout=child, stderr=child, env=env, cwd=cwd)
+    os.close(child)
+    try:
+        read_until(main, b"DISCONNECTED")
+        os.write(main, b"q")
+        drain(main, proc)
+        return proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
