@@ -30,6 +30,21 @@ def bare(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
 
 
 @pytest.fixture
+def pair(database_url: str, tmp_path: Path) -> Iterator[tuple[Cluster, Cluster]]:
+    """Two daemons, A and B, no worker, on one database."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = Cluster(database_url, tmp_path / "a"), Cluster(database_url, tmp_path / "b")
+    try:
+        a.start_daemon()
+        b.start_daemon()
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.fixture
 def job_dir() -> Iterator[Path]:
     """A directory the workers' jobs may read and write. Run as root, a worker runs its jobs as
     ``nobody``, which cannot enter pytest's tmp_path (0700, root's); so it is ``nobody``'s."""

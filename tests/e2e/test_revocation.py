@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,21 +21,6 @@ from tests.support.processes import Cluster, free_port, wait_port
 
 # Far less than the time a stream lasts without the fix (until the client gives up).
 DEADLINE = 10.0
-
-
-@pytest.fixture
-def pair(database_url: str, tmp_path: Path) -> Iterator[tuple[Cluster, Cluster]]:
-    """Two daemons, no worker, on one database."""
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    a, b = Cluster(database_url, tmp_path / "a"), Cluster(database_url, tmp_path / "b")
-    try:
-        a.start_daemon()
-        b.start_daemon()
-        yield a, b
-    finally:
-        a.close()
-        b.close()
 
 
 async def until_listed(events: AsyncIterator[v1.JobEvent]) -> None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -20,19 +19,10 @@ DEADLINE = 60.0
 
 
 @pytest.fixture
-def pair(database_url: str, tmp_path: Path) -> Iterator[tuple[Cluster, Cluster]]:
+def with_worker(pair: tuple[Cluster, Cluster]) -> tuple[Cluster, Cluster]:
     """Daemon A with a worker, daemon B with none, on one database."""
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    a, b = Cluster(database_url, tmp_path / "a"), Cluster(database_url, tmp_path / "b")
-    try:
-        a.start_daemon()
-        a.start_worker("--id", "w-a")
-        b.start_daemon()
-        yield a, b
-    finally:
-        a.close()
-        b.close()
+    pair[0].start_worker("--id", "w-a")
+    return pair
 
 
 async def states_of(events: AsyncIterator[v1.JobEvent], job_id: str, until: v1.JobState) -> list[v1.JobState]:
@@ -53,8 +43,8 @@ async def listed(events: AsyncIterator[v1.JobEvent]) -> None:
                 return
 
 
-async def test_both_daemons_watchers_see_every_change(pair: tuple[Cluster, Cluster]) -> None:
-    a, b = pair
+async def test_both_daemons_watchers_see_every_change(with_worker: tuple[Cluster, Cluster]) -> None:
+    a, b = with_worker
     async with Client(a.addr, a.admin_token()) as on_a, Client(b.addr, b.admin_token()) as on_b:
         watch_a = on_a.jobs.watch_jobs(v1.WatchJobsRequest())
         watch_b = on_b.jobs.watch_jobs(v1.WatchJobsRequest())
@@ -71,8 +61,8 @@ async def test_both_daemons_watchers_see_every_change(pair: tuple[Cluster, Clust
         assert seen == sorted(seen), f"states only move forward: {seen}"
 
 
-async def test_a_killed_worker_is_shown_gone(pair: tuple[Cluster, Cluster]) -> None:
-    a, _ = pair
+async def test_a_killed_worker_is_shown_gone(with_worker: tuple[Cluster, Cluster]) -> None:
+    a, _ = with_worker
     async with Client(a.addr, a.admin_token()) as client:
         events = client.workers.watch_workers(v1.WatchWorkersRequest())
         async with asyncio.timeout(DEADLINE):
