@@ -38,6 +38,18 @@ def parse_addr(addr: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def parse_addrs(addrs: str) -> list[tuple[str, int]]:
+    """Split a comma-separated list of daemon addresses (``A:1,B:2``; several daemons on one
+    database), each ``HOST:PORT``, in order and without repeats, or say which one is wrong."""
+    found: list[tuple[str, int]] = []
+    for part in addrs.split(","):
+        if not part.strip():
+            raise AddressError(f"daemon address list {addrs!r} has an empty entry; write HOST:PORT,HOST:PORT")
+        if (addr := parse_addr(part)) not in found:
+            found.append(addr)
+    return found
+
+
 def resolve_addr(flag: str | None, environ: Mapping[str, str] = os.environ) -> str:
     """The daemon address: the flag, else ``HODEI_ADDR``, else the default."""
     return flag or environ.get("HODEI_ADDR") or DEFAULT_ADDR
