@@ -48,6 +48,10 @@ class SchedulerSettings(BaseModel):
     """How often daemon and worker send heartbeats; 3 missed ones mean the stream is dead."""
     lost_grace_seconds: float = Field(30.0, ge=0)
     """How long a disconnected worker's running attempts are kept before they are LOST."""
+    lease_seconds: float = Field(15.0, gt=0)
+    """How long this daemon's lease lasts unrenewed (it renews it three times as often): a
+    daemon gone this long no longer holds its workers' streams, for the daemons sharing its
+    database."""
     decisions_per_job: int = Field(20, ge=1)
     """How many distinct placement decisions are kept for each job (newest first)."""
 

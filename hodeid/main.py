@@ -199,7 +199,7 @@ async def serve(settings: Settings) -> int:
     try:
         daemon = await make_daemon(settings, pool, listen_pool)
         server = await start_server(settings, daemon, ssl_context)
-        daemon.start()
+        await daemon.start()
         log.info("hodeid %s listening on %s:%d%s", daemon.id[:8], host, port, " (TLS)" if ssl_context else "")
         metrics = await start_metrics(settings, daemon)
         notifier = Notifier()
@@ -228,7 +228,9 @@ async def make_daemon(settings: Settings, pool: asyncpg.Pool, listen_pool: async
     else:
         cluster_token = tokenfiles.join_token(settings.data_dir)
     tokens = JoinTokens(settings.join_token_ttl_seconds, cluster_token)
-    daemon = Daemon(pool, settings.scheduler, configured(settings), tokens, settings.limits, listen_pool)
+    daemon = Daemon(
+        pool, settings.scheduler, configured(settings), tokens, settings.limits, listen_pool, settings.listen
+    )
     await tokenfiles.register_admin(*tokenfiles.admin_token(settings.data_dir), daemon.api_tokens)
     return daemon
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from datetime import UTC, datetime
+from importlib.metadata import version
 
 import asyncpg
 
@@ -22,6 +23,8 @@ from hodeid.control.decisions import DecisionLog, to_proto
 from hodeid.control.follow import Chunk, follow
 from hodeid.control.heap import Heap
 from hodeid.control.jobfeed import JobFeed
+from hodeid.control.lease import Lease
+from hodeid.control.ledger import Ledger
 from hodeid.control.loghub import LogHub
 from hodeid.control.providers.base import Provider
 from hodeid.control.providers.fleet import Fleet
@@ -39,8 +42,11 @@ from hodeid.domain.validation import SpecLimits, validate
 from hodeid.errors import Conflict, InvalidRequest, NotFound, StoreError
 from hodeid.store import db
 from hodeid.store.credentials import CredentialStore
+from hodeid.store.daemons import DaemonStore
 from hodeid.store.decisions import DecisionStore
+from hodeid.store.holders import HolderStore
 from hodeid.store.jobs import JobStore
+from hodeid.store.leadership import LeaderLock
 from hodeid.store.listen import JOB_CHANNEL, TOKEN_CHANNEL, listen
 from hodeid.store.logs import LogStore
 from hodeid.store.tokens import TokenStore
@@ -63,6 +69,7 @@ class Daemon:
         tokens: JoinTokens | None = None,
         limits: LimitSettings | None = None,
         listen_pool: asyncpg.Pool | None = None,
+        address: str = "",
     ) -> None:
         self.id = uuid.uuid4().hex
         self.pool = pool
@@ -77,17 +84,24 @@ class Daemon:
         self.heap = Heap()
         self.hub = LogHub(self.limits.follower_buffer_bytes, self.limits.followers_buffer_bytes)
         self.registry = Registry()
-        self.settler = Settler(self.jobs, self.hub, self.registry)
+        self.ledger = Ledger(self.registry.changed)
+        self.lease = Lease(
+            DaemonStore(pool), LeaderLock(pool), self.registry, self.id, address, version("hodei"),
+            settings.lease_seconds, self._end_streams,
+        )  # fmt: skip
+        self.settler = Settler(self.jobs, self.hub, self.ledger)
         self.decisions = DecisionLog(DecisionStore(pool), settings.decisions_per_job)
         self.tokens = tokens or JoinTokens()
         self.fleet = Fleet(providers, self.registry, self.tokens)
+        holders = HolderStore(pool)
         self.scheduler = Scheduler(
-            settings, self.jobs, self.registry, self.settler, self.decisions, self.fleet
-        )
-        reports = Reports(self.scheduler, self.settler, self.jobs, self.logs, self.hub)
+            settings, self.jobs, self.registry, self.settler, self.decisions, self.fleet,
+            self.ledger, holders, self.lease,
+        )  # fmt: skip
+        reports = Reports(self.scheduler, self.ledger, self.settler, self.jobs, self.logs, self.hub)
         self.sessions = WorkerSessions(
-            settings, self.id, self.registry, self.scheduler, self.settler, reports,
-            self.jobs, WorkerStore(pool), self.tokens, WorkerCredentials(CredentialStore(pool)),
+            settings, self.lease, self.registry, self.ledger, self.scheduler, self.settler, reports,
+            holders, WorkerStore(pool), self.tokens, WorkerCredentials(CredentialStore(pool)),
             self.limits,
         )  # fmt: skip
         # Job changes and token revocations are heard on connections of ``listen_pool`` (the
@@ -102,8 +116,11 @@ class Daemon:
         self.worker_feed = WorkerFeed(self.registry)
         self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Take a lease among the daemons sharing the database, then run."""
+        await self.lease.acquire()
         for name, loop in (
+            ("lease", self.lease.run()),
             ("scheduler", self.scheduler.run()),
             ("job feed", self.job_feed.run()),
             ("token revocations", self.revocations.run()),
@@ -112,14 +129,22 @@ class Daemon:
             task.add_done_callback(_die_with)
             self._tasks.append(task)
 
-    async def stop(self) -> None:
-        """Close every worker stream (workers reconnect to the next daemon) and stop."""
+    def _end_streams(self) -> None:
         for session in list(self.registry.sessions.values()):
             session.close()
+
+    async def stop(self) -> None:
+        """Close every worker stream (workers reconnect to the next daemon), end the lease
+        and stop."""
+        self._end_streams()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sessions.stop_readers()
+        try:
+            await self.lease.release()
+        except StoreError as exc:
+            log.warning("could not end this daemon's lease (it runs out by itself): %s", exc.message)
         await self.fleet.close()
         await self.heap.close()
 
@@ -176,7 +201,7 @@ class Daemon:
                 self.hub.finish(job_id, v1.JobState.CANCELLED)
                 return await self.jobs.get(job_id)
             if (held := await self.jobs.request_cancel(job_id, reason)) is not None:
-                session = self.registry.holder((held.id, held.attempt))
+                session = self.ledger.holder((held.id, held.attempt))
                 grace = held.spec.kill_grace_seconds if held.spec else 0.0
                 if session is not None:
                     session.send(cancel_message(held.id, held.attempt, grace, reason))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -33,7 +33,8 @@ class Session:
     peer_beat: v1.Heartbeat | None = None
     peer_beat_at: float = 0.0
     draining: bool = False
-    running: dict[Key, JobNeeds] = field(default_factory=dict)
+    running: Mapping[Key, JobNeeds] = field(default_factory=dict)
+    """The attempts its stream holds: a read-only view of the ``Ledger``'s books."""
     outbox: asyncio.Queue[v1.DaemonMessage | None] = field(default_factory=asyncio.Queue)
     closed: bool = False
     # Set once every message the worker sent on this stream has been applied.
@@ -74,12 +75,10 @@ class Session:
 
 
 class Registry:
-    """Live sessions by worker id, and when each lost one went away."""
+    """Live sessions by worker id."""
 
     def __init__(self) -> None:
         self.sessions: dict[str, Session] = {}
-        self.gone_since: dict[str, float] = {}
-        self.started = time.monotonic()
         # Called with a worker's id whenever it connects, goes, or its state changes.
         self.listeners: list[Callable[[str], None]] = []
 
@@ -91,13 +90,11 @@ class Registry:
     def add(self, session: Session) -> None:
         """Register ``session`` (an older one of the same worker was closed before)."""
         self.sessions[session.worker_id] = session
-        self.gone_since.pop(session.worker_id, None)
         self.changed(session.worker_id)
 
     def remove(self, session: Session) -> None:
         if self.sessions.get(session.worker_id) is session:
             del self.sessions[session.worker_id]
-            self.gone_since[session.worker_id] = time.monotonic()
             self.changed(session.worker_id)
 
     def get(self, worker_id: str) -> Session | None:
@@ -105,14 +102,3 @@ class Registry:
 
     def live(self) -> list[Session]:
         return [s for s in self.sessions.values() if not s.closed]
-
-    def holder(self, key: Key) -> Session | None:
-        """The live session running attempt ``key``, if any."""
-        for session in self.sessions.values():
-            if key in session.running:
-                return session
-        return None
-
-    def absent_for(self, worker_id: str, now: float) -> float:
-        """Seconds since the worker's stream went away (or since this daemon started)."""
-        return now - self.gone_since.get(worker_id, self.started)

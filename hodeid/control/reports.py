@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from hodei_api import v1
 from hodei_api.loglines import check, concat, with_attempt
+from hodeid.control.ledger import Ledger
 from hodeid.control.loghub import LogHub
 from hodeid.control.registry import Session
 from hodeid.control.scheduler import Scheduler
@@ -22,9 +23,16 @@ log = logging.getLogger(__name__)
 
 class Reports:
     def __init__(
-        self, scheduler: Scheduler, settler: Settler, jobs: JobStore, logs: LogStore, hub: LogHub
+        self,
+        scheduler: Scheduler,
+        ledger: Ledger,
+        settler: Settler,
+        jobs: JobStore,
+        logs: LogStore,
+        hub: LogHub,
     ) -> None:
         self.scheduler = scheduler
+        self.ledger = ledger
         self.settler = settler
         self.jobs = jobs
         self.logs = logs
@@ -42,16 +50,16 @@ class Reports:
                     if (checked := _lines_of(session, batch)) is not None:
                         lines.setdefault(batch.job_id, []).append(checked)
             elif (accepted := message.accepted) is not None:
-                self.scheduler.awaiting_ack.pop((accepted.job_id, accepted.attempt), None)
+                self.ledger.acknowledged((accepted.job_id, accepted.attempt))
                 if self._current(session, accepted.job_id, accepted.attempt, "Accepted"):
                     when = accepted.started_at or datetime.now(UTC)
                     started.append((accepted.job_id, accepted.attempt, when))
             elif (finished := message.finished) is not None:
-                self.scheduler.awaiting_ack.pop((finished.job_id, finished.attempt), None)
+                self.ledger.acknowledged((finished.job_id, finished.attempt))
                 if self._current(session, finished.job_id, finished.attempt, "Finished"):
                     ends.append(_end_of(finished))
             elif (rejected := message.rejected) is not None:
-                self.scheduler.awaiting_ack.pop((rejected.job_id, rejected.attempt), None)
+                self.ledger.acknowledged((rejected.job_id, rejected.attempt))
                 if self._current(session, rejected.job_id, rejected.attempt, "Rejected"):
                     reason = f"worker {session.worker_id} refused it: {rejected.reason}"
                     ends.append(
@@ -74,9 +82,8 @@ class Reports:
             self.scheduler.wake()
             await self.settler.end(ends, ACTIVE)
 
-    @staticmethod
-    def _current(session: Session, job_id: str, attempt: int, what: str) -> bool:
-        if (job_id, attempt) in session.running:
+    def _current(self, session: Session, job_id: str, attempt: int, what: str) -> bool:
+        if self.ledger.holds(session, (job_id, attempt)):
             return True
         log.warning(
             "worker %s: %s for job %s attempt %d refused (stale attempt)",

@@ -16,8 +16,10 @@ from hodei_api import v1
 from hodeid.config import SchedulerSettings
 from hodeid.control.blocked import BlockedClasses
 from hodeid.control.decisions import DecisionLog
+from hodeid.control.lease import Lease
+from hodeid.control.ledger import Ledger
 from hodeid.control.providers.fleet import Fleet
-from hodeid.control.registry import Key, Registry
+from hodeid.control.registry import Registry
 from hodeid.control.settle import Settler
 from hodeid.domain import selectors
 from hodeid.domain.classes import snapshot
@@ -33,6 +35,7 @@ from hodeid.domain.placement import (
 )
 from hodeid.domain.scaling import ProviderState
 from hodeid.errors import Unavailable
+from hodeid.store.holders import HolderStore
 from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
 
 log = logging.getLogger(__name__)
@@ -66,10 +69,16 @@ class Scheduler:
         settler: Settler,
         decisions: DecisionLog,
         fleet: Fleet,
+        ledger: Ledger,
+        holders: HolderStore,
+        lease: Lease,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
         self.registry = registry
+        self.ledger = ledger
+        self.holders = holders
+        self.lease = lease
         self.settler = settler
         self.decisions = decisions
         self.fleet = fleet
@@ -77,7 +86,6 @@ class Scheduler:
             strategy=settings.strategy,
             heartbeat_stale_after=3 * settings.heartbeat_interval_seconds,
         )
-        self.awaiting_ack: dict[Key, float] = {}
         self._next_reap = 0.0
         self._wake = asyncio.Event()
         self.blocked = BlockedClasses()
@@ -147,7 +155,10 @@ class Scheduler:
             )
             return [(d.job_id, d.worker_id) for d in decisions if d.worker_id]
 
-        assignments = await self.jobs.claim(window, placer, self.blocked.names())
+        streams = {s.worker_id: s.id for s in self.registry.live()}
+        assignments = await self.jobs.claim(
+            window, placer, streams, self.lease.daemon_id, self.blocked.names()
+        )
         self.fleet.scale(demand(decisions))
         if self.policy.strategy is Strategy.ROUND_ROBIN and assignments:
             self.policy = replace(self.policy, cursor=self.policy.cursor + len(assignments))
@@ -163,9 +174,7 @@ class Scheduler:
                 end = AttemptEnd(*key, v1.AttemptOutcome.NOT_ACKNOWLEDGED, reason=reason)
                 await self.settler.end([end])
                 continue
-            session.running[key] = needs[a.job.id]
-            self.registry.changed(session.worker_id)
-            self.awaiting_ack[key] = deadline
+            self.ledger.hold(session, key, needs[a.job.id], ack_by=deadline)
             session.send(
                 v1.DaemonMessage(
                     run_job=v1.RunJob(
@@ -220,12 +229,10 @@ class Scheduler:
         return replace(decision, duration_ms=(time.perf_counter() - started) * 1000)
 
     async def expire_unacknowledged(self) -> None:
-        now = time.monotonic()
-        expired = [key for key, deadline in self.awaiting_ack.items() if deadline <= now]
         ends = []
-        for key in expired:
-            del self.awaiting_ack[key]
-            session = self.registry.holder(key)
+        for key in self.ledger.overdue(time.monotonic()):
+            self.ledger.acknowledged(key)  # given up: not expired twice
+            session = self.ledger.holder(key)
             worker = session.worker_id if session else "the worker"
             if session is not None:
                 # It may still arrive late: make sure the worker does not run it anyway.
@@ -239,30 +246,33 @@ class Scheduler:
             self.wake()
 
     async def reap_lost(self) -> None:
-        """Attempts held by a worker whose stream has been gone longer than the grace: LOST.
-        Sooner, one past its timeout and kill grace there: TIMED_OUT (the worker would have
-        killed it by then, and cannot say so)."""
+        """Attempts no live worker stream on any daemon has held for longer than the grace:
+        LOST. Sooner, one past its timeout and kill grace there: TIMED_OUT (the worker would
+        have killed it by then, and cannot say so). The store judges by the database's clock
+        and each stream's daemon's lease (hodeid.store.holders); this daemon looks at its own
+        streams' attempts, the leader at everyone's. A verdict is fenced: if the worker
+        brought the attempt to a new stream meanwhile, it stands."""
         now = time.monotonic()
         grace = self.settings.lost_grace_seconds
         if now < self._next_reap:
             return
         self._next_reap = now + max(1.0, grace / 4)
+        await self.lease.sync_streams()
         ends = []
-        for held in await self.jobs.active():
-            session = self.registry.get(held.worker_id)
-            if session is not None and not session.closed:
-                continue
+        for held in await self.holders.absent(self.lease.daemon_id, self.lease.leading):
             key = (held.job_id, held.attempt)
-            gone = self.registry.absent_for(held.worker_id, now)
+            gone = held.absent_seconds
             deadline = held.timeout + (held.kill_grace or WORKER_KILL_GRACE)
             if held.timeout and held.running_seconds is not None and held.running_seconds >= deadline:
                 reason = (
                     f"timed out after {held.timeout:g} s on worker {held.worker_id}, "
                     f"which has been unreachable for {gone:.0f} s"
                 )
-                ends.append(AttemptEnd(*key, v1.AttemptOutcome.TIMED_OUT, reason=reason))
+                ends.append(
+                    AttemptEnd(*key, v1.AttemptOutcome.TIMED_OUT, reason=reason, fence=held.session_id)
+                )
             elif gone >= grace:
                 reason = f"worker {held.worker_id} lost: no stream for {gone:.0f} s"
-                ends.append(AttemptEnd(*key, v1.AttemptOutcome.LOST, reason=reason))
+                ends.append(AttemptEnd(*key, v1.AttemptOutcome.LOST, reason=reason, fence=held.session_id))
         if await self.settler.end(ends):
             self.wake()

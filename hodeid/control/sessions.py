@@ -17,6 +17,8 @@ from hodei_api import v1
 from hodei_api.worker_identity import provisioned
 from hodeid.config import LimitSettings, SchedulerSettings
 from hodeid.control.credentials import WorkerCredentials
+from hodeid.control.lease import Lease
+from hodeid.control.ledger import Ledger
 from hodeid.control.registry import Registry, Session
 from hodeid.control.reports import Reports
 from hodeid.control.scheduler import Scheduler, cancel_message
@@ -26,7 +28,8 @@ from hodeid.domain.placement import JobNeeds
 from hodeid.domain.validation import validate_worker
 from hodeid.errors import InvalidRequest, Unauthenticated, Unavailable
 from hodeid.metrics import WORKER_REFUSALS
-from hodeid.store.jobs import AttemptEnd, JobStore
+from hodeid.store.holders import HolderStore
+from hodeid.store.jobs import AttemptEnd
 from hodeid.store.workers import WorkerStore
 
 log = logging.getLogger(__name__)
@@ -40,12 +43,13 @@ class WorkerSessions:
     def __init__(
         self,
         settings: SchedulerSettings,
-        daemon_id: str,
+        lease: Lease,
         registry: Registry,
+        ledger: Ledger,
         scheduler: Scheduler,
         settler: Settler,
         reports: Reports,
-        jobs: JobStore,
+        holders: HolderStore,
         workers: WorkerStore,
         tokens: JoinTokens,
         credentials: WorkerCredentials,
@@ -53,12 +57,13 @@ class WorkerSessions:
     ) -> None:
         self.limits = limits
         self.settings = settings
-        self.daemon_id = daemon_id
+        self.lease = lease
         self.registry = registry
+        self.ledger = ledger
         self.scheduler = scheduler
         self.settler = settler
         self.reports = reports
-        self.jobs = jobs
+        self.holders = holders
         self.workers = workers
         self.tokens = tokens
         self.credentials = credentials
@@ -104,7 +109,8 @@ class WorkerSessions:
             raise InvalidRequest(f"worker {hello.worker_id} offers {hello.slots} slots; at least 1 is needed")
         self._check_labels(hello)
         resume_token = await self._admit(hello)
-        sessions = await self.workers.record_hello(hello)
+        session = Session(hello)
+        session.reconnects = await self.workers.record_hello(hello, self.lease.daemon_id, session.id) - 1
         if (old := self._readers.get(hello.worker_id)) is not None:
             # Let its older stream's reports land first, or they would look lost.
             if not old.closed:
@@ -112,7 +118,7 @@ class WorkerSessions:
             old.close()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(old.drained.wait(), READER_GRACE)
-        session = Session(hello, reconnects=sessions - 1)
+        self.ledger.open(session)
         self.registry.add(session)
         stale = await self._adopt(session, hello.running)
         self.registry.changed(session.worker_id)  # its resumed attempts hold slots
@@ -124,7 +130,7 @@ class WorkerSessions:
         self.scheduler.wake()
         welcome = v1.Welcome(
             session_id=session.id,
-            daemon_id=self.daemon_id,
+            daemon_id=self.lease.daemon_id,
             heartbeat_interval_seconds=self.settings.heartbeat_interval_seconds,
             stale=stale,
             resume_token=resume_token,
@@ -175,25 +181,25 @@ class WorkerSessions:
                 )
 
     async def _adopt(self, session: Session, running: list[v1.RunningAttempt]) -> list[v1.RunningAttempt]:
-        """Resume the attempts the worker still runs that are still current; the rest are
-        stale. Attempts the store gives this worker that it no longer runs are LOST."""
-        active = {(a.job_id, a.attempt): a for a in await self.jobs.active()}
-        stale = []
-        for r in running:
-            key = (r.job_id, r.attempt)
-            held = active.get(key)
-            if held is not None and held.worker_id == session.worker_id:
-                session.running[key] = JobNeeds(r.job_id)
-                if held.cancel_reason is not None:
-                    # Asked while the worker was away (or sent on a stream that then broke).
-                    session.send(cancel_message(*key, held.kill_grace, held.cancel_reason))
-            else:
-                stale.append(r)
+        """Bring to this stream the attempts the worker still runs that are still current
+        (whichever daemon's stream held them before); the rest are stale. Attempts the store
+        gives this worker that it no longer runs are LOST."""
+        claimed = [(r.job_id, r.attempt) for r in running]
+        adopted = await self.holders.adopt(session.worker_id, self.lease.daemon_id, session.id, claimed)
+        kept = set()
+        for a in adopted:
+            key = (a.job_id, a.attempt)
+            kept.add(key)
+            self.ledger.hold(session, key, JobNeeds(a.job_id))
+            if a.cancel_reason is not None:
+                # Asked while the worker was away (or sent on a stream that then broke).
+                session.send(cancel_message(*key, a.kill_grace, a.cancel_reason))
+        stale = [r for r in running if (r.job_id, r.attempt) not in kept]
+        reason = f"worker {session.worker_id} came back without it"
         gone = [
-            AttemptEnd(*key, v1.AttemptOutcome.LOST, reason=f"worker {held.worker_id} came back without it")
-            for key, held in active.items()
-            if held.worker_id == session.worker_id and key not in session.running
-            and key not in self.scheduler.awaiting_ack
+            AttemptEnd(*key, v1.AttemptOutcome.LOST, reason=reason)
+            for key in await self.holders.held_by(session.worker_id)
+            if key not in kept and not self.ledger.awaiting(key)
         ]  # fmt: skip
         await self.settler.end(gone)
         return stale
@@ -208,8 +214,8 @@ class WorkerSessions:
     def detach(self, session: Session) -> None:
         session.close()
         self.registry.remove(session)
-        for key in session.running:
-            self.scheduler.awaiting_ack.pop(key, None)
+        self.ledger.stream_ended(session)
+        self._record_ended()
         log.warning(
             "worker %s disconnected with %d attempts running",
             session.worker_id,
@@ -256,10 +262,22 @@ class WorkerSessions:
         finally:
             inbox.put_nowait(None)
 
+    def _record_ended(self) -> None:
+        """Record at once that this daemon's ended streams ended (the lost-attempt reaper
+        does it too, should this fail), so that every daemon judges them by when they did."""
+        task = asyncio.create_task(self._sync_streams(), name="record ended streams")
+        self._appliers.add(task)
+        task.add_done_callback(self._appliers.discard)
+
+    async def _sync_streams(self) -> None:
+        with contextlib.suppress(Unavailable):
+            await self.lease.sync_streams()
+
     def _applied_all(self, session: Session) -> None:
         """Everything read from the session's stream is applied: it is over."""
         session.close()
         session.drained.set()
+        self.ledger.close(session)
         if self._readers.get(session.worker_id) is session:
             del self._readers[session.worker_id]
 

@@ -8,8 +8,8 @@ import random
 from collections.abc import Sequence
 
 from hodei_api import v1
+from hodeid.control.ledger import Ledger
 from hodeid.control.loghub import LogHub
-from hodeid.control.registry import Registry
 from hodeid.domain.retry import settle as decide_retry
 from hodeid.domain.states import ACTIVE, is_terminal
 from hodeid.store.jobs import ActiveRow, AttemptEnd, JobStore, Settled
@@ -31,10 +31,10 @@ def decide(row: ActiveRow, end: AttemptEnd) -> tuple[v1.JobState, int, float, st
 
 
 class Settler:
-    def __init__(self, jobs: JobStore, hub: LogHub, registry: Registry) -> None:
+    def __init__(self, jobs: JobStore, hub: LogHub, ledger: Ledger) -> None:
         self.jobs = jobs
         self.hub = hub
-        self.registry = registry
+        self.ledger = ledger
 
     async def end(
         self, ends: Sequence[AttemptEnd], from_states: frozenset[v1.JobState] = ACTIVE
@@ -45,10 +45,8 @@ class Settler:
         # The slots are free on the worker already: free them here before the write, so the
         # scheduler can fill them while it is under way.
         for end in ends:
-            session = self.registry.holder((end.job_id, end.attempt))
-            if session is not None:
-                del session.running[(end.job_id, end.attempt)]
-                self.registry.changed(session.worker_id)
+            if end.fence is None:
+                self.ledger.release((end.job_id, end.attempt))
         settled = await self.jobs.settle(ends, sorted(from_states), decide)
         for s in settled:
             context = {"job_id": s.job_id, "attempt": s.attempt}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +48,9 @@ class AttemptEnd:
     reason: str = ""
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    fence: str | None = None
+    """For a verdict reached without the worker (LOST, TIMED_OUT while away): the stream that
+    held the attempt then; if another holds it now (the worker brought it back), it stands."""
 
 
 @dataclass(frozen=True)
@@ -61,21 +64,6 @@ class ActiveRow:
     max_retries: int
     retry_backoff: float
     cancel_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class ActiveJob:
-    """A job some worker holds (or held when this daemon started)."""
-
-    job_id: str
-    attempt: int
-    worker_id: str
-    state: v1.JobState
-    cancel_reason: str | None
-    kill_grace: float
-    timeout: float
-    running_seconds: float | None
-    """Seconds since the attempt started (None while ASSIGNED), by the database's clock."""
 
 
 @dataclass(frozen=True)
@@ -95,13 +83,6 @@ CLAIM_REACH = 4
 
 # (row, end) -> (new job state, failures to add, retry delay, reason)
 Decider = Callable[[ActiveRow, AttemptEnd], tuple[v1.JobState, int, float, str]]
-
-
-def _active_job(r: asyncpg.Record) -> ActiveJob:
-    return ActiveJob(
-        str(r["id"]), r["attempt"], r["worker_id"], v1.JobState[r["state"]], r["cancel_reason"],
-        r["kill_grace_seconds"], r["timeout_seconds"], r["running_seconds"],
-    )  # fmt: skip
 
 
 # A job id prefix shorter than this would name too many jobs to be worth a query.
@@ -227,12 +208,16 @@ class JobStore:
         self,
         limit: int,
         placer: Callable[[list[PendingJob]], list[tuple[str, str]]],
+        streams: Mapping[str, str],
+        daemon_id: str,
         skip: Sequence[str] = (),
         classes: int = CLAIM_CLASSES,
     ) -> list[Assignment]:
         """Lock up to ``limit`` PENDING jobs, in priority order, of the first ``classes``
         placement classes not in ``skip``; let ``placer`` pick (job, worker) pairs among them,
-        and assign those in the same transaction: a job leaves PENDING only here."""
+        and assign those in the same transaction: a job leaves PENDING only here. Each new
+        attempt is held by its worker's stream (``streams``: worker id -> session id) on this
+        daemon."""
         async with translate(), self.pool.acquire() as conn, conn.transaction():
             locked = await conn.fetch(Q["lock_pending_jobs"], limit, list(skip), classes, limit * CLAIM_REACH)
             if not locked:
@@ -248,6 +233,8 @@ class JobStore:
                 [r["id"] for r in assigned],
                 [r["attempt"] for r in assigned],
                 [r["worker_id"] for r in assigned],
+                [streams[r["worker_id"]] for r in assigned],
+                daemon_id,
             )
         return [Assignment(rows.job(r), r["first_seq"]) for r in assigned]
 
@@ -288,8 +275,6 @@ class JobStore:
                 [e.attempt for e in ends],
                 [s.name for s in from_states],
             )
-            if not locked:
-                return []
             cols: dict[str, list[Any]] = {
                 k: [] for k in "ids att st ex sig why start end add delay out".split()
             }
@@ -299,6 +284,8 @@ class JobStore:
                     r["max_retries"], r["retry_backoff_seconds"], r["cancel_reason"],
                 )  # fmt: skip
                 end = by_key[(row.job_id, row.attempt)]
+                if end.fence is not None and end.fence != r["session_id"]:
+                    continue
                 state, add, delay, reason = decide(row, end)
                 for k, value in zip(
                     cols,
@@ -307,6 +294,8 @@ class JobStore:
                     strict=True,
                 ):  # fmt: skip
                     cols[k].append(value)
+            if not cols["ids"]:
+                return []
             settled = await conn.fetch(
                 Q["settle_jobs"],
                 *(cols[k] for k in "ids att st ex sig why start end add delay".split()),
@@ -329,12 +318,6 @@ class JobStore:
                 return None
             attempts = await self.pool.fetch(Q["get_attempts"], [row["id"]])
         return rows.job(row, attempts)
-
-    async def active(self) -> list[ActiveJob]:
-        """Every ASSIGNED or RUNNING job."""
-        async with translate():
-            found = await self.pool.fetch(Q["active_jobs"])
-        return [_active_job(r) for r in found]
 
     async def request_cancel(self, job_id: str, reason: str) -> v1.Job | None:
         """Record a cancel for a job a worker holds (None if no worker holds it now)."""

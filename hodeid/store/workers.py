@@ -13,12 +13,13 @@ class WorkerStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def record_hello(self, hello: v1.Hello) -> int:
-        """Record a worker's Hello; return how many sessions it has had (1 for a new one)."""
+    async def record_hello(self, hello: v1.Hello, daemon_id: str, session_id: str) -> int:
+        """Record a worker's Hello, opening the stream ``session_id`` on daemon ``daemon_id``;
+        return how many sessions it has had (1 for a new one)."""
         resources = hello.resources or v1.Resources()
         async with translate():
             sessions: int = await self.pool.fetchval(
                 Q["upsert_worker"], hello.worker_id, hello.hostname, dict(hello.labels),
-                hello.slots, resources.cpu, resources.memory_mb, hello.version,
+                hello.slots, resources.cpu, resources.memory_mb, hello.version, daemon_id, session_id,
             )  # fmt: skip
         return sessions

@@ -15,7 +15,7 @@ from tests.support.scripted_worker import FAST
 @pytest.fixture
 async def daemon(pool: asyncpg.Pool) -> AsyncIterator[Daemon]:
     daemon = Daemon(pool, FAST)
-    daemon.start()
+    await daemon.start()
     yield daemon
     await daemon.stop()
 

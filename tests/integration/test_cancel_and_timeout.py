@@ -26,7 +26,7 @@ def connected(pool: asyncpg.Pool) -> Connected:
     @asynccontextmanager
     async def make(**settings: float) -> AsyncIterator[object]:
         daemon = Daemon(pool, FAST.model_copy(update=settings))
-        daemon.start()
+        await daemon.start()
         try:
             async with channel_for(daemon) as channel:
                 yield channel

@@ -24,7 +24,7 @@ R = v1.PlacementReason
 @pytest.fixture
 async def daemon(pool: asyncpg.Pool) -> AsyncIterator[Daemon]:
     daemon = Daemon(pool, SETTINGS)
-    daemon.start()
+    await daemon.start()
     yield daemon
     await daemon.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from datetime import UTC, datetime
 
 import asyncpg
@@ -14,6 +15,9 @@ from hodeid.domain.classes import class_of
 from hodeid.domain.states import ACTIVE
 from hodeid.errors import NotFound
 from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
+
+# Every worker's stream, for claims made outside a daemon.
+ANY_STREAM: defaultdict[str, str] = defaultdict(lambda: "stream")
 
 
 def spec(*command: str, **kw: object) -> v1.JobSpec:
@@ -68,7 +72,7 @@ async def test_claim_orders_by_priority_then_age_and_assigns_attempt_one(pool: a
         seen.extend(p.id for p in pending)
         return [(pending[0].id, "w1")]
 
-    claimed = await jobs.claim(10, placer)
+    claimed = await jobs.claim(10, placer, ANY_STREAM, "d")
     assert seen == [high.id, low.id]
     assert [(a.job.id, a.job.attempt, a.job.worker_id, a.first_seq) for a in claimed] == [
         (high.id, 1, "w1", 1)
@@ -90,11 +94,11 @@ async def test_claim_skips_the_classes_asked_and_keeps_priority_order_across_the
         seen.append([p.id for p in pending])
         return []
 
-    await jobs.claim(16, look)
+    await jobs.claim(16, look, ANY_STREAM, "d")
     assert seen[-1] == gpu[:16], "unskipped, the gpu jobs come first, oldest first"
-    await jobs.claim(16, look, skip=[class_of(spec(selector=["gpu=true"]))])
+    await jobs.claim(16, look, ANY_STREAM, "d", skip=[class_of(spec(selector=["gpu=true"]))])
     assert seen[-1] == [plain[1], big, plain[0], plain[2]]
-    await jobs.claim(2, look, skip=[class_of(spec(selector=["gpu=true"]))])
+    await jobs.claim(2, look, ANY_STREAM, "d", skip=[class_of(spec(selector=["gpu=true"]))])
     assert seen[-1] == [plain[1], big]
 
 
@@ -102,7 +106,7 @@ async def test_concurrent_claims_never_assign_a_job_twice(pool: asyncpg.Pool) ->
     jobs = JobStore(pool)
     for _ in range(40):
         await insert(jobs, spec("true"))
-    results = await asyncio.gather(*(jobs.claim(15, take_all(f"w{i}")) for i in range(4)))  # type: ignore[arg-type]
+    results = await asyncio.gather(*(jobs.claim(15, take_all(f"w{i}"), ANY_STREAM, "d") for i in range(4)))  # type: ignore[arg-type]
     ids = [a.job.id for batch in results for a in batch]
     assert len(ids) == len(set(ids)) == 40
 
@@ -110,7 +114,7 @@ async def test_concurrent_claims_never_assign_a_job_twice(pool: asyncpg.Pool) ->
 async def test_running_then_finished_and_a_stale_attempt_changes_nothing(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
     job, _ = await insert(jobs, spec("true"))
-    await jobs.claim(1, take_all("w1"))  # type: ignore[arg-type]
+    await jobs.claim(1, take_all("w1"), ANY_STREAM, "d")  # type: ignore[arg-type]
     now = datetime.now(UTC)
     assert await jobs.mark_running([(job.id, 1, now)]) == {(job.id, 1)}
     stale = AttemptEnd(job.id, 2, v1.AttemptOutcome.SUCCEEDED, exit_code=0, finished_at=now)
@@ -128,7 +132,7 @@ async def test_running_then_finished_and_a_stale_attempt_changes_nothing(pool: a
 async def test_a_result_while_assigned_is_accepted(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
     job, _ = await insert(jobs, spec("true"))
-    await jobs.claim(1, take_all("w1"))  # type: ignore[arg-type]
+    await jobs.claim(1, take_all("w1"), ANY_STREAM, "d")  # type: ignore[arg-type]
     end = AttemptEnd(job.id, 1, v1.AttemptOutcome.SUCCEEDED, exit_code=0, finished_at=datetime.now(UTC))
     assert [s.state for s in await jobs.settle([end], sorted(ACTIVE), decide)] == [v1.JobState.SUCCEEDED]
 
@@ -136,10 +140,10 @@ async def test_a_result_while_assigned_is_accepted(pool: asyncpg.Pool) -> None:
 async def test_failed_attempt_with_retries_goes_back_to_pending_and_counts(pool: asyncpg.Pool) -> None:
     jobs = JobStore(pool)
     job, _ = await insert(jobs, spec("false", max_retries=1))
-    await jobs.claim(1, take_all("w1"))  # type: ignore[arg-type]
+    await jobs.claim(1, take_all("w1"), ANY_STREAM, "d")  # type: ignore[arg-type]
     end = AttemptEnd(job.id, 1, v1.AttemptOutcome.FAILED, exit_code=1, finished_at=datetime.now(UTC))
     assert [s.state for s in await jobs.settle([end], sorted(ACTIVE), decide)] == [v1.JobState.PENDING]
-    again = await jobs.claim(1, take_all("w2"))  # type: ignore[arg-type]
+    again = await jobs.claim(1, take_all("w2"), ANY_STREAM, "d")  # type: ignore[arg-type]
     assert [(a.job.attempt, a.job.worker_id) for a in again] == [(2, "w2")]
     end2 = AttemptEnd(job.id, 2, v1.AttemptOutcome.FAILED, exit_code=1, finished_at=datetime.now(UTC))
     assert [s.state for s in await jobs.settle([end2], sorted(ACTIVE), decide)] == [v1.JobState.FAILED]

@@ -18,7 +18,7 @@ from tests.support.scripted_worker import FAST, ScriptedWorker, submit, wait_sta
 
 async def test_heartbeats_echoed_give_the_worker_a_round_trip_time(pool: asyncpg.Pool) -> None:
     daemon = Daemon(pool, FAST.model_copy(update={"heartbeat_interval_seconds": 0.2}))
-    daemon.start()
+    await daemon.start()
     try:
         async with channel_for(daemon) as channel:
             workers = v1.WorkerServiceStub(channel)
@@ -46,7 +46,7 @@ async def test_heartbeats_echoed_give_the_worker_a_round_trip_time(pool: asyncpg
 async def test_a_silent_stream_is_dropped_and_its_attempt_lost_after_the_grace(pool: asyncpg.Pool) -> None:
     settings = {"heartbeat_interval_seconds": 0.2, "lost_grace_seconds": 1.0}
     daemon = Daemon(pool, FAST.model_copy(update=settings))
-    daemon.start()
+    await daemon.start()
     try:
         async with channel_for(daemon) as channel:
             worker = ScriptedWorker(v1.WorkerServiceStub(channel), "w1")

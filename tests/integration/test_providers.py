@@ -6,7 +6,7 @@ are drained and destroyed; a join token admits once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -48,12 +48,12 @@ class FakeProvider(Provider):
 
 
 @pytest.fixture
-async def start(pool: asyncpg.Pool) -> AsyncIterator[Callable[[FakeProvider], Daemon]]:
+async def start(pool: asyncpg.Pool) -> AsyncIterator[Callable[[FakeProvider], Awaitable[Daemon]]]:
     daemons: list[Daemon] = []
 
-    def start(provider: FakeProvider) -> Daemon:
+    async def start(provider: FakeProvider) -> Daemon:
         daemon = Daemon(pool, SETTINGS, [provider])
-        daemon.start()
+        await daemon.start()
         daemons.append(daemon)
         return daemon
 
@@ -81,9 +81,11 @@ async def eventually(check: Callable[[], object], timeout: float = 30) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_a_job_waits_unclaimed_for_the_worker_a_provider_creates(start: Callable[..., Daemon]) -> None:
+async def test_a_job_waits_unclaimed_for_the_worker_a_provider_creates(
+    start: Callable[..., Awaitable[Daemon]],
+) -> None:
     provider = FakeProvider(Limits(max=3))
-    daemon = start(provider)
+    daemon = await start(provider)
     [job] = await submit(daemon)
     await eventually(lambda: provider.tokens)
     job = await daemon.get(job.id)
@@ -103,9 +105,9 @@ async def test_a_job_waits_unclaimed_for_the_worker_a_provider_creates(start: Ca
     await eventually(lambda: [(i.provisioning, i.connected) for i in daemon.providers()] == [(0, 1)])
 
 
-async def test_a_queue_never_provisions_more_than_max(start: Callable[..., Daemon]) -> None:
+async def test_a_queue_never_provisions_more_than_max(start: Callable[..., Awaitable[Daemon]]) -> None:
     provider = FakeProvider(Limits(max=2))
-    daemon = start(provider)
+    daemon = await start(provider)
     jobs = await submit(daemon, 10)
     await eventually(lambda: len(provider.tokens) == 2)
     await asyncio.sleep(0.3)  # several ticks see the same queue
@@ -123,10 +125,10 @@ async def test_a_queue_never_provisions_more_than_max(start: Callable[..., Daemo
 
 
 async def test_a_worker_that_does_not_connect_in_time_fails_the_provider(
-    start: Callable[..., Daemon],
+    start: Callable[..., Awaitable[Daemon]],
 ) -> None:
     provider = FakeProvider(Limits(max=2, provisioning_timeout=0.2))
-    daemon = start(provider)
+    daemon = await start(provider)
     [job] = await submit(daemon)
     await eventually(lambda: provider.destroyed)
     [worker_id] = provider.destroyed
@@ -145,9 +147,9 @@ async def test_a_worker_that_does_not_connect_in_time_fails_the_provider(
         await connect(daemon, worker_id, provider.tokens[worker_id])
 
 
-async def test_a_failing_create_is_recorded_and_backed_off(start: Callable[..., Daemon]) -> None:
+async def test_a_failing_create_is_recorded_and_backed_off(start: Callable[..., Awaitable[Daemon]]) -> None:
     provider = FakeProvider(Limits(max=5), fail="create command exited with 3: no quota")
-    daemon = start(provider)
+    daemon = await start(provider)
     [job] = await submit(daemon)
     await eventually(lambda: daemon.providers()[0].failures)
     await asyncio.sleep(0.3)  # within the first back-off second: no second try
@@ -158,9 +160,11 @@ async def test_a_failing_create_is_recorded_and_backed_off(start: Callable[..., 
     assert "create command exited with 3: no quota" in now.verdicts[0].message
 
 
-async def test_idle_workers_above_min_are_drained_then_destroyed(start: Callable[..., Daemon]) -> None:
+async def test_idle_workers_above_min_are_drained_then_destroyed(
+    start: Callable[..., Awaitable[Daemon]],
+) -> None:
     provider = FakeProvider(Limits(min=0, max=2, idle_timeout=0.2))
-    daemon = start(provider)
+    daemon = await start(provider)
     [job] = await submit(daemon)
     await eventually(lambda: provider.tokens)
     [(worker_id, token)] = provider.tokens.items()
@@ -168,7 +172,8 @@ async def test_idle_workers_above_min_are_drained_then_destroyed(start: Callable
     await eventually(lambda: session.running)
     await asyncio.sleep(0.3)
     assert not session.draining  # busy: not idle
-    session.running.clear()  # as the job's Finished report does
+    for key in list(session.running):  # as the job's Finished report does
+        daemon.ledger.release(key)
     await eventually(lambda: session.draining)
     sent = []
     while not session.outbox.empty():
@@ -180,9 +185,9 @@ async def test_idle_workers_above_min_are_drained_then_destroyed(start: Callable
     del job
 
 
-async def test_a_join_token_admits_once(start: Callable[..., Daemon]) -> None:
+async def test_a_join_token_admits_once(start: Callable[..., Awaitable[Daemon]]) -> None:
     provider = FakeProvider(Limits(max=1))
-    daemon = start(provider)
+    daemon = await start(provider)
     await submit(daemon)
     await eventually(lambda: provider.tokens)
     [(worker_id, token)] = provider.tokens.items()

@@ -104,9 +104,9 @@ RETURNING j.*, (SELECT coalesce(max(l.seq), 0) + 1 FROM log_lines l WHERE l.job_
           AS first_seq;
 
 -- name: insert_attempts
--- $1 job ids, $2 attempt numbers, $3 worker ids
-INSERT INTO attempts (job_id, number, worker_id)
-SELECT * FROM unnest($1::uuid[], $2::integer[], $3::text[]);
+-- $1 job ids, $2 attempt numbers, $3 worker ids, $4 their streams' sessions, $5 this daemon
+INSERT INTO attempts (job_id, number, worker_id, session_id, daemon_id)
+SELECT *, $5 FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[]);
 
 -- name: mark_running
 -- $1 job ids, $2 attempts, $3 started_at. Only the current attempt, only from ASSIGNED.
@@ -121,14 +121,17 @@ RETURNING t.job_id, t.number, extract(epoch FROM j.started_at - j.created_at)::f
 
 -- name: lock_active_attempts
 -- $1 job ids, $2 attempts, $3 states the job may be in. The current attempt only.
+-- The attempt row is locked too, and its stream read as it is once locked: an adoption under
+-- way (adopt_attempts) is waited for, so a verdict reached on an older stream is fenced out.
 SELECT j.id, j.attempt, j.state, j.failures, j.max_retries, j.retry_backoff_seconds,
-       j.cancel_reason
+       j.cancel_reason, t.session_id
 FROM jobs j
 JOIN unnest($1::uuid[], $2::integer[]) AS a (job_id, attempt)
   ON j.id = a.job_id AND j.attempt = a.attempt
+JOIN attempts t ON t.job_id = j.id AND t.number = j.attempt
 WHERE j.state = ANY($3::job_state[])
 ORDER BY j.id
-FOR UPDATE OF j;
+FOR UPDATE OF j, t;
 
 -- name: settle_jobs
 -- $1 job ids, $2 attempts, $3 new job states, $4 exit codes, $5 signals, $6 reasons,
@@ -188,11 +191,44 @@ RETURNING *;
 -- name: count_jobs_by_state
 SELECT state, count(*) AS n FROM jobs GROUP BY state;
 
--- name: active_jobs
--- Jobs some worker holds (or held when this daemon started).
-SELECT id, attempt, worker_id, state, cancel_reason, kill_grace_seconds, timeout_seconds,
-       extract(epoch FROM now() - started_at)::float8 AS running_seconds
-FROM jobs WHERE state IN ('ASSIGNED', 'RUNNING');
+-- name: held_by_worker
+-- $1 worker id. The attempts the store gives the worker.
+SELECT id, attempt FROM jobs WHERE worker_id = $1 AND state IN ('ASSIGNED', 'RUNNING');
+
+-- name: adopt_attempts
+-- $1 worker id, $2 this daemon, $3 the worker's new stream, $4 job ids, $5 attempts: those the
+-- worker says it runs that are still current move to the new stream. The attempt row's own
+-- outcome decides (rechecked once a settlement under way commits), so an attempt is either
+-- settled or adopted, never both.
+UPDATE attempts t SET daemon_id = $2, session_id = $3
+FROM jobs j, unnest($4::uuid[], $5::integer[]) AS r (job_id, attempt)
+WHERE t.job_id = r.job_id AND t.number = r.attempt AND t.outcome = 'ACTIVE' AND t.worker_id = $1
+  AND j.id = t.job_id AND j.attempt = t.number AND j.state IN ('ASSIGNED', 'RUNNING')
+RETURNING t.job_id, t.number, j.cancel_reason, j.kill_grace_seconds;
+
+-- name: absent_attempts
+-- $1 this daemon, $2 whether it leads. The current attempts that no live worker stream holds,
+-- with how long (by the database's clock) none has: the worker's stream is another than the
+-- attempt's (it came back without it), or ended, or its daemon stopped or let its lease run
+-- out. Never before this daemon started: a daemon gives every worker a grace to come back.
+-- Each daemon looks at the attempts of its own streams; the leader also at everyone else's.
+SELECT j.id, j.attempt, j.worker_id, j.timeout_seconds, j.kill_grace_seconds, t.session_id,
+       extract(epoch FROM now() - j.started_at)::float8 AS running_seconds,
+       extract(epoch FROM now() - greatest(g.since, me.started_at))::float8 AS absent_seconds
+FROM jobs j
+JOIN attempts t ON t.job_id = j.id AND t.number = j.attempt
+JOIN daemons me ON me.id = $1
+LEFT JOIN workers w ON w.id = j.worker_id
+LEFT JOIN daemons d ON d.id = w.daemon_id
+CROSS JOIN LATERAL (SELECT CASE
+    WHEN w.session_id IS DISTINCT FROM t.session_id THEN greatest(w.attached_at, t.assigned_at)
+    WHEN w.detached_at IS NOT NULL THEN w.detached_at
+    WHEN d.id IS NULL THEN t.assigned_at
+    WHEN d.stopped_at IS NOT NULL THEN d.stopped_at
+    WHEN d.expires_at < now() THEN d.expires_at
+END AS since) g
+WHERE j.state IN ('ASSIGNED', 'RUNNING') AND g.since IS NOT NULL
+  AND ($2 OR t.daemon_id = $1 OR w.daemon_id = $1);
 
 -- name: request_cancel
 -- $1 id, $2 reason. Only a job a worker holds.
@@ -251,14 +287,65 @@ FROM page;
 SELECT state FROM jobs WHERE id = $1;
 
 -- name: upsert_worker
--- $1 id, $2 hostname, $3 labels (jsonb text), $4 slots, $5 cpu, $6 memory_mb, $7 version
-INSERT INTO workers (id, hostname, labels, slots, cpu, memory_mb, version)
-VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7)
+-- $1 id, $2 hostname, $3 labels (jsonb text), $4 slots, $5 cpu, $6 memory_mb, $7 version,
+-- $8 the daemon, $9 the session of its new stream
+INSERT INTO workers (id, hostname, labels, slots, cpu, memory_mb, version, daemon_id, session_id,
+                     attached_at)
+VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, now())
 ON CONFLICT (id) DO UPDATE
 SET hostname = excluded.hostname, labels = excluded.labels, slots = excluded.slots,
     cpu = excluded.cpu, memory_mb = excluded.memory_mb, version = excluded.version,
-    last_seen_at = now(), sessions = workers.sessions + 1
+    last_seen_at = now(), sessions = workers.sessions + 1, daemon_id = excluded.daemon_id,
+    session_id = excluded.session_id, attached_at = now(), detached_at = NULL
 RETURNING sessions;
+
+-- name: detach_workers
+-- $1 this daemon, $2 the sessions of its live streams: every other stream this daemon is
+-- recorded to hold has ended (a newer one, on any daemon, is left alone).
+UPDATE workers SET detached_at = now(), last_seen_at = now()
+WHERE daemon_id = $1 AND detached_at IS NULL AND session_id <> ALL($2::text[]);
+
+-- name: register_daemon
+-- $1 id, $2 address, $3 version, $4 lease seconds. Also: the version of every other daemon
+-- whose lease runs, for the check that they agree.
+WITH me AS (
+    INSERT INTO daemons (id, address, version, expires_at)
+    VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+    RETURNING id
+)
+SELECT id, address, version FROM daemons
+WHERE id <> $1 AND stopped_at IS NULL AND expires_at > now();
+
+-- name: renew_lease
+-- $1 id, $2 lease seconds. Whether the lease had run out before this renewal (None: no such
+-- daemon, or it stopped).
+UPDATE daemons d SET renewed_at = now(), expires_at = now() + make_interval(secs => $2)
+FROM (SELECT expires_at FROM daemons WHERE id = $1 FOR UPDATE) AS before
+WHERE d.id = $1 AND d.stopped_at IS NULL
+RETURNING before.expires_at < now() AS lapsed;
+
+-- name: stop_daemon
+-- $1 id. Its lease ends now, and with it every stream it held.
+WITH d AS (UPDATE daemons SET stopped_at = now(), expires_at = now() WHERE id = $1 RETURNING id)
+UPDATE workers SET detached_at = now(), last_seen_at = now()
+WHERE daemon_id = (SELECT id FROM d) AND detached_at IS NULL;
+
+-- name: list_daemons
+-- Every daemon still running and those that stopped or lapsed within $1 seconds, with the
+-- workers streaming to each.
+SELECT d.id, d.address, d.version, d.started_at, d.renewed_at, d.stopped_at,
+       extract(epoch FROM now() - d.renewed_at)::float8 AS lease_age,
+       d.stopped_at IS NULL AND d.expires_at > now() AS live,
+       coalesce(array_agg(w.id ORDER BY w.id) FILTER (WHERE w.id IS NOT NULL), '{}') AS workers
+FROM daemons d
+LEFT JOIN workers w ON w.daemon_id = d.id AND w.detached_at IS NULL
+WHERE d.expires_at > now() - make_interval(secs => $1)
+GROUP BY d.id
+ORDER BY d.started_at, d.id;
+
+-- name: prune_daemons
+-- $1 seconds. Forget daemons whose lease ended longer ago than that.
+DELETE FROM daemons WHERE expires_at < now() - make_interval(secs => $1);
 
 -- name: insert_decisions
 -- $1 job ids, $2 decided_at, $3 outcomes, $4 worker ids, $5 strategies, $6 durations,
@@ -322,3 +409,10 @@ SELECT secret_sha256 FROM worker_credentials WHERE worker_id = $1;
 -- $1 worker id
 DELETE FROM worker_credentials WHERE worker_id = $1
 RETURNING worker_id;
+
+-- name: try_lead
+-- The cluster leader's lock, held by one daemon's connection while it lives.
+SELECT pg_try_advisory_lock(7041989);
+
+-- name: stop_leading
+SELECT pg_advisory_unlock(7041989);

@@ -69,6 +69,10 @@ CREATE TABLE attempts (
     assigned_at timestamptz NOT NULL DEFAULT now(),
     started_at timestamptz,
     finished_at timestamptz,
+    -- The daemon and worker stream that hold it (moved when the worker brings it to another
+    -- stream): a verdict reached on an older stream is fenced out.
+    daemon_id text,
+    session_id text,
     PRIMARY KEY (job_id, number)
 );
 
@@ -94,7 +98,26 @@ CREATE TABLE workers (
     version text NOT NULL DEFAULT '',
     first_seen_at timestamptz NOT NULL DEFAULT now(),
     last_seen_at timestamptz NOT NULL DEFAULT now(),
-    sessions integer NOT NULL DEFAULT 1
+    sessions integer NOT NULL DEFAULT 1,
+    -- Its stream now (or last): the daemon, the session, when it opened and when it ended.
+    daemon_id text,
+    session_id text,
+    attached_at timestamptz,
+    detached_at timestamptz
+);
+
+CREATE INDEX workers_daemon_idx ON workers (daemon_id) WHERE detached_at IS NULL;
+
+-- The daemons sharing this database: each renews its lease by the database's clock; one
+-- whose lease ran out (or that stopped) holds no worker stream any more.
+CREATE TABLE daemons (
+    id text PRIMARY KEY,
+    address text NOT NULL,
+    version text NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    renewed_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    stopped_at timestamptz
 );
 
 -- Placement decisions: the latest and the distinct earlier ones of each job.

@@ -1,0 +1,108 @@
+"""This daemon's place among the daemons sharing the database: its lease, renewed by the
+database's clock (a daemon whose clock is skewed changes nothing), the record of which worker
+streams it holds, and whether it leads the cluster duties.
+
+A daemon that cannot renew its lease in time ends its worker streams: the other daemons may
+already treat them as gone, and the workers reconnect to a daemon whose lease holds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from hodeid.control.registry import Registry
+from hodeid.errors import HodeiError, StoreError
+from hodeid.store.daemons import DaemonStore
+from hodeid.store.leadership import LeaderLock
+
+log = logging.getLogger(__name__)
+
+# Daemons whose lease ended longer ago than this are forgotten (by the leader).
+FORGET_SECONDS = 24 * 3600.0
+
+
+class VersionMismatch(HodeiError):
+    """Another live daemon on the database is of another version."""
+
+
+class Lease:
+    def __init__(
+        self,
+        store: DaemonStore,
+        leader: LeaderLock,
+        registry: Registry,
+        daemon_id: str,
+        address: str,
+        version: str,
+        seconds: float,
+        on_lapse: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.lock = leader
+        self.registry = registry
+        self.daemon_id = daemon_id
+        self.address = address
+        self.version = version
+        self.seconds = seconds
+        self.on_lapse = on_lapse
+        self.leading = False
+        self._renewed = time.monotonic()
+
+    async def acquire(self) -> None:
+        """Take a lease; refuse to run beside a live daemon of another version."""
+        peers = await self.store.register(self.daemon_id, self.address, self.version, self.seconds)
+        self._renewed = time.monotonic()
+        if others := [p for p in peers if p.version != self.version]:
+            await self.store.stop(self.daemon_id)
+            other = others[0]
+            raise VersionMismatch(
+                f"hodeid {other.version} (daemon {other.id[:8]} at {other.address}) runs on this "
+                f"database, and this is hodeid {self.version}: daemons sharing a database must be "
+                "of one version. Stop every daemon before upgrading, then start the new version "
+                f"(a daemon killed without stopping holds its lease for up to {self.seconds:g} s)"
+            )
+        await self._lead()
+
+    async def run(self) -> None:
+        """Renew the lease a few times within its length; check the lead."""
+        while True:
+            await asyncio.sleep(self.seconds / 3)
+            try:
+                lapsed = await self.store.renew(self.daemon_id, self.seconds)
+                if lapsed is None:
+                    # Forgotten after a long lapse: take a new lease.
+                    await self.store.register(self.daemon_id, self.address, self.version, self.seconds)
+                if lapsed is not False:
+                    self._lapse("it ran out before it was renewed")
+                self._renewed = time.monotonic()
+                await self.sync_streams()
+                await self._lead()
+            except StoreError as exc:
+                log.warning("cannot renew this daemon's lease: %s", exc.message)
+                if time.monotonic() - self._renewed > self.seconds:
+                    self._lapse(f"not renewed for {self.seconds:g} s")
+
+    def _lapse(self, why: str) -> None:
+        if self.registry.live():
+            log.warning("this daemon's lease lapsed (%s): ending its worker streams", why)
+        self.on_lapse()
+
+    async def _lead(self) -> None:
+        leading = await self.lock.acquire()
+        if leading != self.leading:
+            log.info("this daemon %s the cluster duties", "leads" if leading else "no longer leads")
+            self.leading = leading
+        if leading:
+            await self.store.prune(FORGET_SECONDS)
+
+    async def sync_streams(self) -> None:
+        """Record as ended every stream of this daemon that is not live any more."""
+        await self.store.detach_others(self.daemon_id, [s.id for s in self.registry.live()])
+
+    async def release(self) -> None:
+        """End the lease, and with it every stream recorded under it; give up the lead."""
+        self.leading = False
+        await self.lock.release()
+        await self.store.stop(self.daemon_id)
