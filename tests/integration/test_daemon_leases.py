@@ -1,0 +1,198 @@
+"""Several daemons on one database: an attempt is LOST only when no live worker stream on any
+daemon has held it for the grace; leases and the lead are kept by the database; daemons of
+different versions do not share a database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from grpclib.exceptions import ProtocolError
+
+from hodei_api import v1
+from hodeid.control.daemon import Daemon
+from hodeid.control.lease import Lease, VersionMismatch
+from hodeid.control.registry import Registry
+from hodeid.store import db
+from hodeid.store.daemons import DaemonStore
+from hodeid.store.holders import HolderStore
+from hodeid.store.jobs import AttemptEnd
+from hodeid.store.leadership import LeaderLock
+from tests.support.auth import channel_for
+from tests.support.scripted_worker import FAST, ScriptedWorker, submit, wait_state
+
+GRACE = 0.5
+# Heartbeats far apart: the scripted workers send none.
+SETTINGS = FAST.model_copy(
+    update={"lost_grace_seconds": GRACE, "lease_seconds": 3.0, "heartbeat_interval_seconds": 10.0}
+)
+
+Start = Callable[..., Awaitable[Daemon]]
+
+
+@pytest.fixture
+async def start(pool: asyncpg.Pool, database_url: str) -> AsyncIterator[Start]:
+    """Start daemons on the test's database, each with a pool of its own, as processes have."""
+    daemons: list[Daemon] = []
+
+    async def start(**settings: object) -> Daemon:
+        own = await db.connect(database_url, min_size=1, max_size=6)
+        daemon = Daemon(own, SETTINGS.model_copy(update=settings), address=f"test-{len(daemons)}")
+        await daemon.start()
+        daemons.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in daemons:
+        await daemon.stop()
+        await daemon.pool.close()
+
+
+async def running_on(channel: object, worker_id: str, *running: v1.RunningAttempt) -> ScriptedWorker:
+    worker = ScriptedWorker(v1.WorkerServiceStub(channel), worker_id)  # type: ignore[arg-type]
+    worker.hello.running = list(running)
+    return worker
+
+
+async def reaped_after_the_grace(daemon: Daemon) -> None:
+    """Run ``daemon``'s reaper now, once the grace has passed since the worker left."""
+    await asyncio.sleep(GRACE * 2)
+    daemon.scheduler._next_reap = 0.0
+    await daemon.scheduler.reap_lost()
+
+
+async def test_a_peer_leaves_alone_the_attempt_a_live_stream_on_another_daemon_holds(start: Start) -> None:
+    a = await start()
+    b = await start()
+    async with channel_for(a, name="on-a") as on_a, channel_for(b, name="on-b") as on_b:
+        worker = await running_on(on_a, "w1")
+        job = await submit(on_a, "sleep", "9")
+        await worker.next("run_job")
+        worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
+        await wait_state(on_a, job.id, v1.JobState.RUNNING)
+        for daemon in (b, a):
+            await reaped_after_the_grace(daemon)
+        assert (await wait_state(on_b, job.id, v1.JobState.RUNNING)).attempt == 1
+        worker.send(
+            finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
+        )
+        done = await wait_state(on_b, job.id, v1.JobState.SUCCEEDED)
+        assert [a.outcome for a in done.attempts] == [v1.AttemptOutcome.SUCCEEDED]
+        worker.close()
+
+
+async def test_a_worker_that_moves_to_another_daemon_keeps_its_attempt(
+    start: Start, pool: asyncpg.Pool
+) -> None:
+    a = await start(lost_grace_seconds=60.0)
+    b = await start(lost_grace_seconds=60.0)
+    async with channel_for(a, name="on-a") as on_a, channel_for(b, name="on-b") as on_b:
+        first = await running_on(on_a, "w1")
+        job = await submit(on_a, "sleep", "9")
+        await first.next("run_job")
+        first.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
+        await wait_state(on_a, job.id, v1.JobState.RUNNING)
+        first.close()
+        moved = await running_on(on_b, "w1", v1.RunningAttempt(job_id=job.id, attempt=1))
+        moved.credential = moved.hello.credential = first.credential
+        welcome = (await moved.next("welcome")).welcome
+        assert welcome is not None and welcome.stale == []
+        assert await HolderStore(pool).absent(a.id, True) == [], "B's stream holds it"
+        held = await pool.fetchval("SELECT daemon_id FROM attempts WHERE job_id = $1", uuid.UUID(job.id))
+        assert held == b.id
+        moved.send(
+            finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
+        )
+        assert (await wait_state(on_a, job.id, v1.JobState.SUCCEEDED)).attempt == 1
+        moved.close()
+
+
+async def test_a_verdict_reached_before_the_worker_came_back_is_fenced_out(
+    start: Start, pool: asyncpg.Pool
+) -> None:
+    daemon = await start(lost_grace_seconds=60.0)
+    async with channel_for(daemon) as channel:
+        first = await running_on(channel, "w1")
+        job = await submit(channel, "sleep", "9")
+        await first.next("run_job")
+        first.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
+        await wait_state(channel, job.id, v1.JobState.RUNNING)
+        first.close()
+        async with asyncio.timeout(30):
+            while not (absent := await HolderStore(pool).absent(daemon.id, True)):
+                await asyncio.sleep(0.05)
+        [gone] = absent
+        back = await running_on(channel, "w1", v1.RunningAttempt(job_id=job.id, attempt=1))
+        back.credential = back.hello.credential = first.credential
+        await back.next("welcome")
+        late = AttemptEnd(job.id, 1, v1.AttemptOutcome.LOST, reason="late", fence=gone.session_id)
+        assert await daemon.settler.end([late]) == []
+        assert (await wait_state(channel, job.id, v1.JobState.RUNNING)).attempt == 1
+        back.close()
+
+
+async def test_the_leader_settles_the_attempts_of_a_daemon_whose_lease_ran_out(
+    start: Start, pool: asyncpg.Pool
+) -> None:
+    leader = await start()
+    holder = await start()
+    assert leader.lease.leading and not holder.lease.leading
+    async with (
+        channel_for(leader, name="on-leader") as on_leader,
+        channel_for(holder, name="on-holder") as on_holder,
+    ):
+        worker = await running_on(on_holder, "w1")
+        job = await submit(on_holder, "sleep", "9", max_retries=1)
+        await worker.next("run_job")
+        worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
+        await wait_state(on_leader, job.id, v1.JobState.RUNNING)
+        # The holder hangs (its worker's stream stays open): its lease runs out.
+        for task in holder._tasks:
+            task.cancel()
+        await pool.execute("UPDATE daemons SET expires_at = now() WHERE id = $1", holder.id)
+        await reaped_after_the_grace(leader)
+        again = await wait_state(on_leader, job.id, v1.JobState.PENDING)
+        assert again.attempts[0].outcome is v1.AttemptOutcome.LOST
+        assert "no stream" in again.attempts[0].reason
+        worker.close()
+
+
+async def test_a_daemon_whose_lease_lapsed_ends_its_worker_streams(start: Start, pool: asyncpg.Pool) -> None:
+    daemon = await start(lease_seconds=0.6)
+    async with channel_for(daemon) as channel:
+        worker = await running_on(channel, "w1")
+        await worker.next("welcome")
+        # As if the daemon had hung past its lease: the next renewal finds it ran out.
+        await pool.execute("UPDATE daemons SET expires_at = now() - interval '1 s' WHERE id = $1", daemon.id)
+        with pytest.raises(ProtocolError, match="not ended"):
+            async with asyncio.timeout(30):
+                async for _ in worker.inbox:
+                    pass
+        assert not daemon.registry.live()
+
+
+async def test_daemons_of_another_version_are_refused_naming_both(start: Start, pool: asyncpg.Pool) -> None:
+    running = await start()
+    newer = Lease(
+        DaemonStore(pool), LeaderLock(pool), Registry(), "newer", "10.0.0.2:7070", "99.0", 3.0, lambda: None
+    )
+    with pytest.raises(VersionMismatch) as refused:
+        await newer.acquire()
+    assert "hodeid 99.0" in refused.value.message and f"daemon {running.id[:8]}" in refused.value.message
+    assert running.lease.version in refused.value.message
+    live = [d.id for d in await DaemonStore(pool).list(0) if d.live]
+    assert live == [running.id], "the refused daemon holds no lease"
+
+
+async def test_the_lead_passes_to_another_daemon_when_the_leader_stops(start: Start) -> None:
+    first = await start()
+    second = await start()
+    assert (first.lease.leading, second.lease.leading) == (True, False)
+    await first.stop()
+    async with asyncio.timeout(30):
+        while not second.lease.leading:
+            await asyncio.sleep(0.05)
