@@ -79,7 +79,7 @@ class Daemon:
         self.registry = Registry()
         self.settler = Settler(self.jobs, self.hub, self.registry)
         self.decisions = DecisionLog(DecisionStore(pool), settings.decisions_per_job)
-        self.tokens = tokens or JoinTokens()
+        self.tokens = tokens or JoinTokens(pool)
         self.fleet = Fleet(providers, self.registry, self.tokens)
         self.scheduler = Scheduler(
             settings, self.jobs, self.registry, self.settler, self.decisions, self.fleet
