@@ -3,11 +3,9 @@ its stream or cannot reach or talk to a daemon, and takes its attempts and repor
 
 from __future__ import annotations
 
-import asyncio
 import random
-import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from pydantic import ValidationError
@@ -17,6 +15,7 @@ from hodei_api.backoff import Backoff
 from hodei_worker.agent import Agent
 from hodei_worker.config import WorkerSettings, describe
 from hodei_worker.servers import Servers, server_list
+from tests.support.impostor import impostor
 from tests.unit.worker.fake_daemon import FakeDaemon, free_port, serve
 from tests.unit.worker.test_worker_agent import connected, run_job, settings
 
@@ -38,30 +37,6 @@ def patient(server: str) -> Agent:
 async def two_daemons() -> AsyncIterator[tuple[FakeDaemon, FakeDaemon]]:
     async with serve() as a, serve() as b:
         yield a, b
-
-
-@contextmanager
-def not_hodeid() -> Iterator[str]:
-    """A TCP listener that answers a client's first bytes as Redis would, never in HTTP/2."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.setblocking(False)
-    replies: set[asyncio.Task[None]] = set()
-
-    async def answer() -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            connection, _ = await loop.sock_accept(server)
-            with connection:
-                await loop.sock_recv(connection, 65536)
-                await loop.sock_sendall(connection, b"-ERR unknown command 'PRI'\r\n")
-
-    replies.add(asyncio.get_running_loop().create_task(answer()))
-    try:
-        yield f"127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        for task in replies:
-            task.cancel()
-        server.close()
 
 
 @pytest.mark.parametrize(
@@ -119,10 +94,10 @@ async def test_an_unreachable_daemon_is_skipped_without_waiting(caplog: pytest.L
 
 
 async def test_an_address_that_is_not_hodeid_is_named_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
-    with not_hodeid() as impostor:
-        async with serve() as daemon, patient(f"{impostor},{daemon.addr}"):
+    with impostor(b"-ERR unknown command 'PRI'\r\n") as (port, _):
+        async with serve() as daemon, patient(f"127.0.0.1:{port},{daemon.addr}"):
             await connected(daemon)
-    assert f"{impostor} does not answer as hodeid (no HTTP/2" in caplog.text
+    assert f"127.0.0.1:{port} does not answer as hodeid (no HTTP/2" in caplog.text
     assert f"trying {daemon.addr}" in caplog.text
 
 
