@@ -23,6 +23,7 @@ from hodei_worker.config import WorkerSettings
 from hodei_worker.errors import Refused, StreamLost
 from hodei_worker.jobuser import JobUser
 from hodei_worker.outbox import Outbox
+from hodei_worker.servers import Servers
 from hodei_worker.session import CONNECT, Session
 from hodei_worker.state import StateDir
 
@@ -31,13 +32,19 @@ logger = logging.getLogger(__name__)
 VERSION = version("hodei")
 # How long a stopping worker waits for the daemon to see it close its stream.
 STOP_GRACE = 3.0
+# A stream that stayed up this long carried heartbeats both ways: the daemon was healthy, so
+# losing it later starts the backoff over (a worker failing over to another daemon waits
+# only the jitter), while a daemon that welcomes and drops its workers is backed off from.
+HEALTHY_AFTER = 10.0
 
 
 class Agent:
     """hodei-worker's main loop.
 
-    ``await Agent(settings).run()`` connects to ``settings.server``, reconnects with backoff
-    whenever the stream fails (running attempts carry on meanwhile), and returns once it was
+    ``await Agent(settings).run()`` connects to one of ``settings.servers``, reconnects to the
+    next whenever the stream fails, backing off after a lost stream or a round of addresses
+    that all failed (running attempts carry on meanwhile, and their unacknowledged reports go
+    to whichever daemon it reaches), and returns once it was
     told to stop (``stop()``) or to drain (``Drain`` without ``stay``) and its attempts have
     ended and been reported; it raises ``Refused`` if the daemon refuses its Hello as
     UNAUTHENTICATED. ``async with Agent(settings) as agent:`` runs it in a task and stops it
@@ -74,7 +81,8 @@ class Agent:
         self._stay = False
         self._stopping = False
         self._closing = False
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or Backoff(reset_after=HEALTHY_AFTER)
+        self.servers = Servers(settings.servers)
         self.attempts = Attempts(
             settings.slots,
             self.outbox,
@@ -107,8 +115,11 @@ class Agent:
                     reason = None  # stop() gave up a connection that was not made yet
                 if reason is None or self._done():
                     break
+                if not self.servers.failed(welcomed=self._uptime > 0):
+                    logger.warning("%s; trying %s", reason, self.servers.current)
+                    continue
                 delay = self._backoff.next_delay(self._uptime)
-                logger.warning("%s; reconnecting in %.1f s", reason, delay)
+                logger.warning("%s; reconnecting in %.1f s to %s", reason, delay, self.servers.current)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
                         await self._wake.wait()
@@ -165,7 +176,7 @@ class Agent:
 
     async def _connect_once(self) -> str | None:
         """One stream's life: None if it ended as asked, else why it failed."""
-        server = self.settings.server
+        server = self.servers.current
         # Before the Hello is built: it lists attempts whose Finished is unacknowledged too.
         self.outbox.restart()
         self.session = session = Session(
@@ -245,7 +256,9 @@ class Agent:
         for stale in welcome.stale:
             self.attempts.abandon((stale.job_id, stale.attempt))
         settings = self.settings
-        logger.info("connected to %s as %s (slots %d)", settings.server, settings.worker_id, settings.slots)
+        logger.info(
+            "connected to %s as %s (slots %d)", self.servers.current, settings.worker_id, settings.slots
+        )
         self._check_idle()
 
     def _on_run_job(self, run: v1.RunJob) -> None:

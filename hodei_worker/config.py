@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from hodei_api.client import DEFAULT_ADDR, AddressError, parse_addr
+from hodei_api.client import DEFAULT_ADDR, AddressError
 from hodei_api.host import total_memory_mb
 from hodei_api.names import label_key_problem, worker_id_problem
+from hodei_worker.servers import server_list
 from hodei_worker.state import default_state_dir
 
 
@@ -26,7 +27,8 @@ class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HODEI_", validate_by_name=True)
 
     server: str = Field(default=DEFAULT_ADDR, validation_alias="HODEI_ADDR")
-    """The daemon's HOST:PORT (``--server``, ``HODEI_ADDR``)."""
+    """The daemon's HOST:PORT, or several daemons sharing one database as HOST:PORT,HOST:PORT
+    (``--server``, ``HODEI_ADDR``): the worker connects to one and fails over to the others."""
     slots: int = Field(default=1, ge=1)
     """How many attempts may run at once (``--slots``)."""
     labels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
@@ -66,12 +68,17 @@ class WorkerSettings(BaseSettings):
 
     @field_validator("server")
     @classmethod
-    def _server_is_host_port(cls, value: str) -> str:
+    def _servers_are_host_port(cls, value: str) -> str:
         try:
-            parse_addr(value)
+            server_list(value)
         except AddressError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @property
+    def servers(self) -> list[str]:
+        """The daemon addresses of ``server``, in order, without repeats."""
+        return server_list(self.server)
 
     @field_validator("labels", mode="before")
     @classmethod

@@ -48,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
         "HODEI_TLS_CA, HODEI_JOB_USER, ... No HODEI_* variable reaches the jobs.",
     )
     parser.add_argument(
-        "--server", metavar="HOST:PORT", help="daemon address (default: $HODEI_ADDR, else 127.0.0.1:50051)"
+        "--server",
+        metavar="HOST:PORT[,HOST:PORT...]",
+        help="daemon address, or several daemons sharing one database to fail over between "
+        "(default: $HODEI_ADDR, else 127.0.0.1:50051)",
     )
     parser.add_argument("--slots", type=int, metavar="N", help="attempts run at once (default 1)")
     parser.add_argument(

@@ -227,7 +227,7 @@ async def make_daemon(settings: Settings, pool: asyncpg.Pool, listen_pool: async
         cluster_token = settings.join_token.get_secret_value()
     else:
         cluster_token = tokenfiles.join_token(settings.data_dir)
-    tokens = JoinTokens(settings.join_token_ttl_seconds, cluster_token)
+    tokens = JoinTokens(pool, settings.join_token_ttl_seconds, cluster_token)
     daemon = Daemon(
         pool, settings.scheduler, configured(settings), tokens, settings.limits, listen_pool, settings.listen
     )

@@ -10,6 +10,7 @@ cd "$repo"
 declare -A small=(
   [backlog]="--backlog 2000 --n 200 --probes 20 --idle 3"
   [cli_start]="--runs 10"
+  [failover]="--n 3"
   [console_log]="--lines 100000"
   [log_throughput]="--lines 100000 --runs 2 --followers 3 --follow-runs 1"
   [log_followers]="--mib 8 --stalled 4 --readers 4 --seconds 5 --timeout 60"

@@ -91,7 +91,7 @@ class Daemon:
         )  # fmt: skip
         self.settler = Settler(self.jobs, self.hub, self.ledger)
         self.decisions = DecisionLog(DecisionStore(pool), settings.decisions_per_job)
-        self.tokens = tokens or JoinTokens()
+        self.tokens = tokens or JoinTokens(pool)
         self.fleet = Fleet(providers, self.registry, self.tokens)
         holders = HolderStore(pool)
         self.scheduler = Scheduler(

@@ -143,7 +143,7 @@ class WorkerSessions:
         nothing, and the id's live stream, if any, carries on."""
         reason = "token"
         try:
-            resume_token = self.tokens.admit(hello)
+            resume_token = await self.tokens.admit(hello)
             if provisioned(hello.token):
                 return resume_token
             reason = "credential"

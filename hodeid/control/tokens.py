@@ -5,109 +5,82 @@ Hello that presents it consumes it. In exchange the worker gets a resume token, 
 same worker id, for reconnecting after a dropped stream; it lives as long as the worker (it is
 revoked with the one-time token when the worker is destroyed). Other workers present the
 cluster join token when one is configured.
+
+Both kinds are kept in the database by their sha256 (``JoinTokenStore``), so any daemon
+sharing it admits a provisioned worker, which may then fail over between them; expiry is
+judged by the database's clock, and a token is consumed by one conditional UPDATE, so of two
+daemons seeing it at once exactly one admits the worker.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+
+import asyncpg
 
 from hodei_api import v1
 from hodei_api.worker_identity import ONE_TIME_PREFIX, RESUME_PREFIX
 from hodeid.errors import Unauthenticated
-
-# How long a used or expired token is remembered, to say which of the two it was.
-REMEMBER_SECONDS = 3600.0
+from hodeid.store.join_tokens import JoinTokenStore
 
 
-@dataclass
-class _Issued:
-    worker_id: str
-    expires_at: float
-    used: bool = False
-    resume: str = ""
-    revoked: bool = False
+def digest(token: str) -> bytes:
+    """The sha256 a token is stored as."""
+    return hashlib.sha256(token.encode()).digest()
 
 
 class JoinTokens:
-    """One-time tokens issued to provisioned workers, and the cluster token."""
+    """One-time tokens issued to provisioned workers, their resume tokens, and the cluster token."""
 
     def __init__(
-        self,
-        ttl_seconds: float = 300.0,
-        cluster_token: str | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        self, pool: asyncpg.Pool, ttl_seconds: float = 300.0, cluster_token: str | None = None
     ) -> None:
+        self.store = JoinTokenStore(pool)
         self.ttl = ttl_seconds
         self.cluster_token = cluster_token
-        self.clock = clock
-        self._issued: dict[str, _Issued] = {}
-        # Resume token -> worker id, for provisioned workers that joined.
-        self._resumes: dict[str, str] = {}
+        # The tokens this daemon saw used or revoked, for ``consumed``.
+        self._spent: set[str] = set()
 
-    def issue(self, worker_id: str) -> str:
+    async def issue(self, worker_id: str) -> str:
         """A new one-time token for the worker ``worker_id`` that is about to be created."""
-        self._forget_old()
         token = ONE_TIME_PREFIX + secrets.token_urlsafe(24)
-        self._issued[token] = _Issued(worker_id, self.clock() + self.ttl)
+        await self.store.insert(digest(token), worker_id, self.ttl)
         return token
 
-    def revoke(self, token: str) -> None:
+    async def revoke(self, token: str) -> None:
         """The worker was destroyed: nobody may use its token, or its resume token, now."""
-        if (issued := self._issued.get(token)) is not None:
-            issued.used = issued.revoked = True
-            self._resumes.pop(issued.resume, None)
+        self._spent.add(token)
+        await self.store.revoke(digest(token))
 
     def consumed(self, token: str) -> bool:
-        """Whether a worker has been admitted with ``token`` (or it was revoked)."""
-        issued = self._issued.get(token)
-        return issued is not None and issued.used
+        """Whether this daemon admitted a worker with ``token`` (or revoked it). A provider's
+        worker is given its daemon's address, so that is where it joins; the fleet asks in
+        the moment between the Hello and the session's registration."""
+        return token in self._spent
 
-    def admit(self, hello: v1.Hello) -> str:
+    async def admit(self, hello: v1.Hello) -> str:
         """Let the worker in or raise ``Unauthenticated``. A one-time token is consumed and
         exchanged for the resume token returned (else the result is empty)."""
         token = hello.token
         if token.startswith(RESUME_PREFIX):
-            if self._resumes.get(token) != hello.worker_id:
+            if await self.store.resumed_worker(digest(token)) != hello.worker_id:
                 raise Unauthenticated(
-                    f"worker {hello.worker_id}: resume token is not valid here; "
-                    "a provisioned worker can only rejoin the daemon that created it, while it exists"
+                    f"worker {hello.worker_id}: resume token is not valid; it admits only the worker "
+                    "it was issued to, while the provider that created that worker keeps it"
                 )
             return ""
         if token.startswith(ONE_TIME_PREFIX):
-            # By its prefix, one this daemon no longer remembers is still refused as a
-            # one-time token and never taken for the cluster token.
-            issued = self._issued.get(token)
-            if issued is None:
-                raise Unauthenticated(
-                    f"worker {hello.worker_id}: join token is unknown to this daemon; "
-                    "a provisioned worker must connect to the daemon that created it"
-                )
-            if issued.used:
-                raise Unauthenticated(
-                    f"worker {hello.worker_id}: join token was already used; each one admits one worker once"
-                )
-            if self.clock() >= issued.expires_at:
-                raise Unauthenticated(
-                    f"worker {hello.worker_id}: join token expired {self.ttl:g} s after it was issued"
-                )
-            if issued.worker_id != hello.worker_id:
-                raise Unauthenticated(
-                    f"worker {hello.worker_id}: join token was issued to worker {issued.worker_id}"
-                )
-            issued.used = True
-            issued.resume = RESUME_PREFIX + secrets.token_urlsafe(24)
-            self._resumes[issued.resume] = hello.worker_id
-            return issued.resume
+            # By its prefix, an unknown one is still refused as a one-time token and never
+            # taken for the cluster token.
+            return await self._consume(hello, token)
         if self.cluster_token and not hmac.compare_digest(token.encode(), self.cluster_token.encode()):
             raise Unauthenticated(
                 f"worker {hello.worker_id}: wrong or missing join token; "
                 "set HODEI_JOIN_TOKEN to the cluster's join token"
             )
-        if any(i.worker_id == hello.worker_id and not i.revoked for i in self._issued.values()):
+        if await self.store.provisioned(hello.worker_id):
             # Else the cluster token would let anyone take over a provisioned worker's attempts.
             raise Unauthenticated(
                 f"worker id {hello.worker_id} belongs to a worker a provider created; only its own "
@@ -115,9 +88,27 @@ class JoinTokens:
             )
         return ""
 
-    def _forget_old(self) -> None:
-        horizon = self.clock() - REMEMBER_SECONDS
-        # A token whose worker joined and still exists is kept: it guards the worker's id.
-        old = [t for t, i in self._issued.items() if i.expires_at < horizon and (i.revoked or not i.used)]
-        for token in old:
-            del self._issued[token]
+    async def _consume(self, hello: v1.Hello, token: str) -> str:
+        resume = RESUME_PREFIX + secrets.token_urlsafe(24)
+        if await self.store.consume(digest(token), hello.worker_id, digest(resume)):
+            self._spent.add(token)
+            return resume
+        row = await self.store.get(digest(token))
+        if row is None:
+            raise Unauthenticated(
+                f"worker {hello.worker_id}: join token is unknown to the daemons of this database; "
+                "a provisioned worker must use the token its provider was given"
+            )
+        if row.revoked:
+            raise Unauthenticated(
+                f"worker {hello.worker_id}: join token was revoked; its provider destroyed the worker"
+            )
+        if row.used:
+            raise Unauthenticated(
+                f"worker {hello.worker_id}: join token was already used; each one admits one worker once"
+            )
+        if row.expired:
+            raise Unauthenticated(
+                f"worker {hello.worker_id}: join token expired {row.ttl_seconds:g} s after it was issued"
+            )
+        raise Unauthenticated(f"worker {hello.worker_id}: join token was issued to worker {row.worker_id}")

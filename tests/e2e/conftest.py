@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -31,10 +32,13 @@ def bare(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
 
 @pytest.fixture
 def pair(database_url: str, tmp_path: Path) -> Iterator[tuple[Cluster, Cluster]]:
-    """Two daemons, A and B, no worker, on one database."""
+    """Two daemons, A and B, no worker, on one database, with one cluster join token (each
+    process gets it as HODEI_JOIN_TOKEN), so a worker may join either."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    a, b = Cluster(database_url, tmp_path / "a"), Cluster(database_url, tmp_path / "b")
+    shared = {"HODEI_JOIN_TOKEN": "hodei-join-" + secrets.token_urlsafe(32)}
+    a = Cluster(database_url, tmp_path / "a", extra_env=shared)
+    b = Cluster(database_url, tmp_path / "b", extra_env=shared)
     try:
         a.start_daemon()
         b.start_daemon()

@@ -4,43 +4,14 @@ on as an unreachable daemon; no request, so no token, is sent to it."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
+from tests.support.impostor import impostor
 from tests.support.processes import BIN
 
 TOKEN = "hodei_000000000000.secretsecretsecretsecret"
-
-
-@contextmanager
-def impostor(reply: bytes | None) -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP server on 127.0.0.1 that, once it has read a client's first bytes, answers
-    ``reply`` (as Redis answers an HTTP/2 preface) or nothing; yields its port and what it read."""
-    server = socket.create_server(("127.0.0.1", 0))
-    received: list[bytes] = []
-    done = threading.Event()
-
-    def serve() -> None:
-        with server:
-            connection, _ = server.accept()
-            with connection:
-                received.append(connection.recv(65536))
-                if reply is not None:
-                    connection.sendall(reply)
-                done.wait(60)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1], received
-    finally:
-        done.set()
-        thread.join(10)
 
 
 @pytest.mark.parametrize(

@@ -18,24 +18,11 @@ from hodei_api import v1
 from hodei_api.loglines import pack
 from hodei_worker.session import CONNECT
 from hodei_worker.state import StateDir
-from tests.support.jobs import cli_json, detach, job_json
+from tests.support.jobs import detach, job_json, live_worker
 from tests.support.processes import Cluster, stop
 from tests.support.scripted_worker import out
 
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
-
-
-def live_worker(c: Cluster, worker_id: str | None = None, timeout: float = 30.0) -> dict[str, object]:
-    """The live worker (the one with ``worker_id``), once the daemon lists it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        workers = cli_json(c, "worker", "list")
-        assert isinstance(workers, list)
-        found = [w for w in workers if worker_id in (None, w["id"])]
-        if found:
-            return dict(found[0])
-        assert time.monotonic() < deadline, f"no live worker {worker_id or ''}\n{c.logs()}"
-        time.sleep(0.1)
 
 
 def wait_state(c: Cluster, job_id: str, states: set[str], timeout: float = 30.0) -> dict[str, object]:

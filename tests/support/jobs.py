@@ -1,4 +1,4 @@
-"""Asking a test cluster about jobs through the real ``hodei`` CLI."""
+"""Asking a test cluster about jobs and workers through the real ``hodei`` CLI."""
 
 from __future__ import annotations
 
@@ -36,3 +36,16 @@ def detach(c: Cluster, *args: str) -> str:
     result = c.hodei("job", "run", "--detach", *args)
     assert result.returncode == 0, result.stderr
     return result.stdout.decode().strip()
+
+
+def live_worker(c: Cluster, worker_id: str | None = None, timeout: float = 30.0) -> dict[str, object]:
+    """The live worker (the one with ``worker_id``), once the daemon lists it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        workers = cli_json(c, "worker", "list")
+        assert isinstance(workers, list)
+        found = [w for w in workers if worker_id in (None, w["id"])]
+        if found:
+            return dict(found[0])
+        assert time.monotonic() < deadline, f"no live worker {worker_id or ''}\n{c.logs()}"
+        time.sleep(0.1)

@@ -106,13 +106,14 @@ class Fleet:
         for p in self.providers.values():
             for _ in range(scaling.workers_to_create(demand.get(p.name, 0), self._state(p, now))):
                 worker_id = f"{p.name}-{secrets.token_hex(4)}"
-                member = Member(worker_id, p, self.tokens.issue(worker_id), now)
+                member = Member(worker_id, p, "", now)  # its token is issued as it is created
                 self.members[worker_id] = member
                 self.changes += 1
                 self._spawn(self._create(member), f"create {worker_id}")
 
     async def _create(self, member: Member) -> None:
         try:
+            member.token = await self.tokens.issue(member.worker_id)
             await member.provider.create(member.worker_id, member.token)
         except ProviderError as exc:
             # A create that outlived the provisioning timeout has been counted as failed already.
@@ -196,7 +197,7 @@ class Fleet:
     def _remove(self, member: Member) -> None:
         self.changes += 1
         self.members.pop(member.worker_id, None)
-        self.tokens.revoke(member.token)
+        self._spawn(self.tokens.revoke(member.token), f"revoke {member.worker_id}'s tokens")
         self._spawn(self._destroy(member), f"destroy {member.worker_id}")
 
     async def _destroy(self, member: Member) -> None:
@@ -230,8 +231,7 @@ class Fleet:
         return result
 
     async def close(self) -> None:
-        """The daemon stops: every worker created is destroyed (its one-time token dies
-        with this daemon, so it could not join another)."""
+        """The daemon stops: every worker created is destroyed, and its tokens revoked."""
         if self._tasks:
             # Let destroys finish (a destroyed worker's process must not be left behind),
             # but do not wait for ever on a create command that hangs.
@@ -240,4 +240,6 @@ class Fleet:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         members, self.members = list(self.members.values()), {}
-        await asyncio.gather(*(self._destroy(m) for m in members))
+        await asyncio.gather(
+            *(self._destroy(m) for m in members), *(self.tokens.revoke(m.token) for m in members)
+        )

@@ -416,3 +416,45 @@ SELECT pg_try_advisory_lock(7041989);
 
 -- name: stop_leading
 SELECT pg_advisory_unlock(7041989);
+
+-- name: insert_join_token
+-- $1 token_sha256, $2 worker id, $3 seconds until it expires (by the database's clock). Also
+-- forgets the tokens that expired an hour ago and were revoked or never used; a used one
+-- guards its worker's id from the cluster token while the worker exists.
+WITH forgotten AS (
+    DELETE FROM join_tokens
+    WHERE expires_at < now() - interval '1 hour' AND (revoked_at IS NOT NULL OR used_at IS NULL)
+)
+INSERT INTO join_tokens (token_sha256, worker_id, expires_at)
+VALUES ($1, $2, now() + make_interval(secs => $3));
+
+-- name: consume_join_token
+-- $1 token_sha256, $2 worker id, $3 resume_sha256; no row back unless the token was issued to
+-- this worker and is unused, unrevoked and unexpired: of two Hellos presenting it, one wins
+UPDATE join_tokens SET used_at = now(), resume_sha256 = $3
+WHERE token_sha256 = $1 AND worker_id = $2 AND used_at IS NULL AND revoked_at IS NULL
+  AND expires_at > now()
+RETURNING worker_id;
+
+-- name: get_join_token
+-- $1 token_sha256; why a token was refused
+SELECT worker_id, used_at IS NOT NULL AS used, revoked_at IS NOT NULL AS revoked,
+       expires_at <= now() AS expired, extract(epoch FROM expires_at - issued_at)::float8 AS ttl_seconds
+FROM join_tokens WHERE token_sha256 = $1;
+
+-- name: resumed_worker
+-- $1 resume_sha256; the worker id it admits, none once revoked
+SELECT worker_id FROM join_tokens WHERE resume_sha256 = $1 AND revoked_at IS NULL;
+
+-- name: revoke_join_token
+-- $1 token_sha256; revokes its resume token with it
+UPDATE join_tokens SET revoked_at = now() WHERE token_sha256 = $1 AND revoked_at IS NULL
+RETURNING worker_id;
+
+-- name: join_token_consumed
+-- $1 token_sha256; NULL if unknown
+SELECT used_at IS NOT NULL OR revoked_at IS NOT NULL FROM join_tokens WHERE token_sha256 = $1;
+
+-- name: worker_id_provisioned
+-- $1 worker id; whether a provider's token, not revoked, is bound to it
+SELECT EXISTS (SELECT 1 FROM join_tokens WHERE worker_id = $1 AND revoked_at IS NULL);

@@ -188,3 +188,18 @@ $$;
 CREATE TRIGGER api_tokens_revoked_notify AFTER UPDATE OF revoked_at ON api_tokens
     FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL)
     EXECUTE FUNCTION notify_token_revoked();
+
+-- Provisioning tokens: the sha256 of the one-time token a provider's worker joins with (bound
+-- to its worker id, expiring, used once) and of the resume token it got in exchange, so every
+-- daemon sharing the database admits it. Revoked when the worker is destroyed.
+CREATE TABLE join_tokens (
+    token_sha256 bytea PRIMARY KEY,
+    worker_id text NOT NULL,
+    issued_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz,
+    resume_sha256 bytea UNIQUE,
+    revoked_at timestamptz
+);
+
+CREATE INDEX join_tokens_worker_id_idx ON join_tokens (worker_id) WHERE revoked_at IS NULL;
