@@ -1,24 +1,29 @@
-"""The calls the CLI makes to one daemon, with failures put in words (the console's client
-reuses them and their wording)."""
+"""The calls the CLI makes to its daemon, or to the next of several sharing one database when
+one cannot be reached, with failures put in words (the console's client reuses them and their
+wording)."""
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import aclosing, asynccontextmanager, contextmanager
-from typing import NamedTuple, cast
+from copy import copy
+from typing import NamedTuple, TypeVar, cast
+from uuid import uuid4
 
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
-from hodei_api.client import AddressError, Client, Token, WrongPeer, find_token, tls_context
+from hodei_api.client import AddressError, Client, Token, WrongPeer, find_token, parse_addrs, tls_context
 from hodei_api.loglines import Line, check, unpack
+from hodei_api.rotation import Rotation
 from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused, UsageError
 
 # What a call can fail with: the server's status, or the connection (ProtocolError when
 # whatever listens at the address does not speak gRPC the way hodeid does).
 CallFailure = GRPCError | OSError | StreamTerminatedError | ProtocolError
+T = TypeVar("T")
 
 # Bounds every unary call, including connecting: a daemon behind a firewall that drops
 # packets would otherwise keep the caller waiting for the operating system's TCP timeout.
@@ -79,6 +84,38 @@ def translate(addr: str, exc: CallFailure, token_origin: str = "") -> HodeiError
     return DaemonUnreachable(unreachable_message(addr, transport_detail(exc)))
 
 
+def moves_on(exc: CallFailure) -> bool:
+    """True when a call that failed so is worth making on another daemon: this one could not
+    be reached, went away, said it is unavailable, or is not hodeid as configured. Any other
+    status is the daemon's answer."""
+    return not isinstance(exc, GRPCError) or exc.status is Status.UNAVAILABLE
+
+
+def failure_detail(exc: CallFailure) -> str:
+    """Why one daemon could not be reached, for a message naming several."""
+    if isinstance(exc, WrongPeer):
+        return str(exc)
+    if isinstance(exc, GRPCError):
+        return exc.message or exc.status.name.lower()
+    return transport_detail(exc)
+
+
+def unreachable_everywhere(failures: Sequence[tuple[Client, CallFailure]]) -> HodeiError:
+    """The error for a call no daemon could take, naming each address and why. It is worth
+    retrying (``DaemonUnreachable``) unless every address was configured wrong."""
+    if len(failures) == 1:
+        [(client, exc)] = failures
+        return translate(client.addr, exc, client.token_origin)
+    details = "; ".join(f"{client.addr}: {failure_detail(exc)}" for client, exc in failures)
+    message = (
+        f"cannot reach hodeid at any of its {len(failures)} addresses ({details}); start one with "
+        "'hodeid' or point --addr/HODEI_ADDR at running daemons"
+    )
+    if all(isinstance(exc, WrongPeer) for _, exc in failures):
+        return HodeiError(message)
+    return DaemonUnreachable(message)
+
+
 class Submitted(NamedTuple):
     """What submitting a job gave back."""
 
@@ -112,44 +149,87 @@ class PackedChunk(NamedTuple):
 
 
 class Backend:
-    """One daemon's jobs, logs and workers; every failure is raised as a ``HodeiError``."""
+    """The jobs, logs and workers of the daemons at one or several addresses (several
+    ``hodeid`` on one database); every failure is raised as a ``HodeiError``.
 
-    def __init__(self, client: Client, call_timeout: float = CALL_TIMEOUT) -> None:
-        self._client = client
+    A call goes to the daemon that answered last; one that cannot be reached (refused, gone,
+    ``UNAVAILABLE``, not hodeid as configured) hands the call, and the calls after it, to the
+    next address. Any other answer, a refusal included, is the daemon's word and is final."""
+
+    def __init__(self, clients: Sequence[Client], call_timeout: float = CALL_TIMEOUT) -> None:
+        self._daemons = Rotation(clients)
         self._timeout = call_timeout
 
     @property
+    def current(self) -> Client:
+        """The client of the daemon in use."""
+        return self._daemons.current
+
+    @property
     def addr(self) -> str:
-        """The daemon's HOST:PORT, for messages."""
-        return self._client.addr
+        """The HOST:PORT of the daemon in use, for messages."""
+        return self._daemons.current.addr
+
+    @property
+    def addrs(self) -> list[str]:
+        """Every daemon's HOST:PORT, in the order given."""
+        return [client.addr for client in self._daemons.items]
+
+    def close(self) -> None:
+        for client in self._daemons.items:
+            client.close()
+
+    async def call(self, call: Callable[[Client], Awaitable[T]]) -> T:
+        """``call`` on the daemon in use, else on each next one that can be reached."""
+        failures: list[tuple[Client, CallFailure]] = []
+        for client in self._daemons.order():
+            try:
+                result = await call(client)
+            except (GRPCError, OSError, StreamTerminatedError, ProtocolError) as exc:
+                if not moves_on(exc):
+                    self._daemons.worked(client)
+                    raise translate(client.addr, exc, client.token_origin) from exc
+                self._daemons.failed(client)
+                failures.append((client, exc))
+                continue
+            self._daemons.worked(client)
+            return result
+        raise unreachable_everywhere(failures) from failures[-1][1]
 
     @contextmanager
-    def _errors(self) -> Iterator[None]:
+    def streaming(self, client: Client) -> Iterator[None]:
+        """Around a stream from ``client``: its failure in words; one that moves on hands the
+        next calls to the next daemon, where a resumed stream continues."""
         try:
             yield
         # ConnectionRefusedError, TimeoutError and name lookup failures are all OSErrors.
         except (GRPCError, OSError, StreamTerminatedError, ProtocolError) as exc:
-            raise translate(self.addr, exc, self._client.token_origin) from exc
+            if moves_on(exc):
+                self._daemons.failed(client)
+            raise translate(client.addr, exc, client.token_origin) from exc
 
     async def submit_job(self, spec: v1.JobSpec) -> Submitted:
         """Queue a job, or find the earlier one with the same idempotency key."""
-        with self._errors():
-            response = await self._client.jobs.submit_job(
-                v1.SubmitJobRequest(spec=spec), timeout=self._timeout
-            )
+        own_key = len(self._daemons.items) > 1 and not spec.idempotency_key
+        if own_key:
+            # A daemon that dies before answering may have queued the job: the key makes the
+            # submit repeated on the next daemon find that job instead of queueing a second.
+            spec = copy(spec)
+            spec.idempotency_key = f"hodei-{uuid4()}"
+        request = v1.SubmitJobRequest(spec=spec)
+        response = await self.call(lambda c: c.jobs.submit_job(request, timeout=self._timeout))
         if response.job is None:
             raise RequestRefused("hodeid accepted the job but did not say which; see 'hodei job list'")
-        return Submitted(response.job, response.existing)
+        return Submitted(response.job, response.existing and not own_key)
 
     async def get_job(self, job_id: str) -> v1.Job:
         """One job with its attempts."""
-        with self._errors():
-            return await self._client.jobs.get_job(v1.GetJobRequest(id=job_id), timeout=self._timeout)
+        request = v1.GetJobRequest(id=job_id)
+        return await self.call(lambda c: c.jobs.get_job(request, timeout=self._timeout))
 
     async def _list_page(self, states: Sequence[v1.JobState], limit: int, token: str) -> v1.ListJobsResponse:
         request = v1.ListJobsRequest(states=list(states), limit=limit, page_token=token)
-        with self._errors():
-            return await self._client.jobs.list_jobs(request, timeout=self._timeout)
+        return await self.call(lambda c: c.jobs.list_jobs(request, timeout=self._timeout))
 
     async def list_jobs(self, states: Sequence[v1.JobState], limit: int) -> Listed:
         """Jobs newest first: ``limit`` of them (fetching pages as needed), or when ``limit``
@@ -182,20 +262,17 @@ class Backend:
     async def cancel_job(self, job_id: str, reason: str = "") -> v1.Job:
         """Ask for a job to be cancelled; returns the job as it is now."""
         request = v1.CancelJobRequest(id=job_id, reason=reason)
-        with self._errors():
-            return await self._client.jobs.cancel_job(request, timeout=self._timeout)
+        return await self.call(lambda c: c.jobs.cancel_job(request, timeout=self._timeout))
 
     async def retry_job(self, job_id: str) -> v1.Job:
         """Queue a finished job again as its next attempt; returns the job as it is now."""
-        with self._errors():
-            return await self._client.jobs.retry_job(v1.RetryJobRequest(id=job_id), timeout=self._timeout)
+        request = v1.RetryJobRequest(id=job_id)
+        return await self.call(lambda c: c.jobs.retry_job(request, timeout=self._timeout))
 
     async def explain_job(self, job_id: str) -> v1.ExplainJobResponse:
         """The job's placement decisions, newest first (a waiting job's evaluated now)."""
-        with self._errors():
-            return await self._client.scheduler.explain_job(
-                v1.ExplainJobRequest(id=job_id), timeout=self._timeout
-            )
+        request = v1.ExplainJobRequest(id=job_id)
+        return await self.call(lambda c: c.scheduler.explain_job(request, timeout=self._timeout))
 
     async def stream_logs(self, job_id: str, after_seq: int, follow: bool) -> AsyncGenerator[LogChunk, None]:
         """A job's log from after ``after_seq``; with ``follow`` until the job ends."""
@@ -206,13 +283,14 @@ class Backend:
     async def stream_packed_logs(
         self, job_id: str, after_seq: int, follow: bool
     ) -> AsyncGenerator[PackedChunk, None]:
-        """``stream_logs``, its lines left in columns."""
+        """``stream_logs``, its lines left in columns, from the daemon in use."""
         request = v1.StreamLogsRequest(job_id=job_id, after_seq=after_seq, follow=follow)
+        client = self._daemons.current
         # No timeout: a followed stream lasts as long as the job.
-        with self._errors():
+        with self.streaming(client):
             # The stub is annotated as an iterator but is a generator; closing it at once
             # releases the HTTP/2 stream when our caller stops early.
-            stream = cast(AsyncGenerator[v1.LogChunk, None], self._client.logs.stream_logs(request))
+            stream = cast(AsyncGenerator[v1.LogChunk, None], client.logs.stream_logs(request))
             async with aclosing(stream) as chunks:
                 async for chunk in chunks:
                     yield PackedChunk(_checked(chunk), chunk.final_state)
@@ -220,24 +298,19 @@ class Backend:
     async def list_workers(self, include_gone: bool = False) -> list[v1.WorkerInfo]:
         """The live workers; with ``include_gone`` also those whose stream went away recently."""
         request = v1.ListWorkersRequest(include_gone=include_gone)
-        with self._errors():
-            response = await self._client.workers.list_workers(request, timeout=self._timeout)
+        response = await self.call(lambda c: c.workers.list_workers(request, timeout=self._timeout))
         return list(response.workers)
 
     async def list_providers(self) -> list[v1.ProviderInfo]:
         """The providers that create workers on demand, with their counts and last error."""
-        with self._errors():
-            response = await self._client.providers.list_providers(
-                v1.ListProvidersRequest(), timeout=self._timeout
-            )
+        request = v1.ListProvidersRequest()
+        response = await self.call(lambda c: c.providers.list_providers(request, timeout=self._timeout))
         return list(response.providers)
 
     async def drain_worker(self, worker_id: str, stay: bool) -> v1.WorkerInfo:
         """Stop giving a worker jobs; with ``stay`` it stays connected once idle."""
-        with self._errors():
-            return await self._client.workers.drain_worker(
-                v1.DrainWorkerRequest(id=worker_id, stay=stay), timeout=self._timeout
-            )
+        request = v1.DrainWorkerRequest(id=worker_id, stay=stay)
+        return await self.call(lambda c: c.workers.drain_worker(request, timeout=self._timeout))
 
 
 def _checked(chunk: v1.LogChunk) -> v1.LogLines:
@@ -251,9 +324,10 @@ def _checked(chunk: v1.LogChunk) -> v1.LogLines:
     return lines
 
 
-def open_client(addr: str, tls_ca: str | None = None) -> Client:
-    """A client of the daemon at ``addr``, authenticated from the environment, over TLS trusting
-    the CA bundle ``tls_ca`` if given (the channel connects on the first call)."""
+def open_clients(addrs: str, tls_ca: str | None = None) -> list[Client]:
+    """A client for each daemon in ``addrs`` (``HOST:PORT``, or several comma-separated),
+    authenticated from the environment, over TLS trusting the CA bundle ``tls_ca`` if given
+    (each channel connects on its first call)."""
     try:
         token = find_token()
     except OSError as exc:
@@ -268,13 +342,22 @@ def open_client(addr: str, tls_ca: str | None = None) -> Client:
             f"cannot load the CA bundle {tls_ca} ({exc}); point --tls-ca/HODEI_TLS_CA at a PEM file"
         ) from exc
     try:
-        return Client(addr, token.value, tls, describe_origin(token))
+        found = parse_addrs(addrs)
     except AddressError as exc:
         raise UsageError(f"{exc}; fix --addr or HODEI_ADDR") from exc
+    origin = describe_origin(token)
+    return [Client(_joined(host, port), token.value, tls, origin) for host, port in found]
+
+
+def _joined(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @asynccontextmanager
-async def connect(addr: str, tls_ca: str | None = None) -> AsyncIterator[Backend]:
-    """A backend for the daemon at ``addr`` (see ``open_client``)."""
-    async with open_client(addr, tls_ca) as client:
-        yield Backend(client)
+async def connect(addrs: str, tls_ca: str | None = None) -> AsyncIterator[Backend]:
+    """A backend for the daemons at ``addrs`` (see ``open_clients``)."""
+    backend = Backend(open_clients(addrs, tls_ca))
+    try:
+        yield backend
+    finally:
+        backend.close()

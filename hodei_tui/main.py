@@ -44,8 +44,9 @@ def _tls_ca(args: argparse.Namespace) -> str | None:
 
 
 async def console(addr: str, tls_ca: str | None) -> int:
-    """Open the console on the daemon at ``addr`` until the user quits (the client is made
-    in the app's event loop, which its channel belongs to)."""
+    """Open the console on the daemon at ``addr`` (or the first of several, comma-separated,
+    that answers) until the user quits (the client is made in the app's event loop, which its
+    channels belong to)."""
     from hodei_tui.console.app import make_app
     from hodei_tui.console.grpc_client import connect_console
 

@@ -38,10 +38,12 @@ async def follow_log(
 ) -> v1.JobState:
     """Write a job's log after ``after_seq`` to ``sink``, each line once and in order.
 
-    When the stream breaks, wait for the daemon (with backoff) and resume after the last line
-    seen. Returns the job's final state, or ``UNSPECIFIED`` without ``follow`` once the
-    history is written. Raises ``DaemonUnreachable`` after ``give_up_after`` seconds in a row
-    without reaching the daemon, and ``RequestRefused`` if the daemon refuses the stream.
+    When the stream breaks, wait for a daemon (with backoff; with several addresses the next
+    one that answers) and resume after the last line seen, so a follower moves from a dead
+    daemon to another with no line missed or repeated. Returns the job's final state, or
+    ``UNSPECIFIED`` without ``follow`` once the history is written. Raises
+    ``DaemonUnreachable`` after ``give_up_after`` seconds in a row without reaching a daemon,
+    and ``RequestRefused`` if the daemon refuses the stream.
     """
     backoff = backoff or Backoff()
     last_seq = after_seq
@@ -79,7 +81,7 @@ async def _wait_for_daemon(
     backoff: Backoff,
     give_up_after: float,
 ) -> None:
-    """Return once the daemon answers for the job again.
+    """Return once a daemon answers for the job again.
 
     A cheap ``GetJob`` tells "the daemon is back" apart from "the stream opened", which a
     silent job cannot show, and its timeout bounds a connect that would otherwise hang.
@@ -94,6 +96,6 @@ async def _wait_for_daemon(
             continue
         return
     raise DaemonUnreachable(
-        f"lost hodeid at {backend.addr} for {give_up_after:g} s while following job {job_id}; "
+        f"lost hodeid at {', '.join(backend.addrs)} for {give_up_after:g} s while following job {job_id}; "
         f"it may still be running: check with 'hodei job get {job_id}' once hodeid is back"
     )

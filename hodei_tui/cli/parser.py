@@ -25,10 +25,10 @@ Handler: TypeAlias = "Callable[[argparse.Namespace, Backend], Awaitable[int]]"
 # tests/unit/cli/test_parser.py holds them to the enum.
 STATE_NAMES = ["PENDING", "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"]
 ENVIRONMENT = (
-    "environment: HODEI_ADDR (the daemon), HODEI_TLS_CA (its CA bundle), HODEI_TOKEN (the bearer "
-    "token) or HODEI_TOKEN_FILE (a file holding it); with neither, the admin.token hodeid wrote in "
-    "its default data directory ($HODEI_DATA_DIR, else /var/lib/hodei as root, else "
-    "~/.local/share/hodei)"
+    "environment: HODEI_ADDR (the daemon, or several comma-separated), HODEI_TLS_CA (its CA "
+    "bundle), HODEI_TOKEN (the bearer token) or HODEI_TOKEN_FILE (a file holding it); with "
+    "neither, the admin.token hodeid wrote in its default data directory ($HODEI_DATA_DIR, else "
+    "/var/lib/hodei as root, else ~/.local/share/hodei)"
 )
 
 
@@ -77,9 +77,12 @@ def _common() -> Parser:
     common = Parser(add_help=False)
     common.add_argument(
         "--addr",
-        metavar="HOST:PORT",
+        metavar="HOST:PORT[,HOST:PORT...]",
         default=argparse.SUPPRESS,
-        help="hodeid's address (default: $HODEI_ADDR, else 127.0.0.1:50051)",
+        help=(
+            "hodeid's address, or those of several daemons sharing one database, tried in turn "
+            "(default: $HODEI_ADDR, else 127.0.0.1:50051)"
+        ),
     )
     common.add_argument(
         "--tls-ca",

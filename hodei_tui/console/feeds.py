@@ -1,5 +1,6 @@
 """The console's live feeds: the jobs and workers watches (one connection, reconnected with
-backoff), and the selected job's log and decisions (resumed after a reconnection)."""
+backoff, or to the next daemon of several), and the selected job's log and decisions (resumed
+after a reconnection)."""
 
 from __future__ import annotations
 
@@ -33,15 +34,20 @@ class Feeds:
         self.online = asyncio.Event()
 
     async def watch(self) -> None:
-        """Follow jobs and workers for ever, reconnecting after a failure."""
+        """Follow jobs and workers for ever, reconnecting after a failure: at once to a daemon
+        not tried since the connection was lost (several hodeid on one database), else after
+        the backoff."""
         attempts = 0
+        tried: set[str] = set()
         while True:
             started = time.monotonic()
+            addr = self.client.addr
+            tried.add(addr)
             listed: set[str] = set()
             try:
                 async with asyncio.TaskGroup() as group:
-                    group.create_task(self._jobs(listed))
-                    group.create_task(self._workers(listed))
+                    group.create_task(self._jobs(listed, addr))
+                    group.create_task(self._workers(listed, addr))
             except* HodeiError as failed:
                 error = str(failed.exceptions[0])
             self.online.clear()
@@ -49,44 +55,47 @@ class Feeds:
             delay = self.backoff.next_delay(time.monotonic() - started)
             if listed == {"jobs", "workers"}:
                 attempts = 1  # it was up: a fresh series of retries
-            self.post(m.Disconnected(error, attempts, delay))
+                tried = {addr}
+            if self.client.addr not in tried:
+                delay = 0.0
+            self.post(m.Disconnected(addr, error, attempts, delay))
             await asyncio.sleep(delay)
 
-    def _listed(self, listed: set[str], what: str) -> None:
+    def _listed(self, listed: set[str], what: str, addr: str) -> None:
         listed.add(what)
         if listed == {"jobs", "workers"}:
             self.online.set()
-            self.post(m.Connected())
+            self.post(m.Connected(addr))
 
-    async def _jobs(self, listed: set[str]) -> None:
+    async def _jobs(self, listed: set[str], addr: str) -> None:
         batch: list[v1.Job] = []
         relisting = True
         async for event in self.client.watch_jobs(JOBS_LISTED):
             if event.listed:
                 self.post(m.JobsListed(batch))
                 batch, relisting = [], False
-                self._listed(listed, "jobs")
+                self._listed(listed, "jobs", addr)
             elif event.job is not None:
                 if relisting:
                     batch.append(event.job)
                 else:
                     self.post(m.JobChanged(event.job))
-        raise StreamEnded(f"hodeid at {self.client.addr} ended the jobs watch (stopping?)")
+        raise StreamEnded(f"hodeid at {addr} ended the jobs watch (stopping?)")
 
-    async def _workers(self, listed: set[str]) -> None:
+    async def _workers(self, listed: set[str], addr: str) -> None:
         batch: list[v1.WorkerInfo] = []
         relisting = True
         async for event in self.client.watch_workers():
             if event.listed:
                 self.post(m.WorkersListed(batch))
                 batch, relisting = [], False
-                self._listed(listed, "workers")
+                self._listed(listed, "workers", addr)
             elif event.worker is not None:
                 if relisting:
                     batch.append(event.worker)
                 else:
                     self.post(m.WorkerChanged(event.worker))
-        raise StreamEnded(f"hodeid at {self.client.addr} ended the workers watch (stopping?)")
+        raise StreamEnded(f"hodeid at {addr} ended the workers watch (stopping?)")
 
     async def log(self, job_id: str, after_seq: Callable[[], int]) -> None:
         """The job's log from the last line held, resumed after each reconnection, until the

@@ -34,13 +34,17 @@ class WorkerChanged(Message):
 
 @dataclass
 class Connected(Message):
-    """Both watch streams are up."""
+    """Both watch streams are up, on the daemon at ``addr``."""
+
+    addr: str
 
 
 @dataclass
 class Disconnected(Message):
-    """A watch stream failed: the daemon is unreachable. ``retry_in`` is the backoff."""
+    """A watch stream from the daemon at ``addr`` failed: it is unreachable. ``retry_in`` is
+    the backoff."""
 
+    addr: str
     error: str
     attempts: int
     retry_in: float

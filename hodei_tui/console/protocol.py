@@ -18,7 +18,8 @@ from hodei_tui.backend import LogChunk
 class ConsoleClient(Protocol):
     @property
     def addr(self) -> str:
-        """The daemon's HOST:PORT, for the title and messages."""
+        """The HOST:PORT of the daemon in use (of several, the one the next call goes to), for
+        the title and messages."""
         ...
 
     def watch_jobs(self, limit: int) -> AsyncIterator[v1.JobEvent]:

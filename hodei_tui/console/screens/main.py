@@ -145,12 +145,12 @@ class MainScreen(Screen[None]):
 
     # The connection.
 
-    def on_connected(self, _: m.Connected) -> None:
+    def on_connected(self, event: m.Connected) -> None:
         self.online = True
         self.set_class(False, "-disconnected")
         self.set_class(False, "-connecting")
         self.query_one(ConnectionBanner).up()
-        self.sub_title = f"connected to {self.client.addr}"
+        self.sub_title = f"connected to {event.addr}"
         self.refresh_bindings()
 
     def on_disconnected(self, event: m.Disconnected) -> None:
@@ -159,7 +159,9 @@ class MainScreen(Screen[None]):
         self.set_class(False, "-connecting")
         next_at = self.clock() + timedelta(seconds=event.retry_in)
         self.query_one(ConnectionBanner).down(event.error, event.attempts, next_at)
-        self.sub_title = f"disconnected from {self.client.addr}"
+        self.sub_title = f"disconnected from {event.addr}"
+        if self.client.addr != event.addr:
+            self.sub_title += f"; trying {self.client.addr}"
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
