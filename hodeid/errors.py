@@ -46,8 +46,18 @@ class ProviderError(HodeiError):
     """A provider could not create or destroy a worker."""
 
 
-class StoreError(Unavailable):
+class StoreError(HodeiError):
     """The database failed."""
+
+
+class DatabaseUnavailable(StoreError, Unavailable):
+    """The database cannot be reached right now (connection refused or lost, too many
+    connections, shut down, timed out); the same request may succeed later."""
+
+
+class DatabaseBug(StoreError):
+    """The database refused a statement hodeid sent (a constraint it did not expect, an SQL
+    error): a bug in hodeid, which the same request would hit again, so nobody retries it."""
 
 
 class ConfigError(HodeiError):

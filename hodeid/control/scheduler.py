@@ -34,7 +34,7 @@ from hodeid.domain.placement import (
     place_batch,
 )
 from hodeid.domain.scaling import ProviderState
-from hodeid.errors import Unavailable
+from hodeid.errors import StoreError
 from hodeid.store.holders import HolderStore
 from hodeid.store.jobs import AttemptEnd, JobStore, PendingJob
 
@@ -107,8 +107,9 @@ class Scheduler:
                 await self.expire_unacknowledged()
                 await self.reap_lost()
                 await self.schedule()
-            except Unavailable as exc:
-                # The database went away: keep the loop alive and retry on the next tick.
+            except StoreError as exc:
+                # The database went away, or refused a statement (a bug, logged with its
+                # traceback): keep the loop alive and retry on the next tick.
                 log.warning("scheduling pass failed: %s", exc)
 
     async def schedule(self) -> None:

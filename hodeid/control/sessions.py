@@ -26,7 +26,7 @@ from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.domain.placement import JobNeeds
 from hodeid.domain.validation import validate_worker
-from hodeid.errors import InvalidRequest, Unauthenticated, Unavailable
+from hodeid.errors import InvalidRequest, StoreError, Unauthenticated
 from hodeid.metrics import WORKER_REFUSALS
 from hodeid.store.holders import HolderStore
 from hodeid.store.jobs import AttemptEnd
@@ -270,7 +270,7 @@ class WorkerSessions:
         task.add_done_callback(self._appliers.discard)
 
     async def _sync_streams(self) -> None:
-        with contextlib.suppress(Unavailable):
+        with contextlib.suppress(StoreError):
             await self.lease.sync_streams()
 
     def _applied_all(self, session: Session) -> None:
@@ -296,7 +296,7 @@ class WorkerSessions:
                 continue
             try:
                 await self.reports.apply(session, messages)
-            except Unavailable as exc:
+            except StoreError as exc:
                 # Not acknowledged: the worker sends it all again after it reconnects.
                 log.warning("worker %s: reports not stored (%s); dropping its stream", session.worker_id, exc)
                 session.close()

@@ -11,13 +11,12 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from hodeid.errors import StoreError
+from hodeid.errors import DatabaseBug, DatabaseUnavailable
 from hodeid.metrics import DATABASE_SECONDS
+from hodeid.store.failures import DRIVER_ERRORS, store_error
 from hodeid.store.queries import migrations
 
 log = logging.getLogger(__name__)
-
-_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 _MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -43,7 +42,7 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
 async def connect(
     url: str, *, min_size: int = 2, max_size: int = 10, session_state: bool = True
 ) -> asyncpg.Pool:
-    """Open a pool on ``url`` or raise StoreError saying where it failed to connect. Without
+    """Open a pool on ``url`` or raise DatabaseUnavailable saying where it failed to connect. Without
     ``session_state`` (for connections whose users leave none) a release costs no round
     trip: a reset query on every release was 8% of the daemon's CPU at full load."""
     reset = None if session_state else _keep_session
@@ -51,8 +50,8 @@ async def connect(
         pool = await asyncpg.create_pool(
             url, min_size=min_size, max_size=max_size, init=_init_connection, reset=reset
         )
-    except _DRIVER_ERRORS as exc:
-        raise StoreError(f"cannot connect to PostgreSQL at {redact(url)}: {exc}") from exc
+    except DRIVER_ERRORS as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL at {redact(url)}: {exc}") from exc
     assert pool is not None
     return pool
 
@@ -107,11 +106,17 @@ async def migrate(pool: asyncpg.Pool) -> list[str]:
 
 @asynccontextmanager
 async def translate() -> AsyncIterator[None]:
-    """Turn driver errors raised inside the block into StoreError, and time the block."""
+    """Turn driver errors raised inside the block into StoreError, and time the block: a
+    connection-level failure becomes DatabaseUnavailable (clients retry), anything else
+    DatabaseBug (INTERNAL, nobody retries), logged here with its traceback because whoever
+    catches it, a request or a background loop, only reports its message."""
     started = time.perf_counter()
     try:
         yield
-    except _DRIVER_ERRORS as exc:
-        raise StoreError(f"database error: {exc}") from exc
+    except DRIVER_ERRORS as exc:
+        error = store_error(exc)
+        if isinstance(error, DatabaseBug):
+            log.error("%s", error.message, exc_info=exc)
+        raise error from exc
     finally:
         DATABASE_SECONDS.observe(time.perf_counter() - started)

@@ -31,6 +31,16 @@ def bare(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
 
 
 @pytest.fixture
+def make(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster whose daemon the test starts itself, with the flags it needs."""
+    c = Cluster(database_url, tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
 def pair(database_url: str, tmp_path: Path) -> Iterator[tuple[Cluster, Cluster]]:
     """Two daemons, A and B, no worker, on one database, with one cluster join token (each
     process gets it as HODEI_JOIN_TOKEN), so a worker may join either."""

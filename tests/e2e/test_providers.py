@@ -9,22 +9,12 @@ import os
 import pwd
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.jobs import cli_json
 from tests.support.processes import BIN, Cluster
-
-
-@pytest.fixture
-def make(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
-    c = Cluster(database_url, tmp_path)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def providers(c: Cluster) -> dict[str, dict[str, object]]:

@@ -128,14 +128,16 @@ class Cluster:
         server: str | None = None,
         env: Mapping[str, str] | None = None,
         state_dir: Path | None = None,
+        wrapper: Sequence[str] = (),
     ) -> subprocess.Popen[bytes]:
         """Start hodei-worker with flags ``extra`` and variables ``env`` added to the cluster's,
         connecting to ``server`` (default: the daemon), keeping its id and credential in
         ``state_dir`` (default: a directory of its own under the log dir, so tests never share
-        one nor touch the user's)."""
+        one nor touch the user's), through the command ``wrapper`` if one is given (setpriv …)."""
         state_dir = state_dir or self.log_dir / f"worker-{len(self.workers)}-state"
         args = [
-            str(BIN / "hodei-worker"), "--server", server or self.addr, "--state-dir", str(state_dir), *extra
+            *wrapper, str(BIN / "hodei-worker"),
+            "--server", server or self.addr, "--state-dir", str(state_dir), *extra,
         ]  # fmt: skip
         with (self.log_dir / f"worker-{len(self.workers)}.log").open("ab") as log:
             proc = subprocess.Popen(args, stdout=log, stderr=log, env={**self.env(), **(env or {})})

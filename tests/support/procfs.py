@@ -56,3 +56,17 @@ def group_left_after(pgid: int, timeout: float) -> list[int]:
     while (members := group_members(pgid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return members
+
+
+def processes_naming(text: str) -> list[int]:
+    """Live processes with ``text`` as one of their command-line arguments."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+            state = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue  # it ended while we looked
+        if text.encode() in args and state != "Z":
+            found.append(int(cmdline.parent.name))
+    return found
