@@ -70,19 +70,26 @@ class Lease:
         while True:
             await asyncio.sleep(self.seconds / 3)
             try:
-                lapsed = await self.store.renew(self.daemon_id, self.seconds)
-                if lapsed is None:
-                    # Forgotten after a long lapse: take a new lease.
-                    await self.store.register(self.daemon_id, self.address, self.version, self.seconds)
-                if lapsed is not False:
-                    self._lapse("it ran out before it was renewed")
-                self._renewed = time.monotonic()
-                await self.sync_streams()
-                await self._lead()
-            except StoreError as exc:
-                log.warning("cannot renew this daemon's lease: %s", exc.message)
+                # A renewal that hangs (the database unreachable) is given up before the lease
+                # could run out unnoticed.
+                async with asyncio.timeout(self.seconds / 3):
+                    await self._renew()
+            except (StoreError, TimeoutError) as exc:
+                why = exc.message if isinstance(exc, StoreError) else "the database did not answer in time"
+                log.warning("cannot renew this daemon's lease: %s", why)
                 if time.monotonic() - self._renewed > self.seconds:
                     self._lapse(f"not renewed for {self.seconds:g} s")
+
+    async def _renew(self) -> None:
+        lapsed = await self.store.renew(self.daemon_id, self.seconds)
+        if lapsed is None:
+            # Stopped, or forgotten after a long lapse: take the lease again.
+            await self.store.register(self.daemon_id, self.address, self.version, self.seconds)
+        if lapsed is not False:
+            self._lapse("it ran out before it was renewed")
+        self._renewed = time.monotonic()
+        await self.sync_streams()
+        await self._lead()
 
     def _lapse(self, why: str) -> None:
         if self.registry.live():

@@ -306,11 +306,13 @@ UPDATE workers SET detached_at = now(), last_seen_at = now()
 WHERE daemon_id = $1 AND detached_at IS NULL AND session_id <> ALL($2::text[]);
 
 -- name: register_daemon
--- $1 id, $2 address, $3 version, $4 lease seconds. Also: the version of every other daemon
--- whose lease runs, for the check that they agree.
+-- $1 id, $2 address, $3 version, $4 lease seconds (again, after a lapse, for a known id).
+-- Also: the version of every other daemon whose lease runs, for the check that they agree.
 WITH me AS (
     INSERT INTO daemons (id, address, version, expires_at)
     VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+    ON CONFLICT (id) DO UPDATE
+    SET stopped_at = NULL, renewed_at = now(), expires_at = excluded.expires_at
     RETURNING id
 )
 SELECT id, address, version FROM daemons
