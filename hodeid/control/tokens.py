@@ -40,7 +40,7 @@ class JoinTokens:
         self.store = JoinTokenStore(pool)
         self.ttl = ttl_seconds
         self.cluster_token = cluster_token
-        # The tokens this daemon saw used or revoked, for ``consumed``.
+        # The tokens of the workers this daemon admitted and has not destroyed, for ``consumed``.
         self._spent: set[str] = set()
 
     async def issue(self, worker_id: str) -> str:
@@ -50,12 +50,13 @@ class JoinTokens:
         return token
 
     async def revoke(self, token: str) -> None:
-        """The worker was destroyed: nobody may use its token, or its resume token, now."""
-        self._spent.add(token)
+        """The worker was destroyed: nobody may use its token, or its resume token, now (and
+        this daemon need not remember it: the fleet asks only about the workers it keeps)."""
+        self._spent.discard(token)
         await self.store.revoke(digest(token))
 
     def consumed(self, token: str) -> bool:
-        """Whether this daemon admitted a worker with ``token`` (or revoked it). A provider's
+        """Whether this daemon admitted a worker with ``token``. A provider's
         worker is given its daemon's address, so that is where it joins; the fleet asks in
         the moment between the Hello and the session's registration."""
         return token in self._spent

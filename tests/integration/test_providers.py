@@ -18,7 +18,7 @@ from hodeid.config import SchedulerSettings
 from hodeid.control.daemon import Daemon
 from hodeid.control.providers.base import Limits, Provider
 from hodeid.control.registry import Session
-from hodeid.control.tokens import JoinTokens
+from hodeid.control.tokens import JoinTokens, digest
 from hodeid.domain.scaling import Offer
 from hodeid.errors import ProviderError, Unauthenticated
 from tests.support.auth import channel_for
@@ -143,8 +143,11 @@ async def test_a_worker_that_does_not_connect_in_time_fails_the_provider(
     assert now.verdicts[0].message.startswith(
         f"failing: worker {worker_id} did not connect within 0.2 s; next try"
     )
-    # Its token died with it.
-    await eventually(lambda: daemon.tokens.consumed(provider.tokens[worker_id]))
+    # Its token died with it (revoked beside the scheduler).
+    stored = daemon.tokens.store
+    async with asyncio.timeout(30):
+        while not (row := await stored.get(digest(provider.tokens[worker_id]))) or not row.revoked:
+            await asyncio.sleep(0.02)
     with pytest.raises(Unauthenticated, match="was revoked"):
         await connect(daemon, worker_id, provider.tokens[worker_id])
 
