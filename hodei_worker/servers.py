@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hodei_api.client import parse_addrs
+from hodei_api.rotation import Rotation
 
 
 def format_addr(host: str, port: int) -> str:
@@ -30,28 +31,26 @@ class Servers:
     last stream that was welcomed."""
 
     def __init__(self, addrs: Sequence[str]) -> None:
-        if not addrs:
-            raise ValueError("no daemon address to connect to")
         self.addrs = list(addrs)
-        self._index = 0
+        self._rotation = Rotation(self.addrs)
         self._unanswered = 0
 
     @property
     def current(self) -> str:
         """The address to connect to now."""
-        return self.addrs[self._index]
+        return self._rotation.current
 
     @property
     def next(self) -> str:
         """The address after ``current``, which a failure moves on to."""
-        return self.addrs[(self._index + 1) % len(self.addrs)]
+        return self._rotation.order()[1 % len(self.addrs)]
 
     def failed(self, welcomed: bool) -> bool:
         """The stream to ``current`` failed (after a Welcome, or before one); move on to the
         next address. True when the worker should back off before trying it: after a welcomed
         stream (jitter, so a dead daemon's workers do not all land on the next one at once) or
         once every address failed in a row; False while untried addresses remain."""
-        self._index = (self._index + 1) % len(self.addrs)
+        self._rotation.failed(self.current)
         if welcomed:
             self._unanswered = 0
             return True
