@@ -58,6 +58,17 @@ async def running_on(channel: object, worker_id: str, *running: v1.RunningAttemp
     return worker
 
 
+async def started(on: object, seen_from: object, **spec: object) -> tuple[ScriptedWorker, v1.Job]:
+    """A worker w1 on the daemon of channel ``on``, running a new job (RUNNING as
+    ``seen_from``'s daemon sees it)."""
+    worker = await running_on(on, "w1")
+    job = await submit(on, "sleep", "9", **spec)
+    await worker.next("run_job")
+    worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
+    await wait_state(seen_from, job.id, v1.JobState.RUNNING)
+    return worker, job
+
+
 async def reaped_after_the_grace(daemon: Daemon) -> None:
     """Run ``daemon``'s reaper now, once the grace has passed since the worker left."""
     await asyncio.sleep(GRACE * 2)
@@ -69,11 +80,7 @@ async def test_a_peer_leaves_alone_the_attempt_a_live_stream_on_another_daemon_h
     a = await start()
     b = await start()
     async with channel_for(a, name="on-a") as on_a, channel_for(b, name="on-b") as on_b:
-        worker = await running_on(on_a, "w1")
-        job = await submit(on_a, "sleep", "9")
-        await worker.next("run_job")
-        worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
-        await wait_state(on_a, job.id, v1.JobState.RUNNING)
+        worker, job = await started(on_a, on_a)
         for daemon in (b, a):
             await reaped_after_the_grace(daemon)
         assert (await wait_state(on_b, job.id, v1.JobState.RUNNING)).attempt == 1
@@ -91,11 +98,7 @@ async def test_a_worker_that_moves_to_another_daemon_keeps_its_attempt(
     a = await start(lost_grace_seconds=60.0)
     b = await start(lost_grace_seconds=60.0)
     async with channel_for(a, name="on-a") as on_a, channel_for(b, name="on-b") as on_b:
-        first = await running_on(on_a, "w1")
-        job = await submit(on_a, "sleep", "9")
-        await first.next("run_job")
-        first.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
-        await wait_state(on_a, job.id, v1.JobState.RUNNING)
+        first, job = await started(on_a, on_a)
         first.close()
         moved = await running_on(on_b, "w1", v1.RunningAttempt(job_id=job.id, attempt=1))
         moved.credential = moved.hello.credential = first.credential
@@ -116,11 +119,7 @@ async def test_a_verdict_reached_before_the_worker_came_back_is_fenced_out(
 ) -> None:
     daemon = await start(lost_grace_seconds=60.0)
     async with channel_for(daemon) as channel:
-        first = await running_on(channel, "w1")
-        job = await submit(channel, "sleep", "9")
-        await first.next("run_job")
-        first.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
-        await wait_state(channel, job.id, v1.JobState.RUNNING)
+        first, job = await started(channel, channel)
         first.close()
         async with asyncio.timeout(30):
             while not (absent := await HolderStore(pool).absent(daemon.id, True)):
@@ -145,11 +144,7 @@ async def test_the_leader_settles_the_attempts_of_a_daemon_whose_lease_ran_out(
         channel_for(leader, name="on-leader") as on_leader,
         channel_for(holder, name="on-holder") as on_holder,
     ):
-        worker = await running_on(on_holder, "w1")
-        job = await submit(on_holder, "sleep", "9", max_retries=1)
-        await worker.next("run_job")
-        worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
-        await wait_state(on_leader, job.id, v1.JobState.RUNNING)
+        worker, job = await started(on_holder, on_leader, max_retries=1)
         # The holder hangs (its worker's stream stays open): its lease runs out.
         for task in holder._tasks:
             task.cancel()
