@@ -23,6 +23,7 @@ from hodeid.control.follow import Chunk, follow
 from hodeid.control.heap import Heap
 from hodeid.control.jobfeed import JobFeed
 from hodeid.control.loghub import LogHub
+from hodeid.control.logwakes import LogWakes
 from hodeid.control.providers.base import Provider
 from hodeid.control.providers.fleet import Fleet
 from hodeid.control.registry import Registry
@@ -41,7 +42,7 @@ from hodeid.store import db
 from hodeid.store.credentials import CredentialStore
 from hodeid.store.decisions import DecisionStore
 from hodeid.store.jobs import JobStore
-from hodeid.store.listen import JOB_CHANNEL, TOKEN_CHANNEL, listen
+from hodeid.store.listen import JOB_CHANNEL, LOG_CHANNEL, TOKEN_CHANNEL, listen
 from hodeid.store.logs import LogStore
 from hodeid.store.tokens import TokenStore
 from hodeid.store.workers import WorkerStore
@@ -93,7 +94,8 @@ class Daemon:
         # Job changes and token revocations are heard on connections of ``listen_pool`` (the
         # main pool if none).
         notified = listen_pool or pool
-        self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls))
+        self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls), self.hub)
+        self.log_wakes = LogWakes(self.hub, lambda *calls: listen(notified, LOG_CHANNEL, *calls))
         self.revocations = Revocations(
             self.api_tokens.store,
             lambda *calls: listen(notified, TOKEN_CHANNEL, *calls),
@@ -106,6 +108,7 @@ class Daemon:
         for name, loop in (
             ("scheduler", self.scheduler.run()),
             ("job feed", self.job_feed.run()),
+            ("log notifications", self.log_wakes.run()),
             ("token revocations", self.revocations.run()),
         ):
             task = asyncio.create_task(loop, name=name)
