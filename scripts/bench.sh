@@ -11,6 +11,7 @@ declare -A small=(
   [backlog]="--backlog 2000 --n 200 --probes 20 --idle 3"
   [cli_start]="--runs 10"
   [console_log]="--lines 100000"
+  [cross_daemon_logs]="--lines 50"
   [log_throughput]="--lines 100000 --runs 2 --followers 3 --follow-runs 1"
   [log_followers]="--mib 8 --stalled 4 --readers 4 --seconds 5 --timeout 60"
   [loglines]="--total 20000"
