@@ -95,7 +95,9 @@ class Daemon:
         # main pool if none).
         notified = listen_pool or pool
         self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls), self.hub)
-        self.log_wakes = LogWakes(self.hub, lambda *calls: listen(notified, LOG_CHANNEL, *calls))
+        self.log_wakes = LogWakes(
+            self.hub, lambda *calls: listen(notified, LOG_CHANNEL, *calls), self.logs.writer
+        )
         self.revocations = Revocations(
             self.api_tokens.store,
             lambda *calls: listen(notified, TOKEN_CHANNEL, *calls),

@@ -1,4 +1,5 @@
-"""Job output in PostgreSQL: one round trip per batch, each sequence number stored once."""
+"""Job output in PostgreSQL: one round trip per batch, each sequence number stored once, and
+each stored batch announced to every daemon sharing the database."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hodei_api import loglines, v1
 from hodeid.metrics import LOG_BYTES, LOG_LINES
 from hodeid.store import rows
 from hodeid.store.db import translate
+from hodeid.store.listen import LOG_CHANNEL
 from hodeid.store.queries import Q
 
 # Log pages read at once: readers of big logs queue here rather than for the pool, so that
@@ -32,6 +34,8 @@ class LogStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self._reads = asyncio.Semaphore(READS_AT_ONCE)
+        self.writer = uuid.uuid4().hex[:12]
+        """Names this store in its announcements, so that its daemon knows its own."""
 
     async def append(self, job_id: str, lines: v1.LogLines) -> None:
         """Store ``lines`` (well formed: see ``loglines.check``), one row each; a line whose
@@ -42,6 +46,11 @@ class LogStore:
         them on more than one core; it returns once every part is committed. If a part meets a
         line stored already (a worker's replay after a reconnect), that COPY stores none and
         its lines are inserted instead, each seq at most once.
+
+        Then the batch is announced (NOTIFY hodei_logs, 'job id:greatest seq:writer'), once
+        every part is committed: a daemon that hears it and reads storage finds every line up to
+        that seq. (Parts commit in any order, so one notification per part, as a trigger would
+        send, could announce a seq while lines before it are not visible yet.)
         """
         columns = loglines.columns_of(lines)
         count = len(columns.seqs)
@@ -54,6 +63,8 @@ class LogStore:
             await asyncio.gather(
                 *(self._copy(job, columns, start, end) for start, end in itertools.pairwise(bounds))
             )
+            announced = f"{job}:{max(columns.seqs)}:{self.writer}"
+            await self.pool.execute(Q["announce_log_lines"], LOG_CHANNEL, announced)
         LOG_LINES.inc(count)
         LOG_BYTES.inc(len(lines.data))
 

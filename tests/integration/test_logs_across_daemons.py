@@ -94,11 +94,11 @@ async def test_a_follower_on_another_daemon_is_woken_by_each_stored_batch(
             worker.send(log_batch=batch(job.id, 1, out(seq, f"line {seq}\n")))
             assert await next_seqs(on_b_follower) == [seq]
             assert await next_seqs(on_a_follower) == [seq]
-        # Then a burst, and the job's end, on A.
+        # Then a burst, a batch big enough to be stored in parts, and the job's end, on A.
         last = 5
-        for _ in range(50):
-            worker.send(log_batch=batch(job.id, 1, *(out(last + i, "x\n") for i in range(1, 21))))
-            last += 20
+        for size in [20] * 50 + [5000]:
+            worker.send(log_batch=batch(job.id, 1, *(out(last + i, "x\n") for i in range(1, size + 1))))
+            last += size
         worker.send(
             finished=v1.Finished(
                 job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0, last_seq=last
