@@ -91,8 +91,8 @@ class Daemon:
             self.jobs, WorkerStore(pool), self.tokens, WorkerCredentials(CredentialStore(pool)),
             self.limits,
         )  # fmt: skip
-        # Job changes and token revocations are heard on connections of ``listen_pool`` (the
-        # main pool if none).
+        # Job changes, stored log lines and token revocations are heard on connections of
+        # ``listen_pool`` (the main pool if none).
         notified = listen_pool or pool
         self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls), self.hub)
         self.log_wakes = LogWakes(

@@ -82,7 +82,7 @@ async def follow(
                     after_seq = last
                 yield None, state
                 return
-            async for lines, last in _live(logs, sub, after_seq, page_bytes):
+            async for lines, last in _live(jobs, logs, sub, after_seq, page_bytes):
                 yield lines, None
                 after_seq = last
     finally:
@@ -91,11 +91,10 @@ async def follow(
 
 
 async def _live(
-    logs: LogStore, sub: Subscription, after_seq: int, page_bytes: int
+    jobs: JobStore, logs: LogStore, sub: Subscription, after_seq: int, page_bytes: int
 ) -> AsyncIterator[tuple[v1.LogLines, int]]:
     """Lines from the queue, and from storage when woken to read it, each chunk with its
-    greatest seq, until the queue overflows, the job ends or changes, or it is time to
-    re-check."""
+    greatest seq, until the queue overflows, the job ends, or it is time to re-check."""
     while not sub.overflowed:
         try:
             item = await asyncio.wait_for(sub.get(), RECHECK_SECONDS)
@@ -104,10 +103,13 @@ async def _live(
         if item is None or isinstance(item, v1.JobState):
             return
         if isinstance(item, Wake):
-            if item.changed:
+            # A job that changed but goes on (it started, say) keeps its follower on its
+            # queue: going back to storage would cost a query per page of a fast job's lines.
+            if item.changed and is_terminal(await jobs.state(sub.job_id)):
                 return
             # Lines stored by another daemon, up to the seq heard: read them (lines queued
-            # meanwhile are stored too, and skipped by seq).
+            # meanwhile are stored too, and skipped by seq); the batch announced is committed
+            # whole, so no line before that seq is missing from what is read.
             async for page, last in _history(logs, sub.job_id, after_seq, page_bytes, upto=item.stored):
                 yield page, last
                 after_seq = last

@@ -43,14 +43,14 @@ class LogStore:
 
         The lines are copied in (COPY costs PostgreSQL half what an INSERT does per row,
         measured), a big batch in parts on connections of their own, so that PostgreSQL stores
-        them on more than one core; it returns once every part is committed. If a part meets a
-        line stored already (a worker's replay after a reconnect), that COPY stores none and
-        its lines are inserted instead, each seq at most once.
+        them on more than one core; it returns once every part is committed. The parts commit
+        in order (each waits for the one before), so that a reader never sees a part without
+        the lines before it, and skips none. If a part meets a line stored already (a
+        worker's replay after a reconnect), that COPY stores none and its lines are inserted
+        instead, each seq at most once.
 
-        Then the batch is announced (NOTIFY hodei_logs, 'job id:greatest seq:writer'), once
-        every part is committed: a daemon that hears it and reads storage finds every line up to
-        that seq. (Parts commit in any order, so one notification per part, as a trigger would
-        send, could announce a seq while lines before it are not visible yet.)
+        Then the batch is announced (NOTIFY hodei_logs, 'job id:greatest seq:writer'): a
+        daemon that hears it and reads storage finds every line up to that seq.
         """
         columns = loglines.columns_of(lines)
         count = len(columns.seqs)
@@ -59,17 +59,27 @@ class LogStore:
         job = uuid.UUID(job_id)
         parts = min(COPIES_AT_ONCE, -(-count // LINES_PER_COPY))
         bounds = [count * n // parts for n in range(parts + 1)]
+        copies: list[asyncio.Task[None]] = []
+        for start, end in itertools.pairwise(bounds):
+            previous = copies[-1] if copies else None
+            copies.append(asyncio.create_task(self._copy(job, columns, start, end, previous)))
         async with translate():
-            await asyncio.gather(
-                *(self._copy(job, columns, start, end) for start, end in itertools.pairwise(bounds))
-            )
+            await asyncio.gather(*copies)
             announced = f"{job}:{max(columns.seqs)}:{self.writer}"
             await self.pool.execute(Q["announce_log_lines"], LOG_CHANNEL, announced)
         LOG_LINES.inc(count)
         LOG_BYTES.inc(len(lines.data))
 
-    async def _copy(self, job: uuid.UUID, columns: loglines.Columns, start: int, end: int) -> None:
-        """Store the lines ``start`` to ``end`` of ``columns`` (see ``append``)."""
+    async def _copy(
+        self,
+        job: uuid.UUID,
+        columns: loglines.Columns,
+        start: int,
+        end: int,
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        """Store the lines ``start`` to ``end`` of ``columns``, committed once the ``previous``
+        part is, and not if it failed (see ``append``)."""
         seqs, streams, data, ts_micros, attempts = columns.part(start, end)
         async with self.pool.acquire() as conn:
             records = zip(
@@ -81,8 +91,15 @@ class LogStore:
                 loglines.timestamps(ts_micros),
             )
             try:
-                await conn.copy_records_to_table("log_lines", records=records, columns=_COLUMNS)
+                if previous is None:
+                    await conn.copy_records_to_table("log_lines", records=records, columns=_COLUMNS)
+                else:
+                    async with conn.transaction():
+                        await conn.copy_records_to_table("log_lines", records=records, columns=_COLUMNS)
+                        await _succeeded(previous)
             except asyncpg.UniqueViolationError:
+                if previous is not None:
+                    await _succeeded(previous)
                 await conn.execute(Q["insert_log_lines"], job, seqs, attempts, list(streams), data, ts_micros)
 
     async def read(self, job_id: str, after_seq: int, limit: int, max_bytes: int) -> v1.LogLines:
@@ -94,3 +111,10 @@ class LogStore:
             )
         assert found is not None  # an aggregate gives one row
         return rows.log_lines(found)
+
+
+async def _succeeded(task: asyncio.Task[None]) -> None:
+    """Wait for ``task`` (without cancelling it if the waiter is cancelled) and raise what
+    it raised."""
+    await asyncio.wait([task])
+    task.result()

@@ -140,5 +140,6 @@ async def test_queued_lines_after_a_gap_come_after_the_stored_lines_before_them(
         await logs.append(job.id, lines[seq])
     hub.publish(job.id, pack([*unpack(lines[5]), *unpack(lines[6])]))
     hub.finish(job.id, v1.JobState.SUCCEEDED)
-    got = [line.seq async for page, _ in follow._live(logs, sub, 1, PAGE_BYTES) for line in unpack(page)]
+    live = follow._live(jobs, logs, sub, 1, PAGE_BYTES)
+    got = [line.seq async for page, _ in live for line in unpack(page)]
     assert got == [2, 3, 4, 5, 6]
