@@ -107,9 +107,9 @@ async def _live(
             # queue: going back to storage would cost a query per page of a fast job's lines.
             if item.changed and is_terminal(await jobs.state(sub.job_id)):
                 return
-            # Lines stored by another daemon, up to the seq heard: read them (lines queued
-            # meanwhile are stored too, and skipped by seq); the batch announced is committed
-            # whole, so no line before that seq is missing from what is read.
+            # Lines stored by another daemon, up to the seq heard (or all, after news was
+            # missed): read them (lines queued meanwhile are stored too, and skipped by seq); a
+            # batch is committed in order and announced once whole, so none before is missing.
             async for page, last in _history(logs, sub.job_id, after_seq, page_bytes, upto=item.stored):
                 yield page, last
                 after_seq = last

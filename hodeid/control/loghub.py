@@ -34,6 +34,9 @@ class Wake:
 
 Item: TypeAlias = v1.LogLines | v1.JobState | Wake
 
+EVERY_SEQ = 2**63 - 1
+"""A wake's ``stored`` when any line may have gone unheard: the follower reads all storage holds."""
+
 PUBLISHED_JOBS = 10_000
 """Jobs whose greatest published seq the hub keeps (a job that ends is forgotten at once)."""
 
@@ -170,8 +173,9 @@ class LogHub:
                 self.overflows += 1
 
     def stored(self, job_id: str, seq: int) -> None:
-        """Lines of the job up to ``seq`` were stored, by this daemon or another: wake its
-        followers to read them, unless this hub published them already (its own, heard back)."""
+        """Lines of the job up to ``seq`` were stored by another daemon: wake its followers to
+        read them, unless this hub published them already (a worker that moved and sent them
+        to both)."""
         if seq > self._published.get(job_id, 0):
             for sub in self._subs.get(job_id, ()):
                 sub.wake(stored=seq)
@@ -182,10 +186,11 @@ class LogHub:
             sub.wake(changed=True)
 
     def missed(self) -> None:
-        """News may have been lost (not listening for a while): every follower looks again."""
+        """News may have been lost (not listening for a while): every follower reads storage
+        and looks at its job again."""
         for subs in self._subs.values():
             for sub in subs:
-                sub.wake(changed=True)
+                sub.wake(stored=EVERY_SEQ, changed=True)
 
     def finish(self, job_id: str, state: v1.JobState) -> None:
         """Tell the job's followers it reached a terminal state (after its last line)."""

@@ -34,5 +34,5 @@ class LogWakes:
 
     async def run(self) -> None:
         """Hear stored lines until cancelled, listening again after a lost connection."""
-        # Lines stored while nobody listened went unheard: every follower reads storage again.
+        # Lines stored while nobody listened went unheard: every follower reads storage.
         await keep_listening(self._listen, self.heard, self._hub.missed, "log notifications")

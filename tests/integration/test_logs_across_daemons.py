@@ -125,6 +125,34 @@ async def test_a_follower_on_another_daemon_ends_when_the_job_ends_there(
         assert await follower == ([], v1.JobState.CANCELLED)
 
 
+@pytest.mark.usefixtures("no_recheck")
+async def test_lines_stored_while_a_daemon_did_not_listen_reach_its_followers(
+    daemons: tuple[Daemon, Daemon], pool: asyncpg.Pool
+) -> None:
+    a, b = daemons
+    async with channel_for(a, name="on-a") as on_a, channel_for(b, name="on-b") as on_b:
+        worker = ScriptedWorker(v1.WorkerServiceStub(on_a), "w1")
+        await worker.next("welcome")
+        job = await submit(on_a, "sh")
+        await worker.next("run_job")
+        worker.send(accepted=v1.Accepted(job_id=job.id, attempt=1, pid=1, started_at=datetime.now(UTC)))
+        follower = v1.LogServiceStub(on_b).stream_logs(v1.StreamLogsRequest(job_id=job.id, follow=True))
+        worker.send(log_batch=batch(job.id, 1, out(1, "line 1\n")))
+        assert await next_seqs(follower) == [1]
+        # A line stored and never announced, then the daemons' listening connections lost.
+        await pool.execute(
+            "INSERT INTO log_lines (job_id, seq, attempt, stream, data, ts)"
+            " VALUES ($1::uuid, 2, 1, 'STDOUT', 'line 2', now())",
+            job.id,
+        )
+        await pool.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE 'LISTEN%hodei_logs%'"
+        )
+        assert await next_seqs(follower) == [2]
+        worker.close()
+
+
 async def test_queued_lines_after_a_gap_come_after_the_stored_lines_before_them(pool: asyncpg.Pool) -> None:
     """A follower that waits for live lines and is handed lines 5 to 6 while 2 to 4 are stored
     but not announced to it yet (stored by another daemon: a worker that moved) reads 2 to 4

@@ -7,7 +7,7 @@ import pytest
 
 from hodei_api import v1
 from hodei_api.loglines import Line, pack, size_of
-from hodeid.control.loghub import LogHub, Wake
+from hodeid.control.loghub import EVERY_SEQ, LogHub, Wake
 
 
 def batch(seq: int, size: int) -> v1.LogLines:
@@ -154,7 +154,7 @@ async def test_a_job_change_or_a_missed_notification_wakes_followers_to_look_aga
     hub.missed()
     for sub in (job, other):
         wake = await sub.get()
-        assert isinstance(wake, Wake) and wake.changed
+        assert isinstance(wake, Wake) and (wake.stored, wake.changed) == (EVERY_SEQ, True)
 
 
 def test_an_overflowed_follower_is_not_woken_again_and_a_resync_forgets_its_wake() -> None:
