@@ -48,6 +48,7 @@ def database_url(databases: Databases) -> Iterator[str]:
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await db.connect(database_url, min_size=1, max_size=4)
+    # A started Daemon given no pool to listen on holds three of these (jobs, logs, tokens).
+    pool = await db.connect(database_url, min_size=1, max_size=5)
     yield pool
     await pool.close()

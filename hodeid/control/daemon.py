@@ -26,6 +26,7 @@ from hodeid.control.jobfeed import JobFeed
 from hodeid.control.lease import Lease
 from hodeid.control.ledger import Ledger
 from hodeid.control.loghub import LogHub
+from hodeid.control.logwakes import LogWakes
 from hodeid.control.providers.base import Provider
 from hodeid.control.providers.fleet import Fleet
 from hodeid.control.registry import Registry
@@ -47,7 +48,7 @@ from hodeid.store.decisions import DecisionStore
 from hodeid.store.holders import HolderStore
 from hodeid.store.jobs import JobStore
 from hodeid.store.leadership import LeaderLock
-from hodeid.store.listen import JOB_CHANNEL, TOKEN_CHANNEL, listen
+from hodeid.store.listen import JOB_CHANNEL, LOG_CHANNEL, TOKEN_CHANNEL, listen
 from hodeid.store.logs import LogStore
 from hodeid.store.tokens import TokenStore
 from hodeid.store.workers import WorkerStore
@@ -104,10 +105,13 @@ class Daemon:
             holders, WorkerStore(pool), self.tokens, WorkerCredentials(CredentialStore(pool)),
             self.limits,
         )  # fmt: skip
-        # Job changes and token revocations are heard on connections of ``listen_pool`` (the
-        # main pool if none).
+        # Job changes, stored log lines and token revocations are heard on connections of
+        # ``listen_pool`` (the main pool if none).
         notified = listen_pool or pool
-        self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls))
+        self.job_feed = JobFeed(self.jobs, lambda *calls: listen(notified, JOB_CHANNEL, *calls), self.hub)
+        self.log_wakes = LogWakes(
+            self.hub, lambda *calls: listen(notified, LOG_CHANNEL, *calls), self.logs.writer
+        )
         self.revocations = Revocations(
             self.api_tokens.store,
             lambda *calls: listen(notified, TOKEN_CHANNEL, *calls),
@@ -123,6 +127,7 @@ class Daemon:
             ("lease", self.lease.run()),
             ("scheduler", self.scheduler.run()),
             ("job feed", self.job_feed.run()),
+            ("log notifications", self.log_wakes.run()),
             ("token revocations", self.revocations.run()),
         ):
             task = asyncio.create_task(loop, name=name)

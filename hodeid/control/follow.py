@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from hodei_api import v1
 from hodei_api.loglines import after, seq_numbers
-from hodeid.control.loghub import LogHub, Subscription
+from hodeid.control.loghub import LogHub, Subscription, Wake
 from hodeid.domain.states import is_terminal
 from hodeid.store.jobs import JobStore
 from hodeid.store.logs import LogStore
@@ -17,7 +17,8 @@ PAGE = 20_000
 """Most lines in one page of history (a page also holds at most ``page_bytes`` of data). Its
 other columns take 25 bytes a line, so at most 500 KB beside the data; a page is one query,
 and short lines made 5,000 a page cost a query per 35 KB (a 1,000,000-line log read in 200)."""
-# How often a follower re-checks the job in storage even without news (a safety net).
+# How often a follower re-checks the job in storage even without news (a safety net: lines
+# and job changes are announced, whichever daemon stores them; see LogHub).
 RECHECK_SECONDS = 5.0
 
 Chunk = tuple[v1.LogLines | None, v1.JobState | None]
@@ -25,16 +26,24 @@ Chunk = tuple[v1.LogLines | None, v1.JobState | None]
 
 
 async def _history(
-    logs: LogStore, job_id: str, after_seq: int, page_bytes: int, sub: Subscription | None = None
+    logs: LogStore,
+    job_id: str,
+    after_seq: int,
+    page_bytes: int,
+    sub: Subscription | None = None,
+    upto: int | None = None,
 ) -> AsyncIterator[tuple[v1.LogLines, int]]:
     """Pages of stored lines after ``after_seq``, each with its last seq, until none is left
     or, with ``sub``, until its queue holds the rest (a follower of a job writing fast would
-    otherwise chase its end through storage, a query per page).
+    otherwise chase its end through storage, a query per page), or, with ``upto``, once
+    the lines up to that seq are read (no query to find nothing after them).
 
     One page at a time: the caller sends a page before it asks for the next, so a reader that
     stops reading holds at most one page of the daemon's memory.
     """
-    while seqs := seq_numbers(page := await logs.read(job_id, after_seq, PAGE, page_bytes)):
+    while (upto is None or after_seq < upto) and (
+        seqs := seq_numbers(page := await logs.read(job_id, after_seq, PAGE, page_bytes))
+    ):
         after_seq = seqs[-1]
         yield page, after_seq
         if sub is not None and sub.caught_up(after_seq):
@@ -73,7 +82,7 @@ async def follow(
                     after_seq = last
                 yield None, state
                 return
-            async for lines, last in _live(sub, after_seq):
+            async for lines, last in _live(jobs, logs, sub, after_seq, page_bytes):
                 yield lines, None
                 after_seq = last
     finally:
@@ -81,9 +90,11 @@ async def follow(
             hub.unsubscribe(sub)
 
 
-async def _live(sub: Subscription, after_seq: int) -> AsyncIterator[tuple[v1.LogLines, int]]:
-    """Lines from the queue, each chunk with its greatest seq, until the queue overflows, the
-    job ends, or it is time to re-check."""
+async def _live(
+    jobs: JobStore, logs: LogStore, sub: Subscription, after_seq: int, page_bytes: int
+) -> AsyncIterator[tuple[v1.LogLines, int]]:
+    """Lines from the queue, and from storage when woken to read it, each chunk with its
+    greatest seq, until the queue overflows, the job ends, or it is time to re-check."""
     while not sub.overflowed:
         try:
             item = await asyncio.wait_for(sub.get(), RECHECK_SECONDS)
@@ -91,7 +102,25 @@ async def _live(sub: Subscription, after_seq: int) -> AsyncIterator[tuple[v1.Log
             return
         if item is None or isinstance(item, v1.JobState):
             return
-        fresh = after(item, after_seq)
-        if seqs := seq_numbers(fresh):
+        if isinstance(item, Wake):
+            # A job that changed but goes on (it started, say) keeps its follower on its
+            # queue: going back to storage would cost a query per page of a fast job's lines.
+            if item.changed and is_terminal(await jobs.state(sub.job_id)):
+                return
+            # Lines stored by another daemon, up to the seq heard (or all, after news was
+            # missed): read them (lines queued meanwhile are stored too, and skipped by seq); a
+            # batch is committed in order and announced once whole, so none before is missing.
+            async for page, last in _history(logs, sub.job_id, after_seq, page_bytes, upto=item.stored):
+                yield page, last
+                after_seq = last
+            continue
+        if (seqs := seq_numbers(fresh := after(item, after_seq))) and seqs[0] > after_seq + 1:
+            # The lines before these may have been stored by another daemon, not heard of yet
+            # (a worker that moved between daemons): read them first, so that none is skipped.
+            async for page, last in _history(logs, sub.job_id, after_seq, page_bytes, upto=seqs[0] - 1):
+                yield page, last
+                after_seq = last
+            seqs = seq_numbers(fresh := after(fresh, after_seq))
+        if seqs:
             after_seq = max(seqs)
             yield fresh, after_seq

@@ -1,6 +1,7 @@
 """Job changes to watchers: every change to a job row, made by this daemon or another sharing
 the database, is announced by PostgreSQL (LISTEN/NOTIFY); the feed reads the changed jobs in
-batches and hands them to each watcher.
+batches and hands them to each watcher. It also wakes the log followers of each changed job
+(a follower of a job that ends on another daemon ends at once).
 
 A watcher holds at most one pending copy of each job (a newer one replaces it), is sent what
 changed at most every ``COALESCE_SECONDS``, and holds at most
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from hodei_api import v1
 from hodeid.control.listening import Listen, keep_listening
+from hodeid.control.loghub import LogHub
 from hodeid.errors import StoreError
 from hodeid.store.jobs import JobStore
 
@@ -53,16 +55,20 @@ class JobWatcher:
 
 
 class JobFeed:
-    def __init__(self, jobs: JobStore, listen: Listen) -> None:
+    def __init__(self, jobs: JobStore, listen: Listen, followers: LogHub) -> None:
         self.jobs = jobs
         self._listen = listen
+        self._followers = followers
         self._changed: set[str] = set()
         self._wake = asyncio.Event()
         self._watchers: set[JobWatcher] = set()
 
     def changed(self, job_ids: str) -> None:
         """Note that jobs changed: their ids, comma-separated, as the notifications carry them."""
-        self._changed.update(job_ids.split(","))
+        ids = job_ids.split(",")
+        for job_id in ids:
+            self._followers.changed(job_id)
+        self._changed.update(ids)
         self._wake.set()
 
     async def run(self) -> None:
@@ -75,9 +81,11 @@ class JobFeed:
 
     def _listening(self) -> None:
         # Changes made while nobody listened are unknown: every watcher starts over, from a
-        # listing read after this point, so no change falls between the two.
+        # listing read after this point, so no change falls between the two; every log
+        # follower looks at its job again.
         for watcher in self._watchers:
             watcher.drop()
+        self._followers.missed()
 
     async def _deliver(self) -> None:
         while True:

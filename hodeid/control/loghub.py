@@ -2,8 +2,13 @@
 
 A follower too slow for the live stream is marked overflowed instead of slowing anyone:
 its queue is dropped and it catches up from storage by sequence number. A follower's queue
-may hold ``follower_bytes``; all queues together ``total_bytes``. A follower whose queue is
-empty (one keeping up) always takes the next batch, so no batch is too big to follow live.
+may hold ``follower_bytes``; all queues together ``total_bytes``. A follower whose queue holds
+no lines (one keeping up) always takes the next batch, so no batch is too big to follow live.
+
+The hub publishes the lines this daemon stores. Of lines another daemon stores (a worker
+streaming to it) it hears only that they were stored, up to which seq: it wakes the job's
+followers (a ``Wake``, at most one queued per follower, news heard meanwhile added to it), and
+they read the lines from storage.
 """
 
 from __future__ import annotations
@@ -16,7 +21,21 @@ from typing import TypeAlias
 from hodei_api import v1
 from hodei_api.loglines import seq_numbers, size_of
 
-Item: TypeAlias = v1.LogLines | v1.JobState
+
+@dataclass(eq=False)
+class Wake:
+    """News from the database for a follower, which reads storage (or the job's state) for it."""
+
+    stored: int = 0
+    """The greatest seq of the job heard stored since the follower was woken last (0: none)."""
+    changed: bool = False
+    """The job changed (it may have ended), or news may have been missed: look at it again."""
+
+
+Item: TypeAlias = v1.LogLines | v1.JobState | Wake
+
+EVERY_SEQ = 2**63 - 1
+"""A wake's ``stored`` when any line may have gone unheard: the follower reads all storage holds."""
 
 PUBLISHED_JOBS = 10_000
 """Jobs whose greatest published seq the hub keeps (a job that ends is forgotten at once)."""
@@ -45,11 +64,13 @@ class Subscription:
     every line up to it is stored, every line published since is queued."""
     first_queued: int | None = None
     """The first seq of the first lines queued since the last ``resync`` (None: none yet)."""
+    waking: Wake | None = None
+    """The wake queued and not yet taken, to which news is added (None: none)."""
 
     def offer(self, item: Item, size: int = 0) -> bool:
         """Queue ``item`` of ``size`` bytes; False (and overflowed) if the follower is too far
-        behind for it: over its own budget, or over the total while it has unread items."""
-        if not self.queue.empty() and (
+        behind for it: over its own budget, or over the total while it has unread lines."""
+        if self.queued_bytes and (
             self.queued_bytes + size > self.limit or self.total.used + size > self.total.limit
         ):
             self._drop()
@@ -63,11 +84,24 @@ class Subscription:
         self.total.used += size
         return True
 
+    def wake(self, stored: int = 0, changed: bool = False) -> None:
+        """Queue news for the follower (charged nothing: one at most is queued), or add it to
+        the wake already queued."""
+        if self.overflowed:
+            return  # it reads storage and the job's state anyway
+        if self.waking is None:
+            self.waking = Wake()
+            self.queue.put_nowait((self.waking, 0))
+        self.waking.stored = max(self.waking.stored, stored)
+        self.waking.changed |= changed
+
     async def get(self) -> Item | None:
         """The next item; None once the follower overflowed (it must read storage)."""
         item, size = await self.queue.get()
         self.queued_bytes -= size
         self.total.used -= size
+        if item is self.waking:
+            self.waking = None
         return item
 
     def resync(self, published_upto: int | None = None) -> None:
@@ -92,6 +126,7 @@ class Subscription:
     def _drop(self) -> None:
         while not self.queue.empty():
             self.queue.get_nowait()
+        self.waking = None
         self.total.used -= self.queued_bytes
         self.queued_bytes = 0
 
@@ -136,6 +171,26 @@ class LogHub:
         for sub in self._subs.get(job_id, ()):
             if not sub.overflowed and not sub.offer(lines, size):
                 self.overflows += 1
+
+    def stored(self, job_id: str, seq: int) -> None:
+        """Lines of the job up to ``seq`` were stored by another daemon: wake its followers to
+        read them, unless this hub published them already (a worker that moved and sent them
+        to both)."""
+        if seq > self._published.get(job_id, 0):
+            for sub in self._subs.get(job_id, ()):
+                sub.wake(stored=seq)
+
+    def changed(self, job_id: str) -> None:
+        """The job changed (on this daemon or another): its followers look at its state."""
+        for sub in self._subs.get(job_id, ()):
+            sub.wake(changed=True)
+
+    def missed(self) -> None:
+        """News may have been lost (not listening for a while): every follower reads storage
+        and looks at its job again."""
+        for subs in self._subs.values():
+            for sub in subs:
+                sub.wake(stored=EVERY_SEQ, changed=True)
 
     def finish(self, job_id: str, state: v1.JobState) -> None:
         """Tell the job's followers it reached a terminal state (after its last line)."""

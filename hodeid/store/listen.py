@@ -15,6 +15,9 @@ JOB_CHANNEL = "hodei_jobs"
 """Announces every change to job rows with the jobs' ids, comma-separated (the
 jobs_*_notify triggers)."""
 
+LOG_CHANNEL = "hodei_logs"
+"""Announces each batch of stored log lines as 'job id:greatest seq:writer' (LogStore.append)."""
+
 TOKEN_CHANNEL = "hodei_tokens"
 """Announces each revocation of an API token with the token's id (the api_tokens_revoked_notify
 trigger)."""

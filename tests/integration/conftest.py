@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import asyncpg
 import pytest
 
+from hodeid.config import SchedulerSettings
 from hodeid.control.daemon import Daemon
+from hodeid.control.providers.base import Provider
+from hodeid.store import db
 from tests.support.auth import channel_for
 from tests.support.scripted_worker import FAST
 
@@ -24,3 +27,28 @@ async def daemon(pool: asyncpg.Pool) -> AsyncIterator[Daemon]:
 async def channel(daemon: Daemon) -> AsyncIterator[object]:
     async with channel_for(daemon) as channel:
         yield channel
+
+
+StartDaemon = Callable[..., Awaitable[Daemon]]
+
+
+@pytest.fixture
+async def start_daemon(database_url: str) -> AsyncIterator[StartDaemon]:
+    """Start daemons on the test's database, each with pools of its own as hodeid gives it
+    (one for queries, three connections that listen): several daemons sharing a database."""
+    started: list[Daemon] = []
+    pools: list[asyncpg.Pool] = []
+
+    async def start(settings: SchedulerSettings = FAST, providers: Sequence[Provider] = ()) -> Daemon:
+        pools.append(queries := await db.connect(database_url, min_size=1, max_size=6))
+        pools.append(listening := await db.connect(database_url, min_size=3, max_size=3))
+        daemon = Daemon(queries, settings, providers, listen_pool=listening, address=f"test-{len(started)}")
+        await daemon.start()
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        await daemon.stop()
+    for pool in pools:
+        await pool.close()

@@ -61,6 +61,43 @@ async def test_the_same_lines_appended_at_once_are_stored_once(pool: asyncpg.Poo
     assert stored[-1].data == b"line %d\n" % count
 
 
+async def test_a_batch_stored_in_parts_is_never_read_with_a_part_missing(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """The parts of a big batch commit in order: while the first waits (here for a row lock on
+    its first seq), a reader sees none of the second, which would put a gap in a follower."""
+    job, _ = await new_job(JobStore(pool))
+    logs = LogStore(pool)
+    blocker = await asyncpg.connect(database_url)
+    try:
+        blocking = blocker.transaction()
+        await blocking.start()
+        await blocker.execute(
+            "INSERT INTO log_lines (job_id, seq, attempt, stream, data, ts) "
+            "VALUES ($1::uuid, 1, 1, 'STDOUT', 'x', now())",
+            job.id,
+        )
+        append = asyncio.create_task(logs.append(job.id, pack(lines(1, 2 * LINES_PER_COPY))))
+        # The second part is copied (in a transaction not committed yet, or committed) while
+        # the first waits for the blocker's lock.
+        async with asyncio.timeout(30):
+            while not await pool.fetchval(
+                "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock') = 1"
+                " AND (count(*) FILTER (WHERE state = 'idle in transaction') = 2"
+                "      OR EXISTS (SELECT FROM log_lines))"
+                " FROM pg_stat_activity WHERE datname = current_database()"
+            ):
+                await asyncio.sleep(0.01)
+        assert seq_numbers(await logs.read(job.id, 0, 10, MIB)) == ()
+        await blocking.rollback()
+        async with asyncio.timeout(30):
+            await append
+    finally:
+        await blocker.close()
+    stored = seq_numbers(await logs.read(job.id, 0, 3 * LINES_PER_COPY, 64 * MIB))
+    assert stored == tuple(range(1, 2 * LINES_PER_COPY + 1))
+
+
 async def test_read_past_the_end_is_empty(pool: asyncpg.Pool) -> None:
     job, _ = await new_job(JobStore(pool))
     logs = LogStore(pool)

@@ -251,6 +251,10 @@ FROM unnest($2::bigint[], $3::integer[], $4::smallint[], $5::bytea[], $6::bigint
     AS l (seq, attempt, stream, data, ts)
 ON CONFLICT (job_id, seq) DO NOTHING;
 
+-- name: announce_log_lines
+-- $1 channel (hodei_logs), $2 'job id:greatest seq:writer' (see LogStore.append).
+SELECT pg_notify($1, $2);
+
 -- name: read_log_lines
 -- $1 job id, $2 after seq, $3 most lines, $4 most bytes of data (but at least one line,
 -- however long). The sizes are summed first: octet_length reads a stored line's length, not

@@ -7,7 +7,7 @@ import pytest
 
 from hodei_api import v1
 from hodei_api.loglines import Line, pack, size_of
-from hodeid.control.loghub import LogHub
+from hodeid.control.loghub import EVERY_SEQ, LogHub, Wake
 
 
 def batch(seq: int, size: int) -> v1.LogLines:
@@ -25,6 +25,8 @@ def batch(seq: int, size: int) -> v1.LogLines:
         (300, 10_000, [5000], False, 1),
         # ... but not to one with unread lines.
         (300, 10_000, [100, 5000], True, 0),
+        # A wake queued is no unread line: the big batch still goes.
+        (300, 10_000, [0, 5000], False, 2),
         # The total, with a single follower: the same rule.
         (10_000, 300, [100, 100, 100], True, 0),
     ],
@@ -35,11 +37,15 @@ def test_a_follower_queue_is_bounded_in_bytes(
     hub = LogHub(follower, total)
     sub = hub.subscribe("j")
     for seq, size in enumerate(sizes, 1):
-        hub.publish("j", batch(seq, size))
+        if size:
+            hub.publish("j", batch(seq, size))
+        else:
+            hub.stored("j", seq)
     assert sub.overflowed is overflowed
     assert hub.overflows == int(overflowed)
     assert sub.queue.qsize() == queued + int(overflowed)  # the wake-up after an overflow
-    assert hub.budget.used == sub.queued_bytes == sum(size_of(batch(1, s)) for s in sizes[:queued])
+    charged = sum(size_of(batch(1, s)) for s in sizes[:queued] if s)
+    assert hub.budget.used == sub.queued_bytes == charged
 
 
 async def test_what_a_follower_reads_or_drops_is_released() -> None:
@@ -105,3 +111,62 @@ def test_a_follower_whose_queue_overflowed_reads_storage() -> None:
         hub.publish("job", batch(seq, 100))
     assert sub.overflowed
     assert not sub.caught_up(13)
+
+
+async def test_lines_stored_elsewhere_wake_only_that_jobs_followers_once() -> None:
+    hub = LogHub(10_000, 10_000)
+    first, second, other = hub.subscribe("job"), hub.subscribe("job"), hub.subscribe("other")
+    for seq in (3, 7, 5):
+        hub.stored("job", seq)
+    assert other.queue.empty()
+    for sub in (first, second):
+        # One wake queued, however many notifications: the greatest seq heard, nothing charged.
+        assert sub.queue.qsize() == 1 and sub.queued_bytes == 0
+        wake = await sub.get()
+        assert isinstance(wake, Wake) and (wake.stored, wake.changed) == (7, False)
+    hub.stored("job", 8)
+    wake = await first.get()
+    assert isinstance(wake, Wake) and wake.stored == 8  # a new wake once the last was taken
+
+
+async def test_lines_this_hub_published_wake_nobody_when_heard_back() -> None:
+    hub = LogHub(10_000, 10_000)
+    sub = hub.subscribe("job")
+    hub.publish("job", batch(1, 10))
+    hub.publish("job", batch(2, 10))
+    hub.stored("job", 1)
+    hub.stored("job", 2)
+    assert sub.queue.qsize() == 2
+    assert [await sub.get(), await sub.get()] == [batch(1, 10), batch(2, 10)]
+    hub.stored("job", 3)  # stored by another daemon
+    wake = await sub.get()
+    assert isinstance(wake, Wake) and wake.stored == 3
+
+
+async def test_a_job_change_or_a_missed_notification_wakes_followers_to_look_again() -> None:
+    hub = LogHub(10_000, 10_000)
+    job, other = hub.subscribe("job"), hub.subscribe("other")
+    hub.stored("job", 4)
+    hub.changed("job")
+    wake = await job.get()
+    assert isinstance(wake, Wake) and (wake.stored, wake.changed) == (4, True)
+    assert other.queue.empty()
+    hub.missed()
+    for sub in (job, other):
+        wake = await sub.get()
+        assert isinstance(wake, Wake) and (wake.stored, wake.changed) == (EVERY_SEQ, True)
+
+
+def test_an_overflowed_follower_is_not_woken_again_and_a_resync_forgets_its_wake() -> None:
+    hub = LogHub(300, 10_000)
+    sub = hub.subscribe("job")
+    hub.stored("job", 1)
+    hub.resync(sub)
+    assert sub.queue.empty() and sub.waking is None
+    for seq in range(2, 6):
+        hub.publish("job", batch(seq, 100))
+    assert sub.overflowed
+    queued = sub.queue.qsize()
+    hub.stored("job", 9)
+    hub.changed("job")
+    assert sub.queue.qsize() == queued
