@@ -5,10 +5,12 @@ the database)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
 
 from hodeid.store.db import translate
+from hodeid.store.failures import DRIVER_ERRORS
 from hodeid.store.queries import Q
 
 # A leader whose connection does not answer this fast may have lost the lock.
@@ -40,24 +42,29 @@ class LeaderLock:
     async def _alive(self) -> bool:
         assert self._conn is not None
         try:
-            async with translate(), asyncio.timeout(CHECK_SECONDS):
+            async with asyncio.timeout(CHECK_SECONDS):
                 await self._conn.fetchval("SELECT 1")
             return True
-        except (TimeoutError, Exception):
-            # Give up the connection, and with it the lock, without a word to the server.
-            conn, self._conn = self._conn, None
-            conn.terminate()
-            await self.pool.release(conn)
+        except (TimeoutError, *DRIVER_ERRORS):
+            await self._drop()
             return False
 
     async def release(self) -> None:
         """Let another daemon lead."""
         if self._conn is None:
             return
-        conn, self._conn = self._conn, None
         try:
-            async with translate():
-                await conn.fetchval(Q["stop_leading"])
-        except Exception:
+            await self._conn.fetchval(Q["stop_leading"])
+            conn, self._conn = self._conn, None
+            await self.pool.release(conn)
+        except DRIVER_ERRORS:
+            await self._drop()
+
+    async def _drop(self) -> None:
+        """Give up the connection, and with it the lock, without a word to the server (it
+        may be gone already, the pool closed under it)."""
+        assert self._conn is not None
+        conn, self._conn = self._conn, None
+        with contextlib.suppress(*DRIVER_ERRORS):
             conn.terminate()
-        await self.pool.release(conn)
+            await self.pool.release(conn)
