@@ -6,7 +6,7 @@ are drained and destroyed; a join token admits once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -21,6 +21,7 @@ from hodeid.control.registry import Session
 from hodeid.control.tokens import JoinTokens, digest
 from hodeid.domain.scaling import Offer
 from hodeid.errors import ProviderError, Unauthenticated
+from tests.integration.conftest import StartDaemon
 from tests.support.auth import channel_for
 from tests.support.database import age_join_tokens
 
@@ -49,18 +50,9 @@ class FakeProvider(Provider):
 
 
 @pytest.fixture
-async def start(pool: asyncpg.Pool) -> AsyncIterator[Callable[[FakeProvider], Awaitable[Daemon]]]:
-    daemons: list[Daemon] = []
-
-    async def start(provider: FakeProvider) -> Daemon:
-        daemon = Daemon(pool, SETTINGS, [provider])
-        await daemon.start()
-        daemons.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in daemons:
-        await daemon.stop()
+def start(start_daemon: StartDaemon) -> Callable[[FakeProvider], Awaitable[Daemon]]:
+    """Start a daemon whose one provider is ``provider``."""
+    return lambda provider: start_daemon(SETTINGS, [provider])
 
 
 async def connect(daemon: Daemon, worker_id: str, token: str) -> Session:
@@ -226,3 +218,20 @@ async def test_a_used_or_expired_token_is_refused_on_the_stream_as_unauthenticat
     error = await refusal(daemon, v1.Hello(worker_id="w2", slots=1, token=expired))
     assert error.status is Status.UNAUTHENTICATED
     assert error.message == "worker w2: join token expired 300 s after it was issued"
+
+
+async def test_only_the_leader_creates_the_workers_of_a_shared_provider(
+    start: Callable[..., Awaitable[Daemon]],
+) -> None:
+    mine, theirs = FakeProvider(Limits(max=3)), FakeProvider(Limits(max=3))
+    leader = await start(mine)
+    other = await start(theirs)
+    assert leader.lease.leading and not other.lease.leading
+    [job] = await submit(other)
+    await eventually(lambda: mine.tokens)
+    await other.scheduler.schedule()  # the other daemon sees the same job wait for the provider
+    assert (len(mine.tokens), theirs.tokens) == (1, {})
+    await leader.stop()
+    # The lead passes on, and with it the provider's duties.
+    await eventually(lambda: theirs.tokens)
+    assert (await other.get(job.id)).state is v1.JobState.PENDING

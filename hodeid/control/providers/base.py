@@ -26,6 +26,10 @@ class Provider(ABC):
     what failed; the fleet records them and backs off."""
 
     kind: ClassVar[str]
+    shared: ClassVar[bool] = True
+    """Whether its workers serve the cluster (any daemon sharing the database may use them):
+    then only the cluster's leader creates them, once for all. False for a provider whose
+    workers are its daemon's own (the local provider's are its children)."""
 
     def __init__(self, name: str, offer: Offer, limits: Limits) -> None:
         self.name = name

@@ -63,8 +63,12 @@ class Fleet:
         registry: Registry,
         tokens: JoinTokens,
         clock: Callable[[], float] = time.monotonic,
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self.providers = {p.name: p for p in providers}
+        # Whether this daemon leads the cluster: only the leader creates shared providers' workers.
+        self.leading = leading
+        self._led = False
         self.registry = registry
         self.tokens = tokens
         self.clock = clock
@@ -101,9 +105,14 @@ class Fleet:
 
     def scale(self, demand: Mapping[str, int]) -> None:
         """Create workers for the jobs placement sent to each provider (``PROVISION``); the
-        workers already provisioning count against that demand, and ``max`` is never passed."""
+        workers already provisioning count against that demand, and ``max`` is never passed.
+        A shared provider's workers are created by the cluster's leader alone (the other
+        daemons see the same queue, and the same demand)."""
         now = self.clock()
+        leading = self.leading()
         for p in self.providers.values():
+            if p.shared and not leading:
+                continue
             for _ in range(scaling.workers_to_create(demand.get(p.name, 0), self._state(p, now))):
                 worker_id = f"{p.name}-{secrets.token_hex(4)}"
                 member = Member(worker_id, p, "", now)  # its token is issued as it is created
@@ -124,6 +133,10 @@ class Fleet:
         """Follow the workers created: connected, idle, gone, or failed to connect in time;
         stop the ones idle too long; keep each provider at its ``min``."""
         now = self.clock()
+        if (leading := self.leading()) != self._led:
+            # The shared providers' workers are this daemon's to create now, or no longer.
+            self._led = leading
+            self.changes += 1
         for member in list(self.members.values()):
             session = self.registry.get(member.worker_id)
             live = session is not None and not session.closed

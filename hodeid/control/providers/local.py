@@ -38,6 +38,7 @@ def _die_with_parent() -> None:
 
 class LocalProvider(Provider):
     kind = "local"
+    shared = False
 
     def __init__(
         self,
