@@ -93,7 +93,10 @@ class Daemon:
         self.settler = Settler(self.jobs, self.hub, self.ledger)
         self.decisions = DecisionLog(DecisionStore(pool), settings.decisions_per_job)
         self.tokens = tokens or JoinTokens(pool)
-        self.fleet = Fleet(providers, self.registry, self.tokens, leading=lambda: self.lease.leading)
+        self.fleet = Fleet(
+            providers, self.registry, self.tokens,
+            leading=lambda: self.lease.leading, elsewhere=lambda: self.lease.elsewhere,
+        )  # fmt: skip
         holders = HolderStore(pool)
         self.scheduler = Scheduler(
             settings, self.jobs, self.registry, self.settler, self.decisions, self.fleet,

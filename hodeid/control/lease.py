@@ -48,6 +48,8 @@ class Lease:
         self.seconds = seconds
         self.on_lapse = on_lapse
         self.leading = False
+        self.elsewhere: frozenset[str] = frozenset()
+        """The workers streaming to the other live daemons, as of the last renewal."""
         self._renewed = time.monotonic()
 
     async def acquire(self) -> None:
@@ -89,6 +91,7 @@ class Lease:
             self._lapse("it ran out before it was renewed")
         self._renewed = time.monotonic()
         await self.sync_streams()
+        self.elsewhere = await self.store.workers_elsewhere(self.daemon_id)
         await self._lead()
 
     def _lapse(self, why: str) -> None:

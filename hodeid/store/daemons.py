@@ -67,6 +67,12 @@ class DaemonStore:
         async with translate():
             await self.pool.execute(Q["detach_workers"], daemon_id, list(live_sessions))
 
+    async def workers_elsewhere(self, daemon_id: str) -> frozenset[str]:
+        """The workers streaming to another live daemon than ``daemon_id``."""
+        async with translate():
+            found = await self.pool.fetch(Q["workers_elsewhere"], daemon_id)
+        return frozenset(r["id"] for r in found)
+
     async def list(self, recent_seconds: float) -> list[DaemonRow]:
         """The live daemons, and those whose lease ended within ``recent_seconds``."""
         async with translate():

@@ -235,3 +235,20 @@ async def test_only_the_leader_creates_the_workers_of_a_shared_provider(
     # The lead passes on, and with it the provider's duties.
     await eventually(lambda: theirs.tokens)
     assert (await other.get(job.id)).state is v1.JobState.PENDING
+
+
+async def test_the_leader_keeps_a_worker_it_created_that_streams_to_another_daemon(
+    start_daemon: StartDaemon,
+) -> None:
+    provider = FakeProvider(Limits(max=1, provisioning_timeout=0.5))
+    quick = SETTINGS.model_copy(update={"lease_seconds": 0.6})
+    leader = await start_daemon(quick, [provider])
+    other = await start_daemon(quick, [FakeProvider(Limits(max=1))])
+    [job] = await submit(leader)
+    await eventually(lambda: provider.tokens)
+    [(worker_id, token)] = provider.tokens.items()
+    session = await connect(other, worker_id, token)  # it was given the other daemon's address
+    await eventually(lambda: [(i.provisioning, i.connected) for i in leader.providers()] == [(0, 1)])
+    await eventually(lambda: other.registry.get(worker_id) and session.running)
+    assert provider.destroyed == [] and leader.providers()[0].failures == 0
+    assert (await other.get(job.id)).worker_id == worker_id

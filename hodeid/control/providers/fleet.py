@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -64,11 +64,14 @@ class Fleet:
         tokens: JoinTokens,
         clock: Callable[[], float] = time.monotonic,
         leading: Callable[[], bool] = lambda: True,
+        elsewhere: Callable[[], Collection[str]] = frozenset,
     ) -> None:
         self.providers = {p.name: p for p in providers}
         # Whether this daemon leads the cluster: only the leader creates shared providers' workers.
         self.leading = leading
         self._led = False
+        # The workers streaming to other daemons sharing the database.
+        self.elsewhere = elsewhere
         self.registry = registry
         self.tokens = tokens
         self.clock = clock
@@ -137,12 +140,14 @@ class Fleet:
             # The shared providers' workers are this daemon's to create now, or no longer.
             self._led = leading
             self.changes += 1
+        elsewhere = self.elsewhere()
         for member in list(self.members.values()):
             session = self.registry.get(member.worker_id)
             live = session is not None and not session.closed
+            away = member.worker_id in elsewhere
             timeout = member.provider.limits.provisioning_timeout
             waited = now - member.created_at
-            if not member.connected and (live or self.tokens.consumed(member.token)):
+            if not member.connected and (live or away or self.tokens.consumed(member.token)):
                 member.connected = True
                 self.changes += 1
                 self.health[member.provider.name] = Health(
@@ -153,6 +158,11 @@ class Fleet:
                 member.gone_since = None
                 busy = session.running or session.draining
                 member.idle_since = None if busy else member.idle_since or now
+            elif away:
+                # Its stream is on another daemon sharing the database: it lives, and whether
+                # it is idle is for that daemon to see.
+                member.seen_live = True
+                member.gone_since = member.idle_since = None
             elif member.seen_live and not member.stopping and (member.gone_since or now) + timeout > now:
                 # A dropped stream: the worker reconnects with its resume token, and gets as
                 # long to come back as it had to connect the first time.

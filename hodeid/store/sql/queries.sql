@@ -349,6 +349,11 @@ WHERE d.expires_at > now() - make_interval(secs => $1)
 GROUP BY d.id
 ORDER BY d.started_at, d.id;
 
+-- name: workers_elsewhere
+-- $1 this daemon. The workers streaming to another daemon whose lease holds.
+SELECT w.id FROM workers w JOIN daemons d ON d.id = w.daemon_id
+WHERE w.detached_at IS NULL AND w.daemon_id <> $1 AND d.stopped_at IS NULL AND d.expires_at > now();
+
 -- name: prune_daemons
 -- $1 seconds. Forget daemons whose lease ended longer ago than that.
 DELETE FROM daemons WHERE expires_at < now() - make_interval(secs => $1);
