@@ -35,6 +35,7 @@ from hodeid.store.workers import WorkerStore
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
+NOT_TAKEN = v1.AttemptOutcome.NOT_ACKNOWLEDGED
 # How long a reconnecting worker's Hello waits for its older stream's reports to be applied.
 READER_GRACE = 10.0
 
@@ -195,12 +196,16 @@ class WorkerSessions:
                 # Asked while the worker was away (or sent on a stream that then broke).
                 session.send(cancel_message(*key, a.kill_grace, a.cancel_reason))
         stale = [r for r in running if (r.job_id, r.attempt) not in kept]
-        reason = f"worker {session.worker_id} came back without it"
+        # Those it no longer runs: LOST if they had started; if not (sent on a stream that
+        # broke before the worker took them), they go back to the queue, no retry used.
+        worker = session.worker_id
         gone = [
-            AttemptEnd(*key, v1.AttemptOutcome.LOST, reason=reason)
-            for key in await self.holders.held_by(session.worker_id)
+            AttemptEnd(*key, v1.AttemptOutcome.LOST, reason=f"worker {worker} came back without it")
+            if started
+            else AttemptEnd(*key, NOT_TAKEN, reason=f"worker {worker} came back without it before it started")
+            for key, started in (await self.holders.held_by(worker)).items()
             if key not in kept and not self.ledger.awaiting(key)
-        ]  # fmt: skip
+        ]
         await self.settler.end(gone)
         return stale
 

@@ -69,11 +69,11 @@ class HolderStore:
             Adopted(str(r["job_id"]), r["number"], r["cancel_reason"], r["kill_grace_seconds"]) for r in found
         ]
 
-    async def held_by(self, worker_id: str) -> set[Key]:
-        """The current attempts the store gives ``worker_id``."""
+    async def held_by(self, worker_id: str) -> dict[Key, bool]:
+        """The current attempts the store gives ``worker_id``, each with whether it started."""
         async with translate():
             found = await self.pool.fetch(Q["held_by_worker"], worker_id)
-        return {(str(r["id"]), r["attempt"]) for r in found}
+        return {(str(r["id"]), r["attempt"]): r["started"] for r in found}
 
     async def absent(self, daemon_id: str, leader: bool) -> list[Absent]:
         """The current attempts no live stream holds, among those of this daemon's streams or,

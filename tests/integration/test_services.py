@@ -265,3 +265,25 @@ async def test_reports_are_acknowledged_once_stored_and_a_replay_is_stored_once(
     chunks = [c async for c in logs.stream_logs(v1.StreamLogsRequest(job_id=job.id))]
     assert [(line.seq, line.data) for line in lines_of(*chunks)] == [(1, b"1\n"), (2, b"2\n"), (3, b"3\n")]
     second.close()
+
+
+async def test_a_dispatch_the_worker_never_took_goes_back_to_the_queue_without_a_retry(
+    channel: object,
+) -> None:
+    workers = v1.WorkerServiceStub(channel)  # type: ignore[arg-type]
+    first = ScriptedWorker(workers, "w1")
+    job = await submit(channel, "true")
+    await first.next("run_job")
+    first.close()  # the stream breaks before the worker took the job
+
+    second = ScriptedWorker(workers, "w1", credential=first.credential)
+    assert (await second.next("run_job")).run_job == v1.RunJob(
+        job_id=job.id, attempt=2, spec=job.spec, first_seq=1
+    )
+    again = await wait_state(channel, job.id, v1.JobState.ASSIGNED)
+    assert [(a.number, a.outcome) for a in again.attempts] == [
+        (1, v1.AttemptOutcome.NOT_ACKNOWLEDGED),
+        (2, v1.AttemptOutcome.ACTIVE),
+    ]
+    assert "came back without it before it started" in again.attempts[0].reason
+    second.close()

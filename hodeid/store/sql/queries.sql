@@ -192,8 +192,9 @@ RETURNING *;
 SELECT state, count(*) AS n FROM jobs GROUP BY state;
 
 -- name: held_by_worker
--- $1 worker id. The attempts the store gives the worker.
-SELECT id, attempt FROM jobs WHERE worker_id = $1 AND state IN ('ASSIGNED', 'RUNNING');
+-- $1 worker id. The attempts the store gives the worker, and whether each started.
+SELECT id, attempt, state = 'RUNNING' AS started FROM jobs
+WHERE worker_id = $1 AND state IN ('ASSIGNED', 'RUNNING');
 
 -- name: adopt_attempts
 -- $1 worker id, $2 this daemon, $3 the worker's new stream, $4 job ids, $5 attempts: those the
