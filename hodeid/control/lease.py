@@ -94,6 +94,7 @@ class Lease:
         if leading != self.leading:
             log.info("this daemon %s the cluster duties", "leads" if leading else "no longer leads")
             self.leading = leading
+        await self.store.record_lead(self.daemon_id, leading)
         if leading:
             await self.store.prune(FORGET_SECONDS)
 

@@ -30,8 +30,9 @@ class WorkerWatcher:
 
 
 class WorkerFeed:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, daemon_id: str) -> None:
         self.registry = registry
+        self.daemon_id = daemon_id
         # The sessions last seen of live workers and of recently gone ones.
         self._seen: dict[str, Session] = {}
         self._gone: OrderedDict[str, Session] = OrderedDict()
@@ -53,7 +54,7 @@ class WorkerFeed:
 
     def _info(self, worker_id: str, now: float) -> v1.WorkerInfo | None:
         session = self.registry.get(worker_id) or self._gone.get(worker_id)
-        return worker_info(session, now) if session is not None else None
+        return worker_info(session, now, self.daemon_id) if session is not None else None
 
     def snapshot(self) -> list[v1.WorkerInfo]:
         """Live workers, then the recently disconnected ones, by id."""

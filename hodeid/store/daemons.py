@@ -30,6 +30,8 @@ class DaemonRow:
     lease_age: float
     """Seconds since the lease was last renewed."""
     live: bool
+    leading: bool
+    """Whether it recorded that it leads (a leader that died leaves its mark, not live)."""
     workers: list[str]
     """The workers whose stream it holds."""
 
@@ -37,7 +39,7 @@ class DaemonRow:
 def _row(r: asyncpg.Record) -> DaemonRow:
     return DaemonRow(
         r["id"], r["address"], r["version"], r["started_at"], r["renewed_at"], r["stopped_at"],
-        r["lease_age"], r["live"], list(r["workers"]),
+        r["lease_age"], r["live"], r["leading"], list(r["workers"]),
     )  # fmt: skip
 
 
@@ -66,6 +68,11 @@ class DaemonStore:
         """Record as ended every stream of this daemon but ``live_sessions``."""
         async with translate():
             await self.pool.execute(Q["detach_workers"], daemon_id, list(live_sessions))
+
+    async def record_lead(self, daemon_id: str, leading: bool) -> None:
+        """Record whether this daemon leads; a leader clears the mark any other left."""
+        async with translate():
+            await self.pool.execute(Q["record_lead"], daemon_id, leading)
 
     async def list(self, recent_seconds: float) -> list[DaemonRow]:
         """The live daemons, and those whose lease ended within ``recent_seconds``."""
