@@ -51,4 +51,5 @@ def recorded_info(worker: RecordedWorker) -> v1.WorkerInfo:
         reconnects=max(0, worker.sessions - 1),
         version=worker.version,
         daemon_id=worker.daemon_id,
+        from_record=True,
     )

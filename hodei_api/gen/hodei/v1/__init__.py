@@ -1300,9 +1300,14 @@ class WorkerInfo(betterproto2.Message):
 
     daemon_id: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
     """
-    The daemon whose stream the worker holds (see hodei daemon list). A worker streaming to
-    another daemon is listed from the database's record: live while that daemon's lease
-    holds, with no heartbeat age or RTT.
+    The daemon whose stream the worker holds (see hodei daemon list).
+    """
+
+    from_record: "bool" = betterproto2.field(17, betterproto2.TYPE_BOOL)
+    """
+    Set for a worker streaming to another daemon than the one that answered, listed from the
+    database's record: live while that daemon's lease holds; slots and resources used are
+    its ASSIGNED and RUNNING jobs; heartbeat_age_seconds, rtt_ms and draining are not known.
     """
 
 
