@@ -118,7 +118,7 @@ class Daemon:
             lambda *calls: listen(notified, TOKEN_CHANNEL, *calls),
             self.api_tokens.cache,
         )
-        self.worker_feed = WorkerFeed(self.registry, self.id)
+        self.worker_feed = WorkerFeed(self.registry, self.id, self._elsewhere)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -279,8 +279,7 @@ class Daemon:
         available only to the daemon that holds its stream."""
         mine = self.worker_feed.snapshot() if include_gone else self.own_workers()
         try:
-            recorded = await self.worker_store.on_other_daemons(self.id, include_gone)
-            others = [recorded_info(w) for w in recorded]
+            others = await self._elsewhere(include_gone)
         except StoreError as exc:
             log.warning("listing only this daemon's workers: %s", exc.message)
             others = []
@@ -291,6 +290,10 @@ class Daemon:
         elsewhere = {w.id for w in others if w.live}
         listed = [w for w in mine if w.live or w.id not in elsewhere] + others
         return sorted(listed, key=lambda w: (not w.live, w.id))
+
+    async def _elsewhere(self, include_lapsed: bool = False) -> list[v1.WorkerInfo]:
+        """The workers streaming to the other daemons, by the database's record."""
+        return [recorded_info(w) for w in await self.worker_store.on_other_daemons(self.id, include_lapsed)]
 
     def own_workers(self) -> list[v1.WorkerInfo]:
         """The workers whose live stream this daemon holds, by id."""
