@@ -5,8 +5,9 @@ different versions do not share a database."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -17,11 +18,11 @@ from hodei_api import v1
 from hodeid.control.daemon import Daemon
 from hodeid.control.lease import Lease, VersionMismatch
 from hodeid.control.registry import Registry
-from hodeid.store import db
 from hodeid.store.daemons import DaemonStore
 from hodeid.store.holders import HolderStore
 from hodeid.store.jobs import AttemptEnd
 from hodeid.store.leadership import LeaderLock
+from tests.integration.conftest import StartDaemon
 from tests.support.auth import channel_for
 from tests.support.scripted_worker import FAST, ScriptedWorker, submit, wait_state
 
@@ -35,21 +36,9 @@ Start = Callable[..., Awaitable[Daemon]]
 
 
 @pytest.fixture
-async def start(pool: asyncpg.Pool, database_url: str) -> AsyncIterator[Start]:
-    """Start daemons on the test's database, each with a pool of its own, as processes have."""
-    daemons: list[Daemon] = []
-
-    async def start(**settings: object) -> Daemon:
-        own = await db.connect(database_url, min_size=1, max_size=6)
-        daemon = Daemon(own, SETTINGS.model_copy(update=settings), address=f"test-{len(daemons)}")
-        await daemon.start()
-        daemons.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in daemons:
-        await daemon.stop()
-        await daemon.pool.close()
+def start(start_daemon: StartDaemon) -> Start:
+    """Start daemons with this file's settings (and the overrides given)."""
+    return functools.partial(start_daemon, SETTINGS)
 
 
 async def running_on(channel: object, worker_id: str, *running: v1.RunningAttempt) -> ScriptedWorker:
