@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from grpclib.const import Status
@@ -35,7 +36,7 @@ async def streams(daemon: Daemon) -> AsyncIterator[Callable[..., Awaitable[Scrip
     async with channel_for(daemon, role=None) as channel:
 
         async def connect(worker_id: str, **labels: str) -> ScriptedWorker:
-            worker = ScriptedWorker(v1.WorkerServiceStub(channel), worker_id, **labels)
+            worker = ScriptedWorker(v1.WorkerServiceStub(channel), worker_id, 2, **labels)
             await worker.next("welcome")
             held.append(worker)
             return worker
@@ -63,7 +64,7 @@ async def test_each_daemon_lists_every_daemon_its_workers_the_leader_and_which_a
             assert [d.id for d in answer.daemons] == [a.id, b.id], "oldest first"
             assert (seen[a.id].address, seen[b.id].address) == ("test-0", "test-1")
             assert (seen[a.id].workers, seen[b.id].workers) == (["w-a"], ["w-b"])
-            assert (seen[a.id].leader, seen[b.id].leader) == (True, False), f"as {asked.address} says"
+            assert (seen[a.id].leader, seen[b.id].leader) == (True, False), f"as {asked.lease.address} says"
             assert all(d.live and d.stopped_at is None for d in seen.values())
             assert {d.version for d in seen.values()} == {a.lease.version}
             assert 0 <= seen[other.id].lease_age_seconds < SETTINGS.lease_seconds
@@ -156,3 +157,25 @@ async def test_a_watch_shows_the_other_daemons_workers_come_and_go(start_daemon:
         assert (await next_worker(events, id="w-late")).daemon_id == b.id
         on_b.close()
         assert (await next_worker(events, id="w-b", live=False)).from_record
+
+
+async def test_a_stream_recorded_while_the_lease_syncs_its_streams_stays_recorded(
+    start_daemon: StartDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lease's sync runs between the Hello being recorded and the stream joining the
+    # registry; it used to record the new stream as ended, so other daemons (and the leader's
+    # reaper) took a live worker for gone.
+    a = await start_daemon(SETTINGS)
+    b = await start_daemon(SETTINGS)
+    record_hello = b.worker_store.record_hello
+
+    async def then_sync(*args: Any) -> int:
+        sessions = await record_hello(*args)
+        await b.lease.sync_streams()
+        return sessions
+
+    monkeypatch.setattr(b.worker_store, "record_hello", then_sync)
+    async with streams(b) as to_b:
+        await to_b("w-b")
+        assert await b.pool.fetchval("SELECT detached_at FROM workers WHERE id = 'w-b'") is None
+        assert [w.id for w in await a.workers()] == ["w-b"]
