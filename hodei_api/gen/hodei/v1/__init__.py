@@ -891,7 +891,8 @@ class ListWorkersRequest(betterproto2.Message):
     include_gone: "bool" = betterproto2.field(1, betterproto2.TYPE_BOOL)
     """
     Also list the workers whose stream went away recently (live false; their running
-    attempts are kept until the lost grace), after the live ones.
+    attempts are kept until the lost grace), and those recorded as streaming to a daemon whose
+    lease ran out, after the live ones.
     """
 
 
