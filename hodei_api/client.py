@@ -252,6 +252,7 @@ class Client:
         self.scheduler = v1.SchedulerServiceStub(self.channel, metadata=metadata)
         self.workers = v1.WorkerServiceStub(self.channel, metadata=metadata)
         self.providers = v1.ProviderServiceStub(self.channel, metadata=metadata)
+        self.daemons = v1.DaemonServiceStub(self.channel, metadata=metadata)
 
     def close(self) -> None:
         self.channel.close()

@@ -307,6 +307,11 @@ class Backend:
         response = await self.call(lambda c: c.providers.list_providers(request, timeout=self._timeout))
         return list(response.providers)
 
+    async def list_daemons(self) -> v1.ListDaemonsResponse:
+        """The daemons sharing the database, and which one answered."""
+        request = v1.ListDaemonsRequest()
+        return await self.call(lambda c: c.daemons.list_daemons(request, timeout=self._timeout))
+
     async def drain_worker(self, worker_id: str, stay: bool) -> v1.WorkerInfo:
         """Stop giving a worker jobs; with ``stay`` it stays connected once idle."""
         request = v1.DrainWorkerRequest(id=worker_id, stay=stay)

@@ -266,6 +266,22 @@ def _add_providers(group: argparse._SubParsersAction[Parser], common: Parser) ->
     _output(listing, "json")
 
 
+def _add_daemons(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
+    listing = _command(
+        group,
+        "list",
+        "list the hodeid daemons sharing the database: lease, lead, workers; * marks the one that answered",
+        Command("daemons", "list_command"),
+        common,
+    )
+    listing.add_argument(
+        "-o",
+        "--output",
+        choices=["json", "jsonl"],
+        help="print json (one array) or jsonl (one daemon per line)",
+    )
+
+
 def build_parser() -> Parser:
     """The whole ``hodei`` command tree."""
     common = _common()
@@ -278,7 +294,7 @@ def build_parser() -> Parser:
     )
     top.add_argument("--version", action=PrintVersion, nargs=0, help="print hodei's version and exit")
     top.set_defaults(handler=None, usage_parser=top)
-    groups = top.add_subparsers(title="commands", metavar="{tui,job,worker,provider,completion}")
+    groups = top.add_subparsers(title="commands", metavar="{tui,job,worker,provider,daemon,completion}")
     console = "open the console (also what hodei does with no command)"
     tui = groups.add_parser(
         "tui",
@@ -292,6 +308,7 @@ def build_parser() -> Parser:
         ("job", "run and inspect jobs", _add_jobs),
         ("worker", "inspect and drain workers", _add_workers),
         ("provider", "inspect the providers that create workers", _add_providers),
+        ("daemon", "inspect the hodeid daemons sharing one database", _add_daemons),
     ):
         parser = groups.add_parser(
             name, help=summary, description=summary, epilog=ENVIRONMENT, parents=[common]

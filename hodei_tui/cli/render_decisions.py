@@ -7,6 +7,7 @@ from datetime import datetime
 from hodei_api import v1
 from hodei_api.printable import printable
 from hodei_tui.cli.render import details, iso, table
+from hodei_tui.cli.render_daemons import short_id
 
 
 def decision_to_dict(decision: v1.Decision) -> dict[str, object]:
@@ -22,6 +23,7 @@ def decision_to_dict(decision: v1.Decision) -> dict[str, object]:
         "exhausted": decision.exhausted,
         "histogram": dict(decision.histogram),
         "summary": decision.summary,
+        "daemon_id": decision.daemon_id or None,
         "verdicts": [
             {
                 "target": v.target,
@@ -71,7 +73,8 @@ def explain_text(job_id: str, explained: v1.ExplainJobResponse, verbose: bool) -
                 ("Summary", newest.summary),
                 (
                     "Decided",
-                    f"{_when(newest.decided_at)} by {newest.strategy} in {newest.duration_ms:.2f} ms",
+                    f"{_when(newest.decided_at)} by {newest.strategy} in {newest.duration_ms:.2f} ms"
+                    + (f" on daemon {short_id(newest.daemon_id)}" if newest.daemon_id else ""),
                 ),
                 (
                     "Workers",
@@ -92,6 +95,8 @@ def explain_text(job_id: str, explained: v1.ExplainJobResponse, verbose: bool) -
     elif any(v.reason is not v1.PlacementReason.FITS for v in newest.verdicts):
         blocks.append("(-v lists every worker's and provider's verdict)")
     if earlier:
-        rows = [[_when(d.decided_at), d.outcome.name, d.summary] for d in earlier]
-        blocks.append("Earlier decisions, newest first\n" + table(["TIME", "OUTCOME", "SUMMARY"], rows))
+        rows = [[_when(d.decided_at), short_id(d.daemon_id), d.outcome.name, d.summary] for d in earlier]
+        blocks.append(
+            "Earlier decisions, newest first\n" + table(["TIME", "DAEMON", "OUTCOME", "SUMMARY"], rows)
+        )
     return "\n\n".join(blocks)

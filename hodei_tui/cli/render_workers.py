@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from hodei_api import v1
 from hodei_tui.cli.render import NONE, iso, number, resources_dict, table
+from hodei_tui.cli.render_daemons import short_id
 
 # SLOTS, CPU and MEM all read used/total, as the console's slots do; the headers say so.
 WORKER_COLUMNS = (
     "ID",
+    "DAEMON",
     "LIVE",
     "SLOTS USED",
     "CPU USED",
@@ -37,6 +39,8 @@ def worker_to_dict(worker: v1.WorkerInfo) -> dict[str, object]:
         "last_seen_at": iso(worker.last_seen_at),
         "reconnects": worker.reconnects,
         "version": worker.version,
+        "daemon_id": worker.daemon_id,
+        "from_record": worker.from_record,
     }
 
 
@@ -58,21 +62,25 @@ def labels_text(labels: dict[str, str]) -> str:
 
 
 def workers_table(workers: list[v1.WorkerInfo]) -> str:
-    """``worker list``: one row per worker, in the order given."""
+    """``worker list``: one row per worker, in the order given, with the daemon it streams to."""
     rows = []
     for worker in workers:
         cpu, mem = used_of_total(worker.resources_free, worker.resources_total)
+        # Of a worker streaming to another daemon only that daemon knows the heartbeat, RTT
+        # and drain.
+        known = not worker.from_record
         rows.append(
             (
                 worker.id,
+                short_id(worker.daemon_id),
                 "yes" if worker.live else "no",
                 f"{worker.slots_used}/{worker.slots_total}",
                 cpu,
                 mem,
-                f"{worker.heartbeat_age_seconds:.1f}s",
-                f"{worker.rtt_ms:.1f}ms" if worker.rtt_ms else NONE,  # none measured yet
+                f"{worker.heartbeat_age_seconds:.1f}s" if known else NONE,
+                f"{worker.rtt_ms:.1f}ms" if known and worker.rtt_ms else NONE,  # none measured yet
                 labels_text(worker.labels),
-                "yes" if worker.draining else "no",
+                ("yes" if worker.draining else "no") if known else NONE,
             )
         )
     return table(WORKER_COLUMNS, rows)

@@ -38,9 +38,10 @@ def plain(text: str, style: str = "") -> Text:
     return Text(printable(text), style=style)
 
 
-def short_id(job_id: str) -> str:
-    """The first 8 characters of a job id: unique enough to recognise, short enough to fit."""
-    return job_id[:8]
+def short_id(long_id: str) -> str:
+    """The first 8 characters of a job's or a daemon's id: unique enough to recognise, short
+    enough to fit."""
+    return long_id[:8]
 
 
 def state_text(state: v1.JobState) -> Text:

@@ -8,7 +8,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from hodei_api import v1
-from hodei_tui.console.format import OUTCOME_STYLES, plain
+from hodei_tui.console.format import OUTCOME_STYLES, plain, short_id
 
 FITS = v1.PlacementReason.FITS
 
@@ -21,6 +21,12 @@ def _verdict(verdict: v1.Verdict) -> Text:
 
 def _outcome(decision: v1.Decision) -> Text:
     return Text(decision.outcome.name, style=OUTCOME_STYLES.get(decision.outcome, ""))
+
+
+def _by(decision: v1.Decision) -> Text:
+    """`` · daemon ID``: which daemon made it (nothing for decisions stored before daemons
+    were recorded)."""
+    return plain(f" · daemon {short_id(decision.daemon_id)}" if decision.daemon_id else "")
 
 
 class DecisionTrace(Tree[None]):
@@ -57,7 +63,9 @@ class DecisionTrace(Tree[None]):
             return
         newest, *earlier = self.decisions
         now = " (evaluated now)" if self.state is v1.JobState.PENDING else ""
-        self.root.set_label(Text.assemble(_outcome(newest), now, plain(f" · job {self.job_id[:8]}")))
+        self.root.set_label(
+            Text.assemble(_outcome(newest), now, plain(f" · job {self.job_id[:8]}"), _by(newest))
+        )
         self.root.add_leaf(plain(newest.summary, "bold"))
         self._details(self.root, newest)
         self.root.expand()
@@ -66,7 +74,9 @@ class DecisionTrace(Tree[None]):
             for decision in earlier:
                 when = decision.decided_at.astimezone().strftime("%H:%M:%S") if decision.decided_at else "-"
                 node = history.add(
-                    Text.assemble(f"{when} ", _outcome(decision), plain(f" · {decision.summary}"))
+                    Text.assemble(
+                        f"{when} ", _outcome(decision), _by(decision), plain(f" · {decision.summary}")
+                    )
                 )
                 self._details(node, decision)
 

@@ -1,5 +1,5 @@
-"""Worker health at a glance: stream up or down, heartbeat age, RTT, slots, reconnects,
-draining and labels; live."""
+"""Worker health at a glance: stream up or down, the daemon it streams to, heartbeat age, RTT,
+slots, reconnects, draining and labels; live."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from rich.text import Text
 
 from hodei_api import v1
-from hodei_tui.console.format import plain, seconds
+from hodei_tui.console.format import plain, seconds, short_id
 from hodei_tui.widgets.keyed_table import KeyedTable
 
 UP = Text("● up", style="bold #98c379")
@@ -17,9 +17,17 @@ DOWN = Text("✕ down", style="bold #e06c75")
 
 
 def _heartbeat(worker: v1.WorkerInfo, age: float) -> Text:
+    if worker.from_record:
+        return Text("-")  # only the daemon holding its stream hears its heartbeats
     # Heartbeats come every few seconds (5 by default); the daemon drops a worker silent for 3.
     style = "#e06c75" if not worker.live else "#e5c07b" if age > 10 else ""
     return Text(seconds(age), style=style)
+
+
+def _drain(worker: v1.WorkerInfo) -> Text:
+    if worker.from_record:
+        return Text("-")  # only the daemon holding its stream knows
+    return Text("yes", style="#e5c07b") if worker.draining else Text("no")
 
 
 class WorkersPanel(KeyedTable):
@@ -33,7 +41,8 @@ class WorkersPanel(KeyedTable):
 
     def on_mount(self) -> None:
         for label, key, width in (
-            ("WORKER", "id", 16), ("STREAM", "stream", 6), ("HB", "hb", 5), ("RTT", "rtt", 7),
+            ("WORKER", "id", 14), ("STREAM", "stream", 6), ("DAEMON", "daemon", 8), ("HB", "hb", 5),
+            ("RTT", "rtt", 6),
             ("SLOTS", "slots", 5), ("RECON", "recon", 5), ("DRAIN", "drain", 5), ("LABELS", "labels", 12),
         ):  # fmt: skip
             self.add_column(label, key=key, width=width)
@@ -67,11 +76,12 @@ class WorkersPanel(KeyedTable):
         return {
             "id": plain(worker.id),
             "stream": UP if worker.live else DOWN,
+            "daemon": plain(short_id(worker.daemon_id) or "-"),
             "hb": _heartbeat(worker, self._age(worker)),
-            "rtt": Text(f"{worker.rtt_ms:.1f}ms" if worker.rtt_ms else "-"),
+            "rtt": Text(f"{worker.rtt_ms:.1f}ms" if worker.rtt_ms and not worker.from_record else "-"),
             "slots": Text(f"{worker.slots_used}/{worker.slots_total}"),
             "recon": Text(str(worker.reconnects)),
-            "drain": Text("yes", style="#e5c07b") if worker.draining else Text("no"),
+            "drain": _drain(worker),
             "labels": plain(labels),
         }
 

@@ -47,7 +47,7 @@ class MetricsEndpoint:
             JOBS.labels(state=state).set(counts.get(state, 0))
         QUEUE_DEPTH.set(counts.get(v1.JobState.PENDING.name, 0))
         workers = {"ready": 0, "full": 0, "draining": 0}
-        for worker in self.daemon.workers():
+        for worker in self.daemon.own_workers():
             if worker.draining:
                 workers["draining"] += 1
             else:

@@ -12,6 +12,7 @@ from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 
 from hodeid.api.auth import guard
+from hodeid.api.daemons import DaemonService
 from hodeid.api.handshakes import TlsServer
 from hodeid.api.health import health_service
 from hodeid.api.jobs import JobService
@@ -30,6 +31,7 @@ def _contract(daemon: Daemon) -> list[IServable]:
         SchedulerService(daemon),
         WorkerService(daemon),
         ProviderService(daemon),
+        DaemonService(daemon),
     ]
 
 

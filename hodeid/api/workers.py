@@ -20,7 +20,7 @@ class WorkerService(ClosingStreams, v1.WorkerServiceBase):
                 yield message
 
     async def list_workers(self, message: v1.ListWorkersRequest) -> v1.ListWorkersResponse:
-        return v1.ListWorkersResponse(workers=self.daemon.workers(message.include_gone))
+        return v1.ListWorkersResponse(workers=await self.daemon.workers(message.include_gone))
 
     async def drain_worker(self, message: v1.DrainWorkerRequest) -> v1.WorkerInfo:
         with grpc_errors():

@@ -19,6 +19,7 @@ from hodei_api import v1
 from hodeid.config import LimitSettings, SchedulerSettings
 from hodeid.control.apitokens import ApiTokens
 from hodeid.control.credentials import WorkerCredentials
+from hodeid.control.daemoninfo import daemon_infos
 from hodeid.control.decisions import DecisionLog, to_proto
 from hodeid.control.follow import Chunk, follow
 from hodeid.control.heap import Heap
@@ -37,7 +38,7 @@ from hodeid.control.sessions import WorkerSessions
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.control.workerfeed import WorkerFeed
-from hodeid.control.workerinfo import worker_info
+from hodeid.control.workerinfo import recorded_info, worker_info
 from hodeid.domain.classes import class_of
 from hodeid.domain.validation import SpecLimits, validate
 from hodeid.errors import Conflict, InvalidRequest, NotFound, StoreError
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
+# Daemons that stopped or whose lease ran out are listed this long after.
+RECENT_DAEMONS = 3600.0
 # A database that does not answer SELECT 1 this fast counts as unreachable for health checks.
 PING_TIMEOUT = 2.0
 
@@ -86,12 +89,13 @@ class Daemon:
         self.hub = LogHub(self.limits.follower_buffer_bytes, self.limits.followers_buffer_bytes)
         self.registry = Registry()
         self.ledger = Ledger(self.registry.changed)
+        self.daemon_store = DaemonStore(pool)
         self.lease = Lease(
-            DaemonStore(pool), LeaderLock(pool), self.registry, self.id, address, version("hodei"),
+            self.daemon_store, LeaderLock(pool), self.registry, self.id, address, version("hodei"),
             settings.lease_seconds, self._end_streams,
         )  # fmt: skip
         self.settler = Settler(self.jobs, self.hub, self.ledger)
-        self.decisions = DecisionLog(DecisionStore(pool), settings.decisions_per_job)
+        self.decisions = DecisionLog(DecisionStore(pool), settings.decisions_per_job, self.id)
         self.tokens = tokens or JoinTokens(pool)
         self.fleet = Fleet(
             providers, self.registry, self.tokens,
@@ -102,10 +106,11 @@ class Daemon:
             settings, self.jobs, self.registry, self.settler, self.decisions, self.fleet,
             self.ledger, holders, self.lease,
         )  # fmt: skip
+        self.worker_store = WorkerStore(pool)
         reports = Reports(self.scheduler, self.ledger, self.settler, self.jobs, self.logs, self.hub)
         self.sessions = WorkerSessions(
             settings, self.lease, self.registry, self.ledger, self.scheduler, self.settler, reports,
-            holders, WorkerStore(pool), self.tokens, WorkerCredentials(CredentialStore(pool)),
+            holders, self.worker_store, self.tokens, WorkerCredentials(CredentialStore(pool)),
             self.limits,
         )  # fmt: skip
         # Job changes, stored log lines and token revocations are heard on connections of
@@ -120,7 +125,7 @@ class Daemon:
             lambda *calls: listen(notified, TOKEN_CHANNEL, *calls),
             self.api_tokens.cache,
         )
-        self.worker_feed = WorkerFeed(self.registry)
+        self.worker_feed = WorkerFeed(self.registry, self.id, self._elsewhere)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -245,7 +250,7 @@ class Daemon:
         job = await self.jobs.get(await self.jobs.resolve_id(job_id))
         decisions = await self.decisions.history(job.id)
         if job.state is v1.JobState.PENDING:
-            decisions.insert(0, to_proto(self.scheduler.evaluate(job), datetime.now(UTC)))
+            decisions.insert(0, to_proto(self.scheduler.evaluate(job), datetime.now(UTC), self.id))
         return v1.ExplainJobResponse(state=job.state, decisions=decisions)
 
     def watch_decisions(self, job_id: str) -> AsyncGenerator[v1.Decision]:
@@ -275,12 +280,41 @@ class Daemon:
             # Pages of up to log_page_bytes came and went: give the freed memory back.
             self.heap.trim_soon()
 
-    def workers(self, include_gone: bool = False) -> list[v1.WorkerInfo]:
-        """Live workers by id; with ``include_gone``, then the recently disconnected ones."""
-        if include_gone:
-            return self.worker_feed.snapshot()
+    async def workers(self, include_gone: bool = False) -> list[v1.WorkerInfo]:
+        """Live workers by id, this daemon's and (by the database's record) those streaming to
+        the other live daemons; with ``include_gone``, then the recently disconnected ones and
+        those of daemons whose lease ran out. Placement never looks at the others: a worker is
+        available only to the daemon that holds its stream."""
+        mine = self.worker_feed.snapshot() if include_gone else self.own_workers()
+        try:
+            others = await self._elsewhere(include_gone)
+        except StoreError as exc:
+            log.warning("listing only this daemon's workers: %s", exc.message)
+            others = []
+        # A worker that just moved may show on both sides for a moment: a live stream here wins,
+        # then the record of a live stream elsewhere.
+        here = {w.id for w in mine if w.live}
+        others = [w for w in others if w.id not in here]
+        elsewhere = {w.id for w in others if w.live}
+        listed = [w for w in mine if w.live or w.id not in elsewhere] + others
+        return sorted(listed, key=lambda w: (not w.live, w.id))
+
+    async def _elsewhere(self, include_lapsed: bool = False) -> list[v1.WorkerInfo]:
+        """The workers streaming to the other daemons, by the database's record."""
+        return [recorded_info(w) for w in await self.worker_store.on_other_daemons(self.id, include_lapsed)]
+
+    def own_workers(self) -> list[v1.WorkerInfo]:
+        """The workers whose live stream this daemon holds, by id."""
         now = time.monotonic()
-        return [worker_info(s, now) for s in sorted(self.registry.live(), key=lambda s: s.worker_id)]
+        return [worker_info(s, now, self.id) for s in sorted(self.registry.live(), key=lambda s: s.worker_id)]
+
+    async def daemons(self) -> v1.ListDaemonsResponse:
+        """The daemons sharing the database: the live ones and those gone within
+        ``RECENT_DAEMONS`` seconds, and which one answered (this one)."""
+        rows = await self.daemon_store.list(RECENT_DAEMONS)
+        return v1.ListDaemonsResponse(
+            daemons=daemon_infos(rows, self.id, self.lease.leading), answered_by=self.id
+        )
 
     def providers(self) -> list[v1.ProviderInfo]:
         return self.fleet.info()
@@ -288,11 +322,14 @@ class Daemon:
     def drain(self, worker_id: str, stay: bool) -> v1.WorkerInfo:
         session = self.registry.get(worker_id)
         if session is None:
-            raise NotFound(f"worker {worker_id} is not connected (see hodei worker list)")
+            raise NotFound(
+                f"worker {worker_id} is not connected to this daemon (see hodei worker list: its "
+                "DAEMON column names the daemon it streams to; drain it there with --addr)"
+            )
         session.draining = True
         session.send(v1.DaemonMessage(drain=v1.Drain(stay=stay)))
         self.registry.changed(worker_id)
-        return worker_info(session, time.monotonic())
+        return worker_info(session, time.monotonic(), self.id)
 
 
 def _encode_cursor(created_at: datetime, job_id: str) -> str:

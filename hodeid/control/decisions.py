@@ -35,11 +35,11 @@ def leading_reason(decision: Decision) -> str:
     return max(sorted(histogram), key=histogram.__getitem__) if histogram else "NONE"
 
 
-def to_row(decision: Decision, at: datetime) -> DecisionRow:
+def to_row(decision: Decision, at: datetime, daemon_id: str) -> DecisionRow:
     return DecisionRow(
         decision.job_id, at, decision.outcome.name, decision.worker_id, str(decision.strategy),
         decision.duration_ms, [[v.target, v.kind, v.reason.name, v.message, v.could_fit, v.score]
-                               for v in decision.verdicts],
+                               for v in decision.verdicts], daemon_id,
     )  # fmt: skip
 
 
@@ -53,7 +53,8 @@ def from_row(row: DecisionRow) -> Decision:
     )
 
 
-def to_proto(decision: Decision, at: datetime) -> v1.Decision:
+def to_proto(decision: Decision, at: datetime, daemon_id: str) -> v1.Decision:
+    """The decision made (or evaluated) at ``at`` by daemon ``daemon_id``."""
     evaluated, eligible, filtered, exhausted = decision.counts
     return v1.Decision(
         job_id=decision.job_id,
@@ -73,6 +74,7 @@ def to_proto(decision: Decision, at: datetime) -> v1.Decision:
         filtered=filtered,
         exhausted=exhausted,
         summary=decision.summary(),
+        daemon_id=daemon_id,
     )  # fmt: skip
 
 
@@ -83,9 +85,10 @@ class Watcher:
 
 
 class DecisionLog:
-    def __init__(self, store: DecisionStore, keep: int) -> None:
+    def __init__(self, store: DecisionStore, keep: int, daemon_id: str) -> None:
         self.store = store
         self.keep = keep
+        self.daemon_id = daemon_id
         self._last: OrderedDict[str, Signature] = OrderedDict()
         self._watchers: set[Watcher] = set()
         self._next_prune = time.monotonic() + PRUNE_EVERY
@@ -103,8 +106,8 @@ class DecisionLog:
                 self._last.pop(decision.job_id, None)
             else:
                 self._remember(decision.job_id, sig)
-            rows.append(to_row(decision, now))
-            self._publish(to_proto(decision, now))
+            rows.append(to_row(decision, now, self.daemon_id))
+            self._publish(to_proto(decision, now, self.daemon_id))
             DECISIONS.labels(outcome=decision.outcome.name, reason=leading_reason(decision)).inc()
         await self.store.append(rows)
         if time.monotonic() >= self._next_prune:
@@ -113,7 +116,10 @@ class DecisionLog:
 
     async def history(self, job_id: str) -> list[v1.Decision]:
         """The job's stored decisions, newest first."""
-        return [to_proto(from_row(r), r.decided_at) for r in await self.store.of_job(job_id, self.keep)]
+        return [
+            to_proto(from_row(r), r.decided_at, r.daemon_id or "")
+            for r in await self.store.of_job(job_id, self.keep)
+        ]
 
     async def watch(self, job_id: str) -> AsyncGenerator[v1.Decision]:
         """Decisions as they are recorded (one job's, or every job's with an empty id)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from hodeid.control.registry import Registry
 from hodeid.errors import HodeiError, StoreError
@@ -51,6 +52,10 @@ class Lease:
         self.elsewhere: frozenset[str] = frozenset()
         """The workers streaming to the other live daemons, as of the last renewal."""
         self._renewed = time.monotonic()
+        # Streams being recorded that are not in the registry yet, and the lock that keeps
+        # sync_streams from ending one of them (see ``opening``).
+        self._opening: set[str] = set()
+        self._syncing = asyncio.Lock()
 
     async def acquire(self) -> None:
         """Take a lease; refuse to run beside a live daemon of another version."""
@@ -104,12 +109,27 @@ class Lease:
         if leading != self.leading:
             log.info("this daemon %s the cluster duties", "leads" if leading else "no longer leads")
             self.leading = leading
+        await self.store.record_lead(self.daemon_id, leading)
         if leading:
             await self.store.prune(FORGET_SECONDS)
 
     async def sync_streams(self) -> None:
         """Record as ended every stream of this daemon that is not live any more."""
-        await self.store.detach_others(self.daemon_id, [s.id for s in self.registry.live()])
+        async with self._syncing:
+            live = [s.id for s in self.registry.live()] + list(self._opening)
+            await self.store.detach_others(self.daemon_id, live)
+
+    @asynccontextmanager
+    async def opening(self, session_id: str) -> AsyncIterator[None]:
+        """Around recording a new stream and adding it to the registry: ``sync_streams`` does
+        not end it meanwhile (the other daemons would take a live worker for gone). A stream
+        that starts while a sync is under way waits for it to finish."""
+        async with self._syncing:
+            self._opening.add(session_id)
+        try:
+            yield
+        finally:
+            self._opening.discard(session_id)
 
     async def release(self) -> None:
         """End the lease, and with it every stream recorded under it; give up the lead."""

@@ -111,16 +111,17 @@ class WorkerSessions:
         self._check_labels(hello)
         resume_token = await self._admit(hello)
         session = Session(hello)
-        session.reconnects = await self.workers.record_hello(hello, self.lease.daemon_id, session.id) - 1
-        if (old := self._readers.get(hello.worker_id)) is not None:
-            # Let its older stream's reports land first, or they would look lost.
-            if not old.closed:
-                log.warning("worker %s connected again; closing its older stream", hello.worker_id)
-            old.close()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(old.drained.wait(), READER_GRACE)
-        self.ledger.open(session)
-        self.registry.add(session)
+        async with self.lease.opening(session.id):
+            session.reconnects = await self.workers.record_hello(hello, self.lease.daemon_id, session.id) - 1
+            if (old := self._readers.get(hello.worker_id)) is not None:
+                # Let its older stream's reports land first, or they would look lost.
+                if not old.closed:
+                    log.warning("worker %s connected again; closing its older stream", hello.worker_id)
+                old.close()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(old.drained.wait(), READER_GRACE)
+            self.ledger.open(session)
+            self.registry.add(session)
         stale = await self._adopt(session, hello.running)
         self.registry.changed(session.worker_id)  # its resumed attempts hold slots
         log.info(

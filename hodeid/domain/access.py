@@ -54,6 +54,7 @@ ACCESS: dict[str, Access] = {
         WatchWorkers=Access.READ,
     ),
     **_service("hodei.v1.ProviderService", ListProviders=Access.READ),
+    **_service("hodei.v1.DaemonService", ListDaemons=Access.READ),
     **_service("grpc.health.v1.Health", Check=Access.PUBLIC, Watch=Access.PUBLIC),
     **_service("grpc.reflection.v1.ServerReflection", ServerReflectionInfo=Access.PUBLIC),
     **_service("grpc.reflection.v1alpha.ServerReflection", ServerReflectionInfo=Access.PUBLIC),

@@ -30,6 +30,8 @@ class DaemonRow:
     lease_age: float
     """Seconds since the lease was last renewed."""
     live: bool
+    leading: bool
+    """Whether it recorded that it leads (a leader that died leaves its mark, not live)."""
     workers: list[str]
     """The workers whose stream it holds."""
 
@@ -37,7 +39,7 @@ class DaemonRow:
 def _row(r: asyncpg.Record) -> DaemonRow:
     return DaemonRow(
         r["id"], r["address"], r["version"], r["started_at"], r["renewed_at"], r["stopped_at"],
-        r["lease_age"], r["live"], list(r["workers"]),
+        r["lease_age"], r["live"], r["leading"], list(r["workers"]),
     )  # fmt: skip
 
 
@@ -72,6 +74,11 @@ class DaemonStore:
         async with translate():
             found = await self.pool.fetch(Q["workers_elsewhere"], daemon_id)
         return frozenset(r["id"] for r in found)
+
+    async def record_lead(self, daemon_id: str, leading: bool) -> None:
+        """Record whether this daemon leads; a leader clears the mark any other left."""
+        async with translate():
+            await self.pool.execute(Q["record_lead"], daemon_id, leading)
 
     async def list(self, recent_seconds: float) -> list[DaemonRow]:
         """The live daemons, and those whose lease ended within ``recent_seconds``."""

@@ -26,6 +26,8 @@ class DecisionRow:
     strategy: str
     duration_ms: float
     verdicts: list[list[Any]]
+    daemon_id: str | None = None
+    """The daemon that made it (None for decisions stored before daemons recorded it)."""
 
 
 class DecisionStore:
@@ -46,6 +48,7 @@ class DecisionStore:
                 [r.strategy for r in rows],
                 [r.duration_ms for r in rows],
                 [json.dumps(r.verdicts) for r in rows],
+                [r.daemon_id for r in rows],
             )
 
     async def of_job(self, job_id: str, limit: int) -> list[DecisionRow]:
@@ -53,7 +56,7 @@ class DecisionStore:
             found = await self.pool.fetch(Q["job_decisions"], uuid.UUID(job_id), limit)
         return [
             DecisionRow(job_id, r["decided_at"], r["outcome"], r["worker_id"], r["strategy"],
-                        r["duration_ms"], r["verdicts"])
+                        r["duration_ms"], r["verdicts"], r["daemon_id"])
             for r in found
         ]  # fmt: skip
 

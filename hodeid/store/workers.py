@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import asyncpg
 
 from hodei_api import v1
 from hodeid.store.db import translate
 from hodeid.store.queries import Q
+
+
+@dataclass(frozen=True)
+class RecordedWorker:
+    """A worker as the database records it, with the daemon whose stream it holds."""
+
+    id: str
+    hostname: str
+    labels: dict[str, str]
+    slots: int
+    cpu: float
+    memory_mb: int
+    version: str
+    attached_at: datetime | None
+    last_seen_at: datetime
+    sessions: int
+    daemon_id: str
+    live: bool
+    """Whether that daemon's lease holds."""
+    jobs: int
+    """Its jobs ASSIGNED or RUNNING."""
+    cpu_used: float
+    memory_used: int
 
 
 class WorkerStore:
@@ -23,3 +49,17 @@ class WorkerStore:
                 hello.slots, resources.cpu, resources.memory_mb, hello.version, daemon_id, session_id,
             )  # fmt: skip
         return sessions
+
+    async def on_other_daemons(self, daemon_id: str, include_lapsed: bool) -> list[RecordedWorker]:
+        """The workers whose stream, by the record, a daemon other than ``daemon_id`` holds:
+        those of live daemons, and with ``include_lapsed`` those of daemons whose lease ran out."""
+        async with translate():
+            found = await self.pool.fetch(Q["other_daemons_workers"], daemon_id, include_lapsed)
+        return [
+            RecordedWorker(
+                r["id"], r["hostname"], r["labels"], r["slots"], r["cpu"], r["memory_mb"], r["version"],
+                r["attached_at"], r["last_seen_at"], r["sessions"], r["daemon_id"], r["live"], r["jobs"],
+                r["cpu_used"], r["memory_used"],
+            )
+            for r in found
+        ]  # fmt: skip

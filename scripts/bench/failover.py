@@ -91,7 +91,8 @@ async def attached(client: Client) -> bool:
         listed = await asyncio.wait_for(client.workers.list_workers(v1.ListWorkersRequest()), 2)
     except (GRPCError, StreamTerminatedError, ProtocolError, OSError, TimeoutError):
         return False  # the daemon is starting, or just died: not attached there
-    return any(w.id == WORKER_ID for w in listed.workers)
+    # The other daemons' workers are listed too, from the database's record: not attached here.
+    return any(w.id == WORKER_ID and not w.from_record for w in listed.workers)
 
 
 async def holder(clients: list[Client]) -> int:

@@ -15,6 +15,7 @@ from tests.support.grpcio_standard import health, listed_services
 from tests.support.processes import Cluster
 
 CONTRACT = {
+    "hodei.v1.DaemonService",
     "hodei.v1.JobService",
     "hodei.v1.LogService",
     "hodei.v1.ProviderService",

@@ -109,6 +109,7 @@ RPCS: dict[str, Rpc] = {
     ),
     "/hodei.v1.WorkerService/WatchWorkers": Rpc("unary_stream"),
     "/hodei.v1.ProviderService/ListProviders": Rpc("unary_unary"),
+    "/hodei.v1.DaemonService/ListDaemons": Rpc("unary_unary"),
     "/grpc.health.v1.Health/Check": Rpc("unary_unary"),
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": Rpc("stream_stream"),
 }

@@ -57,7 +57,7 @@ async def test_an_unsafe_worker_id_or_label_key_is_refused_at_hello(
             await anext(aiter(stream))
     assert raised.value.status is Status.INVALID_ARGUMENT
     assert raised.value.message == phrase
-    assert daemon.workers(include_gone=True) == []
+    assert await daemon.workers(include_gone=True) == []
     assert "hodeid.control.sessions" not in caplog.text
 
 
@@ -67,5 +67,5 @@ async def test_label_values_stay_free_form(daemon: Daemon) -> None:
     async with channel_for(daemon, role=None) as channel:
         stream = v1.WorkerServiceStub(channel).connect([v1.WorkerMessage(hello=hello)])
         assert (await anext(aiter(stream))).welcome is not None
-    [worker] = daemon.workers(include_gone=True)
+    [worker] = await daemon.workers(include_gone=True)
     assert worker.labels == {"note": "[/] \x1b[2J\nanything"}

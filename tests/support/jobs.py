@@ -39,12 +39,13 @@ def detach(c: Cluster, *args: str) -> str:
 
 
 def live_worker(c: Cluster, worker_id: str | None = None, timeout: float = 30.0) -> dict[str, object]:
-    """The live worker (the one with ``worker_id``), once the daemon lists it."""
+    """The live worker (the one with ``worker_id``), once the daemon lists it as streaming to
+    it (not one it lists from the record of another daemon's streams)."""
     deadline = time.monotonic() + timeout
     while True:
         workers = cli_json(c, "worker", "list")
         assert isinstance(workers, list)
-        found = [w for w in workers if worker_id in (None, w["id"])]
+        found = [w for w in workers if worker_id in (None, w["id"]) and not w["from_record"]]
         if found:
             return dict(found[0])
         assert time.monotonic() < deadline, f"no live worker {worker_id or ''}\n{c.logs()}"

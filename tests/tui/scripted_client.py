@@ -42,12 +42,17 @@ JOBS = [
 PENDING_ID = JOBS[-1].id
 
 
+# The daemon the console is attached to, and another sharing its database.
+DAEMON = "3f9c1a07d2b84e6f9a1c5b7d3e2f4a60"
+OTHER_DAEMON = "8e41b2c9f0a34d7e8b6c2a1f5d9e7c03"
+
+
 def worker(
     name: str, live: bool, used: int, total: int, age: float, rtt: float, **labels: str
 ) -> v1.WorkerInfo:
     return v1.WorkerInfo(
         id=name, hostname=name, labels=labels, live=live, slots_total=total, slots_used=used,
-        heartbeat_age_seconds=age, rtt_ms=rtt, reconnects=0 if live else 2,
+        heartbeat_age_seconds=age, rtt_ms=rtt, reconnects=0 if live else 2, daemon_id=DAEMON,
     )  # fmt: skip
 
 
@@ -55,6 +60,18 @@ WORKERS = [
     worker("builder-1", True, 1, 2, 0.4, 1.2, zone="a"),
     worker("builder-2", True, 0, 4, 0.9, 3.4, zone="b"),
     worker("gpu-1", False, 1, 1, 42.0, 8.0, gpu="true"),
+    # Streams to the other daemon: listed from the database's record.
+    v1.WorkerInfo(
+        id="builder-3",
+        hostname="builder-3",
+        labels={"zone": "c"},
+        live=True,
+        slots_total=2,
+        slots_used=1,
+        reconnects=1,
+        daemon_id=OTHER_DAEMON,
+        from_record=True,
+    ),
 ]
 
 
@@ -81,6 +98,7 @@ WAITING = v1.Decision(
     histogram={"SELECTOR_MISMATCH": 2, "STREAM_DOWN": 1, "PROVIDER_CANNOT_FIT": 1},
     decided_at=NOW,
     duration_ms=0.21,
+    daemon_id=DAEMON,
     evaluated=3,
     eligible=0,
     filtered=3,

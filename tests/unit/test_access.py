@@ -41,7 +41,7 @@ def test_every_declared_rpc_has_a_role() -> None:
 def test_every_served_rpc_has_a_role() -> None:
     bases = [
         v1.JobServiceBase, v1.LogServiceBase, v1.SchedulerServiceBase,
-        v1.WorkerServiceBase, v1.ProviderServiceBase,
+        v1.WorkerServiceBase, v1.ProviderServiceBase, v1.DaemonServiceBase,
     ]  # fmt: skip
     # The handlers are never called here: only the paths are read.
     contract = cast("list[IServable]", [base() for base in bases])
@@ -58,6 +58,7 @@ def test_every_served_rpc_has_a_role() -> None:
         ("/hodei.v1.WorkerService/DrainWorker", Access.ADMIN),
         ("/hodei.v1.WorkerService/Connect", Access.WORKER),
         ("/grpc.health.v1.Health/Check", Access.PUBLIC),
+        ("/hodei.v1.DaemonService/ListDaemons", Access.READ),
     ],
 )
 def test_roles_of_rpcs_the_issue_names(path: str, access: Access) -> None:

@@ -68,6 +68,7 @@ def _every_hodei_help() -> list[list[str]]:
         ("job", ("run", "get", "list", "explain", "logs", "cancel", "retry")),
         ("worker", ("list", "drain")),
         ("provider", ("list",)),
+        ("daemon", ("list",)),
     ):
         commands.append([group])
         commands.extend([group, name] for name in names)

@@ -333,9 +333,19 @@ RETURNING before.expires_at < now() AS lapsed;
 
 -- name: stop_daemon
 -- $1 id. Its lease ends now, and with it every stream it held.
-WITH d AS (UPDATE daemons SET stopped_at = now(), expires_at = now() WHERE id = $1 RETURNING id)
+WITH d AS (
+    UPDATE daemons SET stopped_at = now(), expires_at = now(), leading_since = NULL WHERE id = $1
+    RETURNING id
+)
 UPDATE workers SET detached_at = now(), last_seen_at = now()
 WHERE daemon_id = (SELECT id FROM d) AND detached_at IS NULL;
+
+-- name: record_lead
+-- $1 this daemon, $2 whether it holds the leader's lock. The leader marks itself (since when it
+-- first did) and clears any other mark, left by a leader that died; a daemon that does not
+-- lead clears its own.
+UPDATE daemons SET leading_since = CASE WHEN id = $1 AND $2 THEN coalesce(leading_since, now()) END
+WHERE (id = $1 AND $2) OR (leading_since IS NOT NULL AND (id = $1 OR $2));
 
 -- name: list_daemons
 -- Every daemon still running and those that stopped or lapsed within $1 seconds, with the
@@ -343,6 +353,7 @@ WHERE daemon_id = (SELECT id FROM d) AND detached_at IS NULL;
 SELECT d.id, d.address, d.version, d.started_at, d.renewed_at, d.stopped_at,
        extract(epoch FROM now() - d.renewed_at)::float8 AS lease_age,
        d.stopped_at IS NULL AND d.expires_at > now() AS live,
+       d.leading_since IS NOT NULL AND d.stopped_at IS NULL AND d.expires_at > now() AS leading,
        coalesce(array_agg(w.id ORDER BY w.id) FILTER (WHERE w.id IS NOT NULL), '{}') AS workers
 FROM daemons d
 LEFT JOIN workers w ON w.daemon_id = d.id AND w.detached_at IS NULL
@@ -355,24 +366,46 @@ ORDER BY d.started_at, d.id;
 SELECT w.id FROM workers w JOIN daemons d ON d.id = w.daemon_id
 WHERE w.detached_at IS NULL AND w.daemon_id <> $1 AND d.stopped_at IS NULL AND d.expires_at > now();
 
+-- name: other_daemons_workers
+-- $1 this daemon, $2 whether to include those of daemons whose lease ran out. The workers
+-- whose stream another daemon holds, by the record: their daemon, whether its lease holds,
+-- and what their jobs there take (ASSIGNED or RUNNING).
+SELECT w.id, w.hostname, w.labels, w.slots, w.cpu, w.memory_mb, w.version, w.attached_at,
+       w.last_seen_at, w.sessions, w.daemon_id,
+       d.stopped_at IS NULL AND d.expires_at > now() AS live,
+       coalesce(j.jobs, 0) AS jobs, coalesce(j.cpu, 0)::float8 AS cpu_used,
+       coalesce(j.memory_mb, 0)::bigint AS memory_used
+FROM workers w
+JOIN daemons d ON d.id = w.daemon_id
+LEFT JOIN LATERAL (
+    SELECT count(*) AS jobs, sum(cpu) AS cpu, sum(memory_mb) AS memory_mb
+    FROM jobs WHERE worker_id = w.id AND state IN ('ASSIGNED', 'RUNNING')
+) j ON true
+WHERE w.detached_at IS NULL AND w.daemon_id <> $1
+  AND ($2 OR (d.stopped_at IS NULL AND d.expires_at > now()))
+ORDER BY w.id;
+
 -- name: prune_daemons
 -- $1 seconds. Forget daemons whose lease ended longer ago than that.
 DELETE FROM daemons WHERE expires_at < now() - make_interval(secs => $1);
 
 -- name: insert_decisions
 -- $1 job ids, $2 decided_at, $3 outcomes, $4 worker ids, $5 strategies, $6 durations,
--- $7 verdicts (jsonb text each). Ids follow the input order, which is the decisions' order.
-INSERT INTO decisions (job_id, decided_at, outcome, worker_id, strategy, duration_ms, verdicts)
-SELECT a.job_id, a.decided_at, a.outcome, a.worker_id, a.strategy, a.duration_ms, a.verdicts::jsonb
+-- $7 verdicts (jsonb text each), $8 the daemons that made them. Ids follow the input order,
+-- which is the decisions' order.
+INSERT INTO decisions (job_id, decided_at, outcome, worker_id, strategy, duration_ms, verdicts,
+                       daemon_id)
+SELECT a.job_id, a.decided_at, a.outcome, a.worker_id, a.strategy, a.duration_ms, a.verdicts::jsonb,
+       a.daemon_id
 FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
-            $6::double precision[], $7::text[]) WITH ORDINALITY
-     AS a (job_id, decided_at, outcome, worker_id, strategy, duration_ms, verdicts, n)
+            $6::double precision[], $7::text[], $8::text[]) WITH ORDINALITY
+     AS a (job_id, decided_at, outcome, worker_id, strategy, duration_ms, verdicts, daemon_id, n)
 WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = a.job_id)
 ORDER BY a.n;
 
 -- name: job_decisions
 -- $1 job id, $2 limit. Newest first.
-SELECT decided_at, outcome, worker_id, strategy, duration_ms, verdicts
+SELECT decided_at, outcome, worker_id, strategy, duration_ms, verdicts, daemon_id
 FROM decisions WHERE job_id = $1 ORDER BY id DESC LIMIT $2;
 
 -- name: prune_decisions

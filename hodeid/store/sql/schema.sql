@@ -117,7 +117,10 @@ CREATE TABLE daemons (
     started_at timestamptz NOT NULL DEFAULT now(),
     renewed_at timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL,
-    stopped_at timestamptz
+    stopped_at timestamptz,
+    -- Set by the daemon that holds the leader's lock, at each renewal; cleared when it stops
+    -- leading or another takes the lead.
+    leading_since timestamptz
 );
 
 -- Placement decisions: the latest and the distinct earlier ones of each job.
@@ -130,7 +133,9 @@ CREATE TABLE decisions (
     strategy text NOT NULL,
     duration_ms double precision NOT NULL,
     -- [[target, kind, reason, message, could_fit, score], ...]
-    verdicts jsonb NOT NULL
+    verdicts jsonb NOT NULL,
+    -- The daemon that made it.
+    daemon_id text
 );
 
 CREATE INDEX decisions_job_idx ON decisions (job_id, id DESC);

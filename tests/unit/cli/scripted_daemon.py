@@ -38,6 +38,7 @@ class Script:
     logs: list[LogScript] = field(default_factory=list)
     workers: list[v1.WorkerInfo] = field(default_factory=list)
     providers: list[v1.ProviderInfo] = field(default_factory=list)
+    daemons: v1.ListDaemonsResponse = field(default_factory=v1.ListDaemonsResponse)
     # Without any, ExplainJob is UNIMPLEMENTED, as on a daemon that cannot explain.
     explained: dict[str, v1.ExplainJobResponse] = field(default_factory=dict)
     submitted: list[v1.JobSpec] = field(default_factory=list)
@@ -164,6 +165,14 @@ class Providers(v1.ProviderServiceBase):
         return v1.ListProvidersResponse(providers=self.script.providers)
 
 
+class Daemons(v1.DaemonServiceBase):
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    async def list_daemons(self, message: v1.ListDaemonsRequest) -> v1.ListDaemonsResponse:
+        return self.script.daemons
+
+
 def _listening_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     # So a link brought back up can take the port it had before, as a restarted daemon would.
@@ -175,7 +184,9 @@ def _listening_socket(port: int = 0) -> socket.socket:
 @asynccontextmanager
 async def serving(script: Script) -> AsyncIterator[int]:
     """Serve the script on a free loopback port, yielded."""
-    server = Server([Jobs(script), Logs(script), Workers(script), Scheduler(script), Providers(script)])
+    server = Server(
+        [Jobs(script), Logs(script), Workers(script), Scheduler(script), Providers(script), Daemons(script)]
+    )
     sock = _listening_socket()
     await server.start(sock=sock)
     try:

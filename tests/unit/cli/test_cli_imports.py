@@ -39,6 +39,8 @@ COMMANDS = [
     ["worker", "list"],
     ["worker", "drain", "w1"],
     ["provider", "list"],
+    ["daemon", "list"],
+    ["daemon", "list", "-o", "jsonl"],
 ]
 
 

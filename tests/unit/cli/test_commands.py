@@ -248,3 +248,22 @@ async def test_worker_list_and_drain(capsys: pytest.CaptureFixture[str]) -> None
     assert script.drain_requests == [v1.DrainWorkerRequest(id="w-1", stay=True)]
     assert await hodei(script, "worker", "list") == 0
     assert capsys.readouterr().out.splitlines()[1].split()[-1] == "yes"
+
+
+async def test_daemon_list_table_json_and_jsonl(capsys: pytest.CaptureFixture[str]) -> None:
+    a = v1.DaemonInfo(id="a" * 32, address="10.0.0.1:50051", version="0.4.0", live=True, leader=True,
+                      workers=["w-1"])  # fmt: skip
+    b = v1.DaemonInfo(id="b" * 32, address="10.0.0.2:50051", version="0.4.0", live=True)
+    script = Script(daemons=v1.ListDaemonsResponse(daemons=[a, b], answered_by=b.id))
+    assert await hodei(script, "daemon", "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:3]] == ["aaaaaaaa", "bbbbbbbb*"]
+    assert lines[-1] == "* answered this call"
+    assert await hodei(script, "daemon", "list", "-o", "json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(d["id"], d["leader"], d["workers"], d["answered"]) for d in listed] == [
+        (a.id, True, ["w-1"], False),
+        (b.id, False, [], True),
+    ]
+    assert await hodei(script, "daemon", "list", "-o", "jsonl") == 0
+    assert [json.loads(row) for row in capsys.readouterr().out.splitlines()] == listed

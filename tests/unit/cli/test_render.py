@@ -332,6 +332,7 @@ def _worker(**overrides: Any) -> v1.WorkerInfo:
         "connected_at": NOW,
         "reconnects": 2,
         "version": "0.1.0",
+        "daemon_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
     }
     fields.update(overrides)
     return v1.WorkerInfo(**fields)
@@ -354,6 +355,8 @@ def test_worker_to_dict_has_every_field() -> None:
         "last_seen_at": None,
         "reconnects": 2,
         "version": "0.1.0",
+        "daemon_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+        "from_record": False,
     }
     assert set(worker_to_dict(v1.WorkerInfo())) == {
         field.name for field in v1.WorkerInfo.__dataclass_fields__.values()
@@ -373,9 +376,19 @@ def test_workers_table() -> None:
             heartbeat_age_seconds=31.0,
             rtt_ms=0.0,
         ),
+        _worker(
+            id="w-3",
+            labels={},
+            daemon_id="ffee0011aabbccddeeff001122334455",
+            from_record=True,
+            heartbeat_age_seconds=0.0,
+            rtt_ms=0.0,
+        ),
     ]
     assert workers_table(workers).splitlines() == [
-        "ID   LIVE  SLOTS USED  CPU USED  MEM USED        HEARTBEAT  RTT    LABELS           DRAINING",
-        "w-1  yes   1/4         1.5/8     10240/16384 MB  0.4s       1.2ms  gpu=true,zone=a  no",
-        "w-2  no    1/4         -         -               31.0s      -      -                yes",
+        "ID   DAEMON    LIVE  SLOTS USED  CPU USED  MEM USED        HEARTBEAT  RTT    LABELS           "
+        "DRAINING",
+        "w-1  a1b2c3d4  yes   1/4         1.5/8     10240/16384 MB  0.4s       1.2ms  gpu=true,zone=a  no",
+        "w-2  a1b2c3d4  no    1/4         -         -               31.0s      -      -                yes",
+        "w-3  ffee0011  yes   1/4         1.5/8     10240/16384 MB  -          -      -                -",
     ]

@@ -83,3 +83,20 @@ def test_a_waiting_job_is_marked_evaluated_now_and_lists_earlier_decisions() -> 
 def test_no_decision_yet_is_said_plainly() -> None:
     text = explain_text("j1", v1.ExplainJobResponse(state=v1.JobState.CANCELLED), False)
     assert text == "job j1 (CANCELLED): no placement decision recorded"
+
+
+def test_each_decision_names_the_daemon_that_made_it() -> None:
+    newest = decision(v1.PlacementOutcome.PLACED, FITS, worker="gpu")
+    newest.daemon_id = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+    earlier = decision(v1.PlacementOutcome.WAITING, BUSY)
+    earlier.daemon_id = "ffee0011aabbccddeeff001122334455"
+    older = decision(v1.PlacementOutcome.WAITING, MISMATCH)  # stored before daemons were recorded
+    explained = v1.ExplainJobResponse(state=v1.JobState.RUNNING, decisions=[newest, earlier, older])
+    text = explain_text("j1", explained, False)
+    assert "by least-loaded in 0.05 ms on daemon a1b2c3d4\n" in text
+    rows = text.split("Earlier decisions, newest first\n")[1].splitlines()
+    assert rows[0].split()[:3] == ["TIME", "DAEMON", "OUTCOME"]
+    assert rows[1].split()[1:3] == ["ffee0011", "WAITING"]
+    assert rows[2].split()[1:3] == ["-", "WAITING"]
+    decided = [decision_to_dict(d)["daemon_id"] for d in explained.decisions]
+    assert decided == [newest.daemon_id, earlier.daemon_id, None]
