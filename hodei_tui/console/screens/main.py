@@ -307,9 +307,16 @@ class MainScreen(Screen[None]):
             if job.state in FINISHED:
                 self.tell(f"job {short_id(job.id)} already ended ({job.state.name})", severity="warning")
                 return
-            self._request(
-                "cancel", f"cancel requested for {short_id(job.id)}", self.client.cancel_job(job.id)
-            )
+            job_id = job.id
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._request(
+                        "cancel", f"cancel requested for {short_id(job_id)}", self.client.cancel_job(job_id)
+                    )
+
+            question = plain(f"Cancel job {short_id(job_id)} ({job.state.name})? It cannot be undone.")
+            self.app.push_screen(ConfirmScreen(question), answered)
 
     def action_retry(self) -> None:
         if (job := self._job()) is not None:
