@@ -28,6 +28,10 @@ HINTS = {
     "priority": ("Priority", "higher runs first (default 0)"),
     "timeout": ("Timeout s", "kill after this many seconds (0: none)"),
     "retries": ("Retries", "retry a failed job this many times"),
+    "cwd": ("Cwd", "directory to run in on the worker"),
+    "kill_grace": ("Kill grace s", "SIGKILL this long after SIGTERM (default: the worker's, 10)"),
+    "retry_backoff": ("Backoff s", "first retry after about this long, doubling (default 0)"),
+    "idempotency_key": ("Idem. key", "submit once: a repeat returns the first job"),
 }
 
 
