@@ -1,13 +1,17 @@
-"""Keys in the console that act on the daemon: each one that cannot be undone asks first."""
+"""Keys in the console: each action that cannot be undone asks first; the submit form checks
+the selector as it is typed."""
 
 from __future__ import annotations
 
+from textual.widgets import Label
+
 from hodei_tui.console.screens.confirm import ConfirmScreen
 from hodei_tui.console.screens.main import MainScreen
+from hodei_tui.console.screens.submit import SubmitScreen
 
 from .scripted_client import JOBS, ScriptedConsoleClient
 from .test_shown_as_data import console, screen_text, until
-from .test_snapshots import WIDE, select
+from .test_snapshots import WIDE, select, settle
 
 RUNNING = JOBS[4]
 
@@ -29,3 +33,21 @@ async def test_c_asks_before_cancelling_and_n_keeps_the_job() -> None:
         await until(pilot, "cancel asked again", lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await until(pilot, "cancel sent", lambda: client.cancelled == [RUNNING.id])
+
+
+async def test_the_selector_is_checked_as_typed_and_its_error_clears_once_fixed() -> None:
+    app = console(ScriptedConsoleClient())
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await until(pilot, "form open", lambda: isinstance(app.screen, SubmitScreen))
+        error = app.screen.query_one("#error-selector", Label)
+        await pilot.press("tab", "tab", "tab", *"zone in (a")
+        await until(pilot, "selector flagged", lambda: error.display)
+        # The whole message, wrapped onto a second line rather than cut at the form's edge.
+        await settle(pilot)
+        shown = screen_text(app)
+        assert "selector 'zone in (a' is not valid; use k=v, k!=v, k, !k, 'k in (a,b)'" in shown
+        assert "or 'k notin (a,b)'" in shown
+        await pilot.press(")")
+        await until(pilot, "error cleared", lambda: not error.display)

@@ -33,6 +33,7 @@ HINTS = {
     "retry_backoff": ("Backoff s", "first retry after about this long, doubling (default 0)"),
     "idempotency_key": ("Idem. key", "submit once: a repeat returns the first job"),
 }
+CHECKED_AS_TYPED = frozenset({"selector"})
 
 
 class SubmitScreen(ModalScreen[v1.Job | None]):
@@ -84,9 +85,10 @@ class SubmitScreen(ModalScreen[v1.Job | None]):
 
     @on(Input.Changed)
     def _recheck(self, event: Input.Changed) -> None:
-        # A field already flagged is re-checked as the user fixes it.
+        # The selector is checked as typed (its grammar is strict, and a mistake there would
+        # only show once submitted); another field is re-checked once flagged, as it is fixed.
         field = (event.input.id or "").removeprefix("field-")
-        if self.query_one(f"#error-{field}", Label).display:
+        if field in CHECKED_AS_TYPED or self._flagged(field):
             _, errors = build_spec(self._fields())
             self.show_errors({k: v for k, v in errors.items() if k == field or self._flagged(k)})
 

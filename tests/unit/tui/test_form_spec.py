@@ -45,6 +45,7 @@ def test_empty_optional_fields_keep_the_defaults() -> None:
         ({"command": "x", "timeout": "inf"}, "timeout", "expected a finite number >= 0"),
         ({"command": "x", "retries": "-2"}, "retries", "expected a whole number >= 0"),
         ({"command": "''"}, "command", "a command is needed"),
+        ({"command": "x", "selector": "gpu=true, zone in ()"}, "selector", "selector 'zone in ()' is not"),
         ({"command": "x", "kill_grace": "-1"}, "kill_grace", "expected a finite number >= 0"),
         ({"command": "x", "retry_backoff": "soon"}, "retry_backoff", "expected a number, got 'soon'"),
     ],
