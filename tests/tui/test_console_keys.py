@@ -1,17 +1,18 @@
 """Keys in the console: each action that cannot be undone asks first; the submit form checks
-the selector as it is typed."""
+the selector as it is typed and fits a small terminal."""
 
 from __future__ import annotations
 
 from textual.widgets import Label
 
+from hodei_tui.console.form_spec import FIELDS
 from hodei_tui.console.screens.confirm import ConfirmScreen
 from hodei_tui.console.screens.main import MainScreen
 from hodei_tui.console.screens.submit import SubmitScreen
 
 from .scripted_client import JOBS, ScriptedConsoleClient
 from .test_shown_as_data import console, screen_text, until
-from .test_snapshots import WIDE, select, settle
+from .test_snapshots import SMALL, WIDE, select, settle
 
 RUNNING = JOBS[4]
 
@@ -51,3 +52,17 @@ async def test_the_selector_is_checked_as_typed_and_its_error_clears_once_fixed(
         assert "or 'k notin (a,b)'" in shown
         await pilot.press(")")
         await until(pilot, "error cleared", lambda: not error.display)
+
+
+async def test_at_80_by_24_the_form_scrolls_to_its_buttons() -> None:
+    client = ScriptedConsoleClient()
+    app = console(client)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await until(pilot, "form open", lambda: isinstance(app.screen, SubmitScreen))
+        await pilot.press(*"true", *["tab"] * len(FIELDS))
+        await until(pilot, "on the button", lambda: app.focused is app.screen.query_one("#submit-ok"))
+        await settle(pilot)
+        await pilot.click("#submit-ok")  # a click lands on what is shown there, if anything
+        await until(pilot, "submitted", lambda: len(client.submitted) == 1)

@@ -18,6 +18,7 @@ from .scripted_client import JOBS, NOW, PENDING_ID, ScriptedConsoleClient
 SnapCompare = Callable[..., bool]
 WIDE = (160, 48)
 NARROW = (100, 40)
+SMALL = (80, 24)
 
 
 def app(client: ScriptedConsoleClient | None = None) -> HodeiApp:
@@ -73,6 +74,17 @@ def test_submit_form_with_a_validation_error(snap_compare: SnapCompare) -> None:
         await settle(pilot)
 
     assert snap_compare(app(), terminal_size=WIDE, run_before=run_before)
+
+
+def test_submit_form_at_80_by_24_scrolls_to_its_buttons(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"echo hi", *["tab"] * 13)
+        await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=SMALL, run_before=run_before)
 
 
 def test_disconnected_banner(snap_compare: SnapCompare) -> None:

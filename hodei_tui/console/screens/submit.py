@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
@@ -29,8 +29,8 @@ HINTS = {
     "timeout": ("Timeout s", "kill after this many seconds (0: none)"),
     "retries": ("Retries", "retry a failed job this many times"),
     "cwd": ("Cwd", "directory to run in on the worker"),
-    "kill_grace": ("Kill grace s", "SIGKILL this long after SIGTERM (default: the worker's, 10)"),
-    "retry_backoff": ("Backoff s", "first retry after about this long, doubling (default 0)"),
+    "kill_grace": ("Kill grace s", "SIGTERM, then SIGKILL after this long (default 10)"),
+    "retry_backoff": ("Backoff s", "first retry after ~this long, doubling (default 0)"),
     "idempotency_key": ("Idem. key", "submit once: a repeat returns the first job"),
 }
 CHECKED_AS_TYPED = frozenset({"selector"})
@@ -50,15 +50,16 @@ class SubmitScreen(ModalScreen[v1.Job | None]):
         self.initial = values or {}
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="submit"):
+        # One scroll for the whole form: on a short terminal (80x24) the fields scroll and the
+        # buttons below them stay in reach (tab scrolls each into view).
+        with VerticalScroll(id="submit"):
             yield Label("Submit a job", id="submit-title")
-            with VerticalScroll(id="submit-fields"):
-                for field in FIELDS:
-                    label, placeholder = HINTS[field]
-                    with Horizontal(classes="field"):
-                        yield Label(label, classes="field-label")
-                        yield Input(self.initial.get(field, ""), placeholder=placeholder, id=f"field-{field}")
-                    yield Label("", id=f"error-{field}", classes="field-error")
+            for field in FIELDS:
+                label, placeholder = HINTS[field]
+                with Horizontal(classes="field"):
+                    yield Label(label, classes="field-label")
+                    yield Input(self.initial.get(field, ""), placeholder=placeholder, id=f"field-{field}")
+                yield Label("", id=f"error-{field}", classes="field-error")
             yield Label("", id="submit-error", classes="field-error")
             with Horizontal(id="submit-buttons"):
                 yield Button("Submit (ctrl+s)", variant="primary", id="submit-ok")
