@@ -95,6 +95,14 @@ def test_disconnected_banner(snap_compare: SnapCompare) -> None:
     assert snap_compare(app(client), terminal_size=WIDE, run_before=run_before)
 
 
+def test_disconnected_banner_at_100_columns_keeps_its_retry_line(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+
+    client = ScriptedConsoleClient(lose_after_listing=True)
+    assert snap_compare(app(client), terminal_size=NARROW, run_before=run_before)
+
+
 def test_help_overlay(snap_compare: SnapCompare) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
