@@ -10,7 +10,7 @@ from rich.text import Text
 
 from hodei_api import v1
 from hodei_tui.console.format import plain, seconds
-from hodei_tui.widgets.keyed_table import KeyedTable
+from hodei_tui.widgets.keyed_table import KeyedTable, cut
 
 UP = Text("● up", style="bold #98c379")
 DOWN = Text("✕ down", style="bold #e06c75")
@@ -24,6 +24,8 @@ def _heartbeat(worker: v1.WorkerInfo, age: float) -> Text:
 
 class WorkersPanel(KeyedTable):
     """One row per worker, live ones first. Heartbeat ages keep counting between events."""
+
+    STRETCH = ("id", "labels")
 
     def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row")
@@ -50,6 +52,7 @@ class WorkersPanel(KeyedTable):
         if old is not None and old.live == worker.live and worker.id in self.rows:
             for key, value in self._cells(worker).items():
                 self.update_cell(worker.id, key, value)
+            self.fit_columns()
         else:
             self._rebuild()
 
@@ -65,14 +68,14 @@ class WorkersPanel(KeyedTable):
     def _cells(self, worker: v1.WorkerInfo) -> dict[str, Text]:
         labels = ",".join(f"{k}={v}" for k, v in sorted(worker.labels.items())) or "-"
         return {
-            "id": plain(worker.id),
+            "id": cut(plain(worker.id)),
             "stream": UP if worker.live else DOWN,
             "hb": _heartbeat(worker, self._age(worker)),
             "rtt": Text(f"{worker.rtt_ms:.1f}ms" if worker.rtt_ms else "-"),
             "slots": Text(f"{worker.slots_used}/{worker.slots_total}"),
             "recon": Text(str(worker.reconnects)),
             "drain": Text("yes", style="#e5c07b") if worker.draining else Text("no"),
-            "labels": plain(labels),
+            "labels": cut(plain(labels)),
         }
 
     def _rebuild(self) -> None:
@@ -82,5 +85,6 @@ class WorkersPanel(KeyedTable):
             self.add_row(*self._cells(worker).values(), key=worker.id)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
+        self.fit_columns()
         live = sum(w.live for w in self.infos.values())
         self.border_subtitle = f"{live} up · {len(self.infos) - live} down"

@@ -13,7 +13,7 @@ from hodei_api.backoff import Backoff
 from hodei_tui.console.app import HodeiApp, make_app
 from hodei_tui.widgets.jobs_table import JobsTable
 
-from .scripted_client import JOBS, NOW, PENDING_ID, ScriptedConsoleClient
+from .scripted_client import JOBS, NOW, PENDING_ID, WORKERS, ScriptedConsoleClient, worker
 
 SnapCompare = Callable[..., bool]
 WIDE = (160, 48)
@@ -63,6 +63,18 @@ def test_narrow_layout_shows_tabs(snap_compare: SnapCompare) -> None:
         await settle(pilot)
 
     assert snap_compare(app(), terminal_size=NARROW, run_before=run_before)
+
+
+def test_columns_use_the_width_of_their_pane(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+
+    probes = [
+        worker("probe-1", True, 0, 2, 0.3, 1.0, pool="barprobe"),
+        worker("probe-2", True, 0, 2, 0.3, 1.0, pool="barprobe", zone="eu-west-1a", rack="r17-upper-left"),
+    ]
+    client = ScriptedConsoleClient(workers=[*WORKERS, *probes])
+    assert snap_compare(app(client), terminal_size=WIDE, run_before=run_before)
 
 
 def test_submit_form_with_a_validation_error(snap_compare: SnapCompare) -> None:
