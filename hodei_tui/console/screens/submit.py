@@ -42,6 +42,11 @@ class SubmitScreen(ModalScreen[v1.Job | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "Submit"),
+        # Priority: the app moves the focus as the key arrives. Otherwise a Tab goes to the
+        # field first and travels up to the screen one message at a time, while the keys
+        # typed behind it (a paste, fast typing) are already queued at the field they leave.
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
     ]
 
     def __init__(self, client: ConsoleClient, values: dict[str, str] | None = None) -> None:
@@ -52,7 +57,7 @@ class SubmitScreen(ModalScreen[v1.Job | None]):
     def compose(self) -> ComposeResult:
         # One scroll for the whole form: on a short terminal (80x24) the fields scroll and the
         # buttons below them stay in reach (tab scrolls each into view).
-        with VerticalScroll(id="submit"):
+        with VerticalScroll(id="submit", can_focus=False):
             yield Label("Submit a job", id="submit-title")
             for field in FIELDS:
                 label, placeholder = HINTS[field]
