@@ -51,3 +51,17 @@ def test_text_tab_text_typed_in_one_go_fills_two_fields(terminal: Tmux) -> None:
         assert (field(screen, "Command"), field(screen, "Name")) == (f"echo {n}", f"job-{n}")
         terminal.key("Escape")
         terminal.wait_for(lambda s: "Submit a job" not in s, "the form closed")
+
+
+def test_keys_typed_behind_the_key_that_opens_a_form_go_into_it(terminal: Tmux) -> None:
+    # Before, they went to the main screen as it opened the form: its actions, not the form's
+    # fields (a q among them quit the console).
+    terminal.wait_for(lambda s: "connected to" in s, "the console connected")
+    terminal.type("aecho typed-ahead")
+    screen = terminal.wait_for(lambda s: "typed-ahead" in s, "what was typed")
+    assert field(screen, "Command") == "echo typed-ahead"
+    terminal.key("Escape")
+    terminal.wait_for(lambda s: "Submit a job" not in s, "the form closed")
+    terminal.type("fquick")
+    screen = terminal.wait_for(lambda s: "quick" in s, "the filter typed")
+    assert "Filter jobs" in screen

@@ -44,12 +44,14 @@ ONLINE_ACTIONS = frozenset({"submit", "cancel", "retry", "drain", "goto"})
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "submit", "Submit"),
+        # The keys that open a form are priority: the form is on screen before the next key is
+        # routed, so keys typed right behind them go to the form, not to the actions here.
+        Binding("a", "submit", "Submit", priority=True),
         Binding("c", "cancel", "Cancel"),
         Binding("r", "retry", "Retry"),
         Binding("d", "drain", "Drain"),
-        Binding("g", "goto", "Go to"),
-        Binding("f", "filter", "Filter"),
+        Binding("g", "goto", "Go to", priority=True),
+        Binding("f", "filter", "Filter", priority=True),
         Binding("s", "cycle_state", "State", show=False),
         Binding("tab", "next_pane", "Pane", show=False),
         Binding("shift+tab", "previous_pane", "Pane", show=False),

@@ -9,6 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
@@ -16,6 +17,7 @@ from hodei_api import v1
 from hodei_tui.console.form_spec import FIELDS, build_spec
 from hodei_tui.console.format import plain
 from hodei_tui.console.protocol import ConsoleClient
+from hodei_tui.console.screens.typed_ahead import type_ahead
 from hodei_tui.errors import HodeiError
 
 HINTS = {
@@ -69,6 +71,9 @@ class SubmitScreen(ModalScreen[v1.Job | None]):
             with Horizontal(id="submit-buttons"):
                 yield Button("Submit (ctrl+s)", variant="primary", id="submit-ok")
                 yield Button("Cancel (esc)", id="submit-cancel")
+
+    def on_key(self, event: Key) -> None:
+        type_ahead(self, event)
 
     def _fields(self) -> dict[str, str]:
         return {f: self.query_one(f"#field-{f}", Input).value for f in FIELDS}
