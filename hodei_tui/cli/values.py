@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from argparse import ArgumentTypeError
 
+from hodei_api.selectors import SelectorError, parse_expression
+
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 
@@ -66,7 +68,12 @@ def key_value(text: str) -> tuple[str, str]:
 
 
 def selector(text: str) -> str:
-    """A label expression (``k=v``, ``k!=v``, ``k``, ``!k``, ``k in (a,b)``); hodeid parses it."""
+    """A label expression (``k=v``, ``k!=v``, ``k``, ``!k``, ``k in (a,b)``), checked by the
+    grammar hodeid parses it with."""
     if not text.strip():
         raise ArgumentTypeError("expected a label expression such as gpu=true, got ''")
+    try:
+        parse_expression(text)
+    except SelectorError as exc:
+        raise ArgumentTypeError(str(exc)) from None
     return text.strip()

@@ -1,17 +1,34 @@
 """The submit form's fields turned into a ``JobSpec``, or a message per field saying what is
-wrong, in the same words as ``hodei job run``'s flags."""
+wrong, in the same words as ``hodei job run``'s flags: each field is read by its flag's type
+and the spec is built by the same function as ``job run``'s, so the two cannot drift apart."""
 
 from __future__ import annotations
 
+import argparse
 import shlex
 from argparse import ArgumentTypeError
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from hodei_api import v1
-from hodei_tui.cli import values
+from hodei_tui.cli import spec, values
+from hodei_tui.errors import UsageError
 
-FIELDS = ("command", "name", "env", "selector", "cpu", "memory", "priority", "timeout", "retries")
+# The order of the form, top to bottom; each name is the ``job run`` flag's destination.
+FIELDS = (
+    "command", "name", "env", "selector", "cpu", "memory", "priority", "timeout", "retries",
+    "cwd", "kill_grace", "retry_backoff", "idempotency_key",
+)  # fmt: skip
+TEXTS = ("name", "cwd", "idempotency_key")
+NUMBERS: dict[str, Callable[[str], Any]] = {
+    "cpu": values.non_negative_float,
+    "memory": values.megabytes,
+    "priority": values.priority,
+    "timeout": values.non_negative_float,
+    "retries": values.retries,
+    "kill_grace": values.non_negative_float,
+    "retry_backoff": values.non_negative_float,
+}
 
 
 def split_selector(text: str) -> list[str]:
@@ -28,51 +45,49 @@ def split_selector(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _number(parse: Callable[[str], Any], text: str) -> Any:
-    return parse(text.strip()) if text.strip() else None
+def _command(text: str) -> list[str]:
+    try:
+        command = shlex.split(text)
+    except ValueError as exc:
+        raise ArgumentTypeError(f"cannot split the command into words: {exc}") from None
+    if not command or not command[0]:
+        raise ArgumentTypeError("a command is needed, e.g. sh -c 'echo hi'")
+    return command
+
+
+def _env(text: str) -> list[tuple[str, str]]:
+    try:
+        pairs = [values.key_value(word) for word in shlex.split(text)]
+        spec.environment(pairs)
+    except (ValueError, ArgumentTypeError, UsageError) as exc:
+        raise ArgumentTypeError(f"{str(exc).removeprefix('--env ')} (K=V separated by spaces)") from None
+    return pairs
+
+
+def _selector(text: str) -> list[str]:
+    return [values.selector(expr) for expr in split_selector(text)]
+
+
+def _optional(read: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An empty number field is the flag not given: the proto's zero, the daemon's default."""
+    return lambda text: read(text) if text else None
 
 
 def build_spec(fields: Mapping[str, str]) -> tuple[v1.JobSpec | None, dict[str, str]]:
     """The spec, or None and the errors by field name."""
     errors: dict[str, str] = {}
-    command: list[str] = []
-    try:
-        command = shlex.split(fields.get("command", ""))
-    except ValueError as exc:
-        errors["command"] = f"cannot split the command into words: {exc}"
-    if not command and "command" not in errors:
-        errors["command"] = "a command is needed, e.g. sh -c 'echo hi'"
-    env: dict[str, str] = {}
-    try:
-        for word in shlex.split(fields.get("env", "")):
-            key, value = values.key_value(word)
-            if key in env:
-                raise ArgumentTypeError(f"{key} is given twice; give each variable once")
-            env[key] = value
-    except (ValueError, ArgumentTypeError) as exc:
-        errors["env"] = f"{exc} (K=V separated by spaces)"
-    parsed: dict[str, Any] = {}
-    for name, parse in (
-        ("cpu", values.non_negative_float), ("memory", values.megabytes), ("priority", values.priority),
-        ("timeout", values.non_negative_float), ("retries", values.retries),
-    ):  # fmt: skip
+    args = argparse.Namespace(**{name: fields.get(name, "").strip() for name in TEXTS})
+    readers: dict[str, Callable[[str], Any]] = {
+        "command": _command,
+        "env": _env,
+        "selector": _selector,
+        **{name: _optional(read) for name, read in NUMBERS.items()},
+    }
+    for name, read in readers.items():
         try:
-            parsed[name] = _number(parse, fields.get(name, ""))
+            setattr(args, name, read(fields.get(name, "").strip()))
         except ArgumentTypeError as exc:
             errors[name] = str(exc)
     if errors:
         return None, errors
-    resources = None
-    if parsed["cpu"] is not None or parsed["memory"] is not None:
-        resources = v1.Resources(cpu=parsed["cpu"] or 0.0, memory_mb=parsed["memory"] or 0)
-    spec = v1.JobSpec(
-        name=fields.get("name", "").strip(),
-        command=command,
-        env=env,
-        selector=split_selector(fields.get("selector", "")),
-        resources=resources,
-        priority=parsed["priority"] or 0,
-        timeout_seconds=parsed["timeout"] or 0.0,
-        max_retries=parsed["retries"] or 0,
-    )
-    return spec, {}
+    return spec.build_spec(args), {}

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from hodei_api import v1
 from hodei_tui.console.format import age, exit_text, job_name, plain, short_id, state_text
-from hodei_tui.widgets.keyed_table import KeyedTable
+from hodei_tui.widgets.keyed_table import KeyedTable, cut
 
 # What the state filter cycles through: every job, then each state on its own.
 STATE_FILTERS: list[v1.JobState | None] = [
@@ -23,6 +23,8 @@ MAX_JOBS = 2000
 
 class JobsTable(KeyedTable):
     """Jobs by id; rows rebuilt from ``jobs`` whenever the data or the filter changes."""
+
+    STRETCH = ("name", "worker")
 
     def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -59,6 +61,8 @@ class JobsTable(KeyedTable):
             rebuild = True
         if rebuild:
             self.rebuild()
+        else:
+            self.fit_columns()
 
     def refresh_ages(self) -> None:
         """Update the ages on screen (rows scrolled into view get theirs within a second)."""
@@ -77,14 +81,11 @@ class JobsTable(KeyedTable):
         )
 
     def _cells(self, job: v1.Job) -> dict[str, Text]:
-        name = plain(job_name(job))
-        if len(name) > NAME_WIDTH:
-            name = name[: NAME_WIDTH - 1] + "…"
         return {
             "id": plain(short_id(job.id)),
-            "name": name,
+            "name": cut(plain(job_name(job))),
             "state": state_text(job.state),
-            "worker": plain(job.worker_id or "-"),
+            "worker": cut(plain(job.worker_id or "-")),
             "attempt": Text(str(job.attempt)),
             "age": Text(age(job.created_at, self.clock())),
             "exit": Text(exit_text(job)),
@@ -99,6 +100,7 @@ class JobsTable(KeyedTable):
             self.add_row(*self._cells(job).values(), key=job.id)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
+        self.fit_columns()
         self.border_subtitle = plain(self.describe_filter())
 
     def describe_filter(self) -> str:

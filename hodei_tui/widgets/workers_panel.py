@@ -10,7 +10,7 @@ from rich.text import Text
 
 from hodei_api import v1
 from hodei_tui.console.format import plain, seconds, short_id
-from hodei_tui.widgets.keyed_table import KeyedTable
+from hodei_tui.widgets.keyed_table import KeyedTable, cut
 
 UP = Text("● up", style="bold #98c379")
 DOWN = Text("✕ down", style="bold #e06c75")
@@ -24,6 +24,13 @@ def _heartbeat(worker: v1.WorkerInfo, age: float) -> Text:
     return Text(seconds(age), style=style)
 
 
+def _rtt(worker: v1.WorkerInfo) -> Text:
+    if not worker.rtt_ms or worker.from_record:
+        return Text("-")
+    # At most 5 cells: tenths below 10 ms, where they matter.
+    return Text(f"{worker.rtt_ms:.1f}ms" if worker.rtt_ms < 9.95 else f"{worker.rtt_ms:.0f}ms")
+
+
 def _drain(worker: v1.WorkerInfo) -> Text:
     if worker.from_record:
         return Text("-")  # only the daemon holding its stream knows
@@ -32,6 +39,8 @@ def _drain(worker: v1.WorkerInfo) -> Text:
 
 class WorkersPanel(KeyedTable):
     """One row per worker, live ones first. Heartbeat ages keep counting between events."""
+
+    STRETCH = ("id", "labels")
 
     def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row")
@@ -42,7 +51,7 @@ class WorkersPanel(KeyedTable):
     def on_mount(self) -> None:
         for label, key, width in (
             ("WORKER", "id", 14), ("STREAM", "stream", 6), ("DAEMON", "daemon", 8), ("HB", "hb", 5),
-            ("RTT", "rtt", 6),
+            ("RTT", "rtt", 5),
             ("SLOTS", "slots", 5), ("RECON", "recon", 5), ("DRAIN", "drain", 5), ("LABELS", "labels", 12),
         ):  # fmt: skip
             self.add_column(label, key=key, width=width)
@@ -59,6 +68,7 @@ class WorkersPanel(KeyedTable):
         if old is not None and old.live == worker.live and worker.id in self.rows:
             for key, value in self._cells(worker).items():
                 self.update_cell(worker.id, key, value)
+            self.fit_columns()
         else:
             self._rebuild()
 
@@ -74,15 +84,15 @@ class WorkersPanel(KeyedTable):
     def _cells(self, worker: v1.WorkerInfo) -> dict[str, Text]:
         labels = ",".join(f"{k}={v}" for k, v in sorted(worker.labels.items())) or "-"
         return {
-            "id": plain(worker.id),
+            "id": cut(plain(worker.id)),
             "stream": UP if worker.live else DOWN,
             "daemon": plain(short_id(worker.daemon_id) or "-"),
             "hb": _heartbeat(worker, self._age(worker)),
-            "rtt": Text(f"{worker.rtt_ms:.1f}ms" if worker.rtt_ms and not worker.from_record else "-"),
+            "rtt": _rtt(worker),
             "slots": Text(f"{worker.slots_used}/{worker.slots_total}"),
             "recon": Text(str(worker.reconnects)),
             "drain": _drain(worker),
-            "labels": plain(labels),
+            "labels": cut(plain(labels)),
         }
 
     def _rebuild(self) -> None:
@@ -92,5 +102,6 @@ class WorkersPanel(KeyedTable):
             self.add_row(*self._cells(worker).values(), key=worker.id)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
+        self.fit_columns()
         live = sum(w.live for w in self.infos.values())
         self.border_subtitle = f"{live} up · {len(self.infos) - live} down"

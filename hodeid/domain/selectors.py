@@ -1,26 +1,14 @@
-"""Label selectors: ``k=v``, ``k!=v``, ``k`` (exists), ``!k`` (absent), ``k in (a,b)``, ``k notin (a,b)``."""
+"""Label selectors as the scheduler uses them: parsed by the grammar in ``hodei_api.selectors``,
+matched here against a worker's labels."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from hodei_api.names import LABEL_KEY
-
-_KEY = LABEL_KEY.pattern
-_VALUE = r"[A-Za-z0-9_.\-/:]*"
-_PATTERNS = [
-    (re.compile(rf"^({_KEY})\s+(in|notin)\s*\(([^()]*)\)$"), "set"),
-    (re.compile(rf"^({_KEY})\s*(!=|==|=)\s*({_VALUE})$"), "eq"),
-    (re.compile(rf"^!\s*({_KEY})$"), "absent"),
-    (re.compile(rf"^({_KEY})$"), "exists"),
-]
-
-
-class SelectorError(ValueError):
-    """A selector expression that cannot be parsed."""
+from hodei_api.selectors import SelectorError as SelectorError
+from hodei_api.selectors import parse_expression
 
 
 @dataclass(frozen=True)
@@ -70,22 +58,7 @@ class Term:
 
 def parse_term(expr: str) -> Term:
     """Parse one expression, or raise SelectorError saying what forms are accepted."""
-    text = expr.strip()
-    for pattern, kind in _PATTERNS:
-        match = pattern.match(text)
-        if not match:
-            continue
-        if kind == "set":
-            values = tuple(v.strip() for v in match[3].split(","))
-            if not all(re.fullmatch(_VALUE, v) and v for v in values):
-                break
-            return Term(match[1], match[2], values)
-        if kind == "eq":
-            return Term(match[1], "!=" if match[2] == "!=" else "=", (match[3],))
-        return Term(match[1], kind)
-    raise SelectorError(
-        f"selector {expr!r} is not valid; use k=v, k!=v, k, !k, 'k in (a,b)' or 'k notin (a,b)'"
-    )
+    return Term(*parse_expression(expr))
 
 
 def parse(exprs: Iterable[str]) -> tuple[Term, ...]:

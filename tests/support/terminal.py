@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import pty
 import select
+import shlex
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.processes import free_port
@@ -62,3 +64,44 @@ def console_opens_and_quits(argv: list[str], cwd: Path | None = None) -> int:
             proc.kill()
             proc.wait()
         os.close(main)
+
+
+class Tmux:
+    """A program in a real terminal: a tmux server of its own (its socket under ``directory``),
+    keys sent as a person or a paste would, and the screen read as it is drawn."""
+
+    def __init__(self, directory: Path, argv: list[str], env: dict[str, str], size: tuple[int, int]) -> None:
+        self.socket = str(directory / "tmux.sock")
+        width, height = size
+        command = " ".join(shlex.quote(word) for word in argv)
+        env = {**env, "TERM": "xterm-256color"}
+        self._tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), command, env=env)
+
+    def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        done = subprocess.run(
+            ["tmux", "-S", self.socket, *args], capture_output=True, check=True, env=env, timeout=30
+        )
+        return done.stdout.decode()
+
+    def type(self, text: str) -> None:
+        """``text`` written to the terminal in one go (a tab in it is the Tab key)."""
+        self._tmux("send-keys", "-t", "t", "-l", text)
+
+    def key(self, name: str) -> None:
+        self._tmux("send-keys", "-t", "t", name)
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-t", "t", "-p")
+
+    def wait_for(self, check: Callable[[str], bool], what: str, timeout: float = 30.0) -> str:
+        """The screen once ``check`` holds for it; fails after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not check(screen := self.screen()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} not shown within {timeout} s; the screen:\n{screen}")
+            time.sleep(0.05)
+        return screen
+
+    def close(self) -> None:
+        """End this tmux server, and with it the program (it gets SIGHUP)."""
+        self._tmux("kill-server")

@@ -126,6 +126,7 @@ class ScriptedConsoleClient:
     addr: str = "127.0.0.1:50051"
     lose_after_listing: bool = False
     submitted: list[v1.JobSpec] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
     jobs: list[v1.Job] = field(default_factory=lambda: list(JOBS))
     workers: list[v1.WorkerInfo] = field(default_factory=lambda: list(WORKERS))
     logs: dict[str, list[Line]] = field(default_factory=lambda: {JOBS[4].id: log_lines(JOBS[4].id)})
@@ -181,6 +182,7 @@ class ScriptedConsoleClient:
         return job(99, v1.JobState.PENDING, " ".join(spec.command), 0)
 
     async def cancel_job(self, job_id: str) -> v1.Job:
+        self.cancelled.append(job_id)
         raise RequestRefused(self.refusal or "scripted: not cancelled")
 
     async def retry_job(self, job_id: str) -> v1.Job:

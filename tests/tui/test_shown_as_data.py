@@ -102,7 +102,7 @@ async def test_the_console_starts_and_every_pane_shows_data_as_data() -> None:
         await until(pilot, "log shown", lambda: len(log.store) == len(LOG))
         await settle(pilot)
         names = [jobs.get_cell(j.id, "name").plain for j in JOBS]
-        assert names == ["[/]", "[bold red]x", "\\x1b[2J\\x1b]0;own…", "two\\nFORGED row"]
+        assert names == ["[/]", "[bold red]x", "\\x1b[2J\\x1b]0;owned\\x07cleared", "two\\nFORGED row"]
         shown = assert_data_only(app)
         for text in (
             "[bold red]x",  # the job, not markup

@@ -13,11 +13,12 @@ from hodei_api.backoff import Backoff
 from hodei_tui.console.app import HodeiApp, make_app
 from hodei_tui.widgets.jobs_table import JobsTable
 
-from .scripted_client import JOBS, NOW, PENDING_ID, ScriptedConsoleClient
+from .scripted_client import JOBS, NOW, PENDING_ID, WORKERS, ScriptedConsoleClient, worker
 
 SnapCompare = Callable[..., bool]
 WIDE = (160, 48)
 NARROW = (100, 40)
+SMALL = (80, 24)
 
 
 def app(client: ScriptedConsoleClient | None = None) -> HodeiApp:
@@ -64,6 +65,18 @@ def test_narrow_layout_shows_tabs(snap_compare: SnapCompare) -> None:
     assert snap_compare(app(), terminal_size=NARROW, run_before=run_before)
 
 
+def test_columns_use_the_width_of_their_pane(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+
+    probes = [
+        worker("probe-1", True, 0, 2, 0.3, 1.0, pool="barprobe"),
+        worker("probe-2", True, 0, 2, 0.3, 1.0, pool="barprobe", zone="eu-west-1a", rack="r17-upper-left"),
+    ]
+    client = ScriptedConsoleClient(workers=[*WORKERS, *probes])
+    assert snap_compare(app(client), terminal_size=WIDE, run_before=run_before)
+
+
 def test_submit_form_with_a_validation_error(snap_compare: SnapCompare) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
@@ -75,12 +88,31 @@ def test_submit_form_with_a_validation_error(snap_compare: SnapCompare) -> None:
     assert snap_compare(app(), terminal_size=WIDE, run_before=run_before)
 
 
+def test_submit_form_at_80_by_24_scrolls_to_its_buttons(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"echo hi", *["tab"] * 13)
+        await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=SMALL, run_before=run_before)
+
+
 def test_disconnected_banner(snap_compare: SnapCompare) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
 
     client = ScriptedConsoleClient(lose_after_listing=True)
     assert snap_compare(app(client), terminal_size=WIDE, run_before=run_before)
+
+
+def test_disconnected_banner_at_100_columns_keeps_its_retry_line(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+
+    client = ScriptedConsoleClient(lose_after_listing=True)
+    assert snap_compare(app(client), terminal_size=NARROW, run_before=run_before)
 
 
 def test_help_overlay(snap_compare: SnapCompare) -> None:

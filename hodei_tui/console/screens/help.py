@@ -15,7 +15,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "Anywhere",
         [
             ("a", "submit a job (form)"),
-            ("c", "cancel the selected job"),
+            ("c", "cancel the selected job (asks first)"),
             ("r", "retry the selected job (a finished one)"),
             ("d", "drain the selected worker"),
             ("g", "go to a job by id (or its first characters)"),

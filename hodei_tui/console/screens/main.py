@@ -23,6 +23,7 @@ from hodei_tui.console import messages as m
 from hodei_tui.console.feeds import Feeds
 from hodei_tui.console.format import FINISHED, plain, short_id
 from hodei_tui.console.protocol import ConsoleClient
+from hodei_tui.console.pulse import Pulse
 from hodei_tui.console.screens.confirm import ConfirmScreen
 from hodei_tui.console.screens.help import HelpScreen
 from hodei_tui.console.screens.prompt import PromptScreen
@@ -32,6 +33,7 @@ from hodei_tui.widgets.connection_banner import ConnectionBanner
 from hodei_tui.widgets.decision_trace import DecisionTrace
 from hodei_tui.widgets.jobs_table import JobsTable
 from hodei_tui.widgets.log_view import LogView
+from hodei_tui.widgets.pulse_strip import PulseStrip
 from hodei_tui.widgets.workers_panel import WorkersPanel
 
 NARROW = 120
@@ -44,12 +46,14 @@ ONLINE_ACTIONS = frozenset({"submit", "cancel", "retry", "drain", "goto"})
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "submit", "Submit"),
+        # The keys that open a form are priority: the form is on screen before the next key is
+        # routed, so keys typed right behind them go to the form, not to the actions here.
+        Binding("a", "submit", "Submit", priority=True),
         Binding("c", "cancel", "Cancel"),
         Binding("r", "retry", "Retry"),
         Binding("d", "drain", "Drain"),
-        Binding("g", "goto", "Go to"),
-        Binding("f", "filter", "Filter"),
+        Binding("g", "goto", "Go to", priority=True),
+        Binding("f", "filter", "Filter", priority=True),
         Binding("s", "cycle_state", "State", show=False),
         Binding("tab", "next_pane", "Pane", show=False),
         Binding("shift+tab", "previous_pane", "Pane", show=False),
@@ -63,6 +67,7 @@ class MainScreen(Screen[None]):
         self.client = client
         self.clock = clock
         self.feeds = Feeds(client, self.post_message, backoff)
+        self.pulse = Pulse(clock)
         self.online = False
         self.selected: str | None = None
         self._changed_jobs: dict[str, v1.Job] = {}
@@ -71,6 +76,7 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")  # which daemon, and whether the console is connected to it
         yield ConnectionBanner(self.clock, id="banner")
+        yield PulseStrip(id="pulse")
         yield Tabs(*(Tab(TITLES[p], id=f"tab-{p}") for p in PANES), id="tabs")
         with Horizontal(id="panes"):
             with Vertical(id="left"):
@@ -101,6 +107,7 @@ class MainScreen(Screen[None]):
         self.query_one(JobsTable).refresh_ages()
         self.query_one(WorkersPanel).refresh_ages()
         self.query_one(ConnectionBanner).tick()
+        self.query_one(PulseStrip).show(self.pulse)  # the window moves on, quiet or not
 
     # Layout: side by side, or tabs below NARROW columns.
 
@@ -176,12 +183,16 @@ class MainScreen(Screen[None]):
         table = self.query_one(JobsTable)
         table.replace(event.jobs)
         self._select(table.selected_id)
+        self._pulse_jobs()
 
     def on_job_changed(self, event: m.JobChanged) -> None:
         # Changes are applied together, at most every JOBS_APPLY_EVERY: a burst of new jobs
         # costs a few table rebuilds a second (~70 ms each at 2,000 rows), not one per job.
         if not self._changed_jobs:
             self.set_timer(JOBS_APPLY_EVERY, self._apply_job_changes)
+        before = self._changed_jobs.get(event.job.id) or self.query_one(JobsTable).jobs.get(event.job.id)
+        if event.job.state in FINISHED and (before is None or before.state not in FINISHED):
+            self.pulse.count("finished")
         self._changed_jobs[event.job.id] = event.job
 
     def _apply_job_changes(self) -> None:
@@ -190,12 +201,25 @@ class MainScreen(Screen[None]):
         self._changed_jobs.clear()
         if self.selected is None:
             self._select(table.selected_id)
+        self._pulse_jobs()
+
+    def _pulse_jobs(self) -> None:
+        states = [job.state for job in self.query_one(JobsTable).jobs.values()]
+        self.pulse.level("queue", states.count(v1.JobState.PENDING))
+        self.pulse.level("running", states.count(v1.JobState.RUNNING))
+        self.query_one(PulseStrip).show(self.pulse)
+
+    def _pulse_workers(self) -> None:
+        self.pulse.level("workers", sum(w.live for w in self.query_one(WorkersPanel).infos.values()))
+        self.query_one(PulseStrip).show(self.pulse)
 
     def on_workers_listed(self, event: m.WorkersListed) -> None:
         self.query_one(WorkersPanel).replace(event.workers)
+        self._pulse_workers()
 
     def on_worker_changed(self, event: m.WorkerChanged) -> None:
         self.query_one(WorkersPanel).upsert(event.worker)
+        self._pulse_workers()
 
     @on(DataTable.RowHighlighted, "#jobs")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -307,9 +331,16 @@ class MainScreen(Screen[None]):
             if job.state in FINISHED:
                 self.tell(f"job {short_id(job.id)} already ended ({job.state.name})", severity="warning")
                 return
-            self._request(
-                "cancel", f"cancel requested for {short_id(job.id)}", self.client.cancel_job(job.id)
-            )
+            job_id = job.id
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._request(
+                        "cancel", f"cancel requested for {short_id(job_id)}", self.client.cancel_job(job_id)
+                    )
+
+            question = plain(f"Cancel job {short_id(job_id)} ({job.state.name})? It cannot be undone.")
+            self.app.push_screen(ConfirmScreen(question), answered)
 
     def action_retry(self) -> None:
         if (job := self._job()) is not None:

@@ -7,8 +7,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+from hodei_tui.console.screens.typed_ahead import type_ahead
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -30,6 +33,9 @@ class PromptScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+
+    def on_key(self, event: Key) -> None:
+        type_ahead(self, event)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

@@ -8,7 +8,8 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
+from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
@@ -16,6 +17,7 @@ from hodei_api import v1
 from hodei_tui.console.form_spec import FIELDS, build_spec
 from hodei_tui.console.format import plain
 from hodei_tui.console.protocol import ConsoleClient
+from hodei_tui.console.screens.typed_ahead import type_ahead
 from hodei_tui.errors import HodeiError
 
 HINTS = {
@@ -28,7 +30,12 @@ HINTS = {
     "priority": ("Priority", "higher runs first (default 0)"),
     "timeout": ("Timeout s", "kill after this many seconds (0: none)"),
     "retries": ("Retries", "retry a failed job this many times"),
+    "cwd": ("Cwd", "directory to run in on the worker"),
+    "kill_grace": ("Kill grace s", "SIGTERM, then SIGKILL after this long (default 10)"),
+    "retry_backoff": ("Backoff s", "first retry after ~this long, doubling (default 0)"),
+    "idempotency_key": ("Idem. key", "submit once: a repeat returns the first job"),
 }
+CHECKED_AS_TYPED = frozenset({"selector"})
 
 
 class SubmitScreen(ModalScreen[v1.Job | None]):
@@ -37,6 +44,11 @@ class SubmitScreen(ModalScreen[v1.Job | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "Submit"),
+        # Priority: the app moves the focus as the key arrives. Otherwise a Tab goes to the
+        # field first and travels up to the screen one message at a time, while the keys
+        # typed behind it (a paste, fast typing) are already queued at the field they leave.
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
     ]
 
     def __init__(self, client: ConsoleClient, values: dict[str, str] | None = None) -> None:
@@ -45,19 +57,23 @@ class SubmitScreen(ModalScreen[v1.Job | None]):
         self.initial = values or {}
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="submit"):
+        # One scroll for the whole form: on a short terminal (80x24) the fields scroll and the
+        # buttons below them stay in reach (tab scrolls each into view).
+        with VerticalScroll(id="submit", can_focus=False):
             yield Label("Submit a job", id="submit-title")
-            with VerticalScroll(id="submit-fields"):
-                for field in FIELDS:
-                    label, placeholder = HINTS[field]
-                    with Horizontal(classes="field"):
-                        yield Label(label, classes="field-label")
-                        yield Input(self.initial.get(field, ""), placeholder=placeholder, id=f"field-{field}")
-                    yield Label("", id=f"error-{field}", classes="field-error")
+            for field in FIELDS:
+                label, placeholder = HINTS[field]
+                with Horizontal(classes="field"):
+                    yield Label(label, classes="field-label")
+                    yield Input(self.initial.get(field, ""), placeholder=placeholder, id=f"field-{field}")
+                yield Label("", id=f"error-{field}", classes="field-error")
             yield Label("", id="submit-error", classes="field-error")
             with Horizontal(id="submit-buttons"):
                 yield Button("Submit (ctrl+s)", variant="primary", id="submit-ok")
                 yield Button("Cancel (esc)", id="submit-cancel")
+
+    def on_key(self, event: Key) -> None:
+        type_ahead(self, event)
 
     def _fields(self) -> dict[str, str]:
         return {f: self.query_one(f"#field-{f}", Input).value for f in FIELDS}
@@ -80,9 +96,10 @@ class SubmitScreen(ModalScreen[v1.Job | None]):
 
     @on(Input.Changed)
     def _recheck(self, event: Input.Changed) -> None:
-        # A field already flagged is re-checked as the user fixes it.
+        # The selector is checked as typed (its grammar is strict, and a mistake there would
+        # only show once submitted); another field is re-checked once flagged, as it is fixed.
         field = (event.input.id or "").removeprefix("field-")
-        if self.query_one(f"#error-{field}", Label).display:
+        if field in CHECKED_AS_TYPED or self._flagged(field):
             _, errors = build_spec(self._fields())
             self.show_errors({k: v for k, v in errors.items() if k == field or self._flagged(k)})
 

@@ -97,6 +97,10 @@ def test_job_run_spec_refusals(command_line: str, message: str) -> None:
         ("job run --retries 9999999999 -- x", "argument --retries: expected a whole number <="),
         ("job run --priority 2147483648 -- x", "argument --priority: expected a whole number <="),
         ("job run --selector ' ' -- x", "argument --selector: expected a label expression"),
+        (
+            "job run --selector 'zone in (a' -- x",
+            "argument --selector: selector 'zone in (a' is not valid; use k=v, k!=v, k, !k,",
+        ),
         ("job run --name", "argument --name: expected one argument"),
         (
             "job",
