@@ -143,14 +143,22 @@ class System:
         return daemon
 
     def start_worker(
-        self, *servers: Daemon, slots: int | None = None, quiet: bool = False, extra: tuple[str, ...] = ()
+        self,
+        *servers: Daemon,
+        slots: int | None = None,
+        python_jobs: bool = False,
+        quiet: bool = False,
+        extra: tuple[str, ...] = (),
     ) -> subprocess.Popen[bytes]:
         """A hodei-worker streaming to the first of ``servers`` that answers (``--server A,B``).
-        ``quiet`` drops its output (a line per job started and ended would bury the figures)."""
+        ``python_jobs``: its jobs run this interpreter, which a root worker's default job user
+        (nobody) may not reach, so as root they run as root. ``quiet`` drops its output (a line
+        per job started and ended would bury the figures)."""
         # A state directory of its own: the host's default one would give every worker one id.
         state = ["--state-dir", str(self.data_dir / f"worker-{len(self.workers)}")]
         argv = [str(BIN / "hodei-worker"), "--server", ",".join(d.addr for d in servers), *state]
         argv += ["--slots", str(slots)] if slots is not None else []
+        argv += ["--job-user", "root"] if python_jobs and os.geteuid() == 0 else []
         worker = self.popen([*argv, *extra], subprocess.DEVNULL if quiet else self.output)
         self.workers.append(worker)
         return worker
