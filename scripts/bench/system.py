@@ -21,8 +21,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import IO
+from typing import IO, Any
 
 from hodei_api.paths import ADMIN_TOKEN_FILE, JOIN_TOKEN_FILE
 from hodeid.store.embedded_server import EmbeddedServer, postmaster
@@ -110,7 +111,7 @@ class System:
         self.output: IO[bytes] | None = self.log.open("ab") if self.log else None
         self.daemons: list[Daemon] = []
         self.workers: list[subprocess.Popen[bytes]] = []
-        self._handlers: dict[int, object] = {}
+        self._handlers: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def __enter__(self) -> System:
         # Without this SIGTERM (or a closed terminal) would end the script at once, leaving
@@ -130,7 +131,7 @@ class System:
         finally:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             for sig, handler in self._handlers.items():
-                signal.signal(sig, handler)  # type: ignore[arg-type]
+                signal.signal(sig, handler)
 
     def popen(self, argv: list[str], output: IO[bytes] | int | None) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, env=self.env, stdout=output, stderr=output)
