@@ -131,8 +131,9 @@ async def one_round(args: argparse.Namespace, client: Client, read_token: str | 
     reset_peak(pid)
     stop: Event = multiprocessing.Event()
     counts = (args.stalled, args.readers)
+    # Daemonic: a run stopped before ``stop`` is set ends it instead of waiting for it at exit.
     proc = multiprocessing.Process(
-        target=followers_process, args=(client.addr, read_token, job.id, counts, stop)
+        target=followers_process, args=(client.addr, read_token, job.id, counts, stop), daemon=True
     )
     proc.start()
     latencies: list[float] = []

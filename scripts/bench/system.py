@@ -20,8 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any
 

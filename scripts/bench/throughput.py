@@ -103,7 +103,10 @@ async def bench(
     n, concurrency, watchers = args.n, args.concurrency, args.watchers
     stop: Event = multiprocessing.Event()
     results: Queue[tuple[list[float], list[int]]] = multiprocessing.Queue()
-    watching = multiprocessing.Process(target=watchers_process, args=(addr, token, watchers, stop, results))
+    # Daemonic: a run stopped before ``stop`` is set ends it instead of waiting for it at exit.
+    watching = multiprocessing.Process(
+        target=watchers_process, args=(addr, token, watchers, stop, results), daemon=True
+    )
     if watchers:
         watching.start()
         await asyncio.sleep(1.0)  # connected and listed before the first job
