@@ -3,7 +3,8 @@
 # prints its own figures, and one that needs hodeid starts it with a worker on an embedded
 # PostgreSQL of its own, so runs do not see each other's jobs. The full-size commands are in the
 # README. A bench script not listed here fails the run, so none is forgotten; one that fails is
-# named at the end, after the others have run.
+# named at the end, after the others have run. The modules they share (system.py, figures.py) are
+# the files in scripts/bench/ that do not run as a program.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$repo"
@@ -20,14 +21,17 @@ declare -A small=(
   [submit]="--n 300"
   [throughput]="--n 300 --spawn"
 )
+scripts=()
 for script in scripts/bench/*.py; do
+  grep -q '^if __name__ == "__main__":' "$script" || continue
   if [ -z "${small[$(basename "$script" .py)]+set}" ]; then
     echo "scripts/bench.sh: $script has no small run; add it to the list in scripts/bench.sh" >&2
     exit 1
   fi
+  scripts+=("$script")
 done
 failed=()
-for script in scripts/bench/*.py; do
+for script in "${scripts[@]}"; do
   name=$(basename "$script" .py)
   echo "== python $script ${small[$name]}"
   # One that fails does not keep the others from printing their figures.

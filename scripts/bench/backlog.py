@@ -20,32 +20,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
+
+from figures import cpu_seconds, percentile
+from system import System
 
 from hodei_api import v1
 from hodei_api.client import Client
 
-BIN = Path(sys.executable).parent
 PER_TOKEN = 5000
 IN_FLIGHT = 64
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def cpu_percent(pid: int, seconds: float) -> float:
@@ -135,19 +119,6 @@ async def measure(client: Client, pid: int, args: argparse.Namespace, label: str
         print(f"[{label}] dispatch rate     {rate}", flush=True)
 
 
-def make_tokens(count: int, where: list[str], env: dict[str, str]) -> list[str]:
-    tokens = []
-    for i in range(count):
-        made = subprocess.run(
-            [str(BIN / "hodeid"), *where, "token", "create", "--role", "admin", "--name", f"backlog-{i}"],
-            capture_output=True,
-            env=env,
-            check=True,
-        )
-        tokens.append(made.stdout.decode().strip())
-    return tokens
-
-
 async def bench(addr: str, pid: int, admin: str, tokens: list[str], args: argparse.Namespace) -> None:
     async with Client(addr, admin) as client:
         async with asyncio.timeout(60):
@@ -169,18 +140,6 @@ async def bench(addr: str, pid: int, admin: str, tokens: list[str], args: argpar
         await measure(client, pid, args, f"backlog {args.backlog:,}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def listening(addr: str) -> bool:
-    host, port = addr.rsplit(":", 1)
-    with socket.socket() as probe:
-        return probe.connect_ex((host, int(port))) == 0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -194,34 +153,14 @@ def main() -> None:
     parser.add_argument("--wait", type=float, default=120.0, help="how long jobs may take to start and end")
     parser.add_argument("--database-url", help="use this PostgreSQL instead of an embedded one")
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
-    # As root the embedded server runs as hodei-postgres, which must enter the data dir.
-    os.chmod(data_dir, 0o711)
-    addr = f"127.0.0.1:{free_port()}"
-    where = ["--data-dir", data_dir, *(["--database-url", args.database_url] if args.database_url else [])]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")}
-    env |= {"HODEI_CONFIG": "/nonexistent.toml", "HODEI_LOG_LEVEL": "WARNING", "HODEI_DATA_DIR": data_dir}
-    daemon = subprocess.Popen([str(BIN / "hodeid"), "--listen", addr, "--no-local-provider", *where], env=env)
-    procs = [daemon]
-    try:
-        deadline = time.monotonic() + 60
-        while not (Path(data_dir) / "admin.token").exists() or not listening(addr):
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                sys.exit("hodeid did not start")
-            time.sleep(0.1)
-        tokens = make_tokens(max(1, -(-args.backlog // PER_TOKEN)), where, env)
-        worker = [str(BIN / "hodei-worker"), "--server", addr, "--slots", str(args.slots),
-                  "--state-dir", f"{data_dir}/worker"]  # fmt: skip
+    with System(args.database_url) as system:
+        daemon = system.start_daemon()
+        count = max(1, -(-args.backlog // PER_TOKEN))
+        tokens = [system.create_token("admin", f"backlog-{i}") for i in range(count)]
         # Its line per job started and ended would bury the figures.
-        procs.append(subprocess.Popen(worker, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        admin = (Path(data_dir) / "admin.token").read_text().strip()
+        system.start_worker(daemon, slots=args.slots, quiet=True)
         print(f"hodeid pid {daemon.pid}, one worker with {args.slots} slots, {os.cpu_count()} CPUs (shared?)")
-        asyncio.run(bench(addr, daemon.pid, admin, tokens, args))
-    finally:
-        for proc in reversed(procs):
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        asyncio.run(bench(daemon.addr, daemon.pid, system.admin_token(), tokens, args))
 
 
 if __name__ == "__main__":

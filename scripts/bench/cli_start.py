@@ -20,17 +20,16 @@ import argparse
 import compileall
 import os
 import resource
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
+
+from figures import percentile
+from system import System
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,51 +37,8 @@ PACKAGES = ("hodei_api", "hodei_tui")
 READY_TIMEOUT = 60.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn(database_url: str | None, data_dir: Path) -> tuple[list[subprocess.Popen[bytes]], dict[str, str]]:
-    """hodeid and one idle worker on 127.0.0.1: the processes (worker first) and the environment
-    that points a client at them, with the daemon's admin token as a local user's would."""
-    addr = f"127.0.0.1:{free_port()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")} | {
-        "HODEI_ADDR": addr,
-        "HODEI_CONFIG": "/nonexistent/hodeid.toml",
-        "HODEI_LOG_LEVEL": "WARNING",
-        "HODEI_TOKEN_FILE": str(data_dir / "admin.token"),
-        "HODEI_JOIN_TOKEN_FILE": str(data_dir / "join.token"),
-    }
-    db = ["--database-url", database_url] if database_url else []
-    # A state directory of its own: never the id and credential of a worker already on this host.
-    state = ["--state-dir", str(data_dir / "worker-state")]
-    # Their output goes to a file, so that what is printed is the figures; it is shown on failure.
-    with (data_dir / "processes.log").open("ab") as log:
-        daemon = subprocess.Popen(
-            [str(BIN / "hodeid"), "--listen", addr, "--no-local-provider", "--data-dir", str(data_dir), *db],
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-        deadline = time.monotonic() + READY_TIMEOUT
-        # The worker reads the join token the daemon writes as it starts.
-        while (
-            not (data_dir / "join.token").exists() and daemon.poll() is None and time.monotonic() < deadline
-        ):
-            time.sleep(0.1)
-        worker = subprocess.Popen(
-            [str(BIN / "hodei-worker"), "--server", addr, "--slots", "1", *state],
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-    return [worker, daemon], env
-
-
-def wait_ready(env: Mapping[str, str], daemons: Sequence[subprocess.Popen[bytes]]) -> None:
-    """Until one ``hodei job run -- true`` succeeds: the daemon listens and the worker is in."""
+def wait_ready(env: Mapping[str, str], system: System) -> None:
+    """Until one ``hodei job run -- true`` succeeds: the worker is in."""
     deadline = time.monotonic() + READY_TIMEOUT
     while True:
         done = subprocess.run(
@@ -93,7 +49,8 @@ def wait_ready(env: Mapping[str, str], daemons: Sequence[subprocess.Popen[bytes]
         )
         if done.returncode == 0:
             return
-        if any(proc.poll() is not None for proc in daemons) or time.monotonic() > deadline:
+        exited = [d.proc for d in system.daemons if d.proc is not None] + system.workers
+        if any(proc.poll() is not None for proc in exited) or time.monotonic() > deadline:
             sys.exit(f"hodeid and its worker were not ready: {done.stderr.decode().strip()}")
         time.sleep(0.2)
 
@@ -123,7 +80,7 @@ def timed(argv: Sequence[str], env: Mapping[str, str], runs: int) -> Times:
 
 def summary(values: list[float]) -> str:
     ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+    p90 = percentile(ordered, 90)
     return (
         f"median {statistics.median(ordered):6.1f}  p90 {p90:6.1f}  range {ordered[0]:.1f}-{ordered[-1]:.1f}"
     )
@@ -162,21 +119,14 @@ def main() -> None:
     if args.addr:
         bench(os.environ | {"HODEI_ADDR": args.addr}, args.runs)
         return
-    data_dir = Path(tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None))
-    # As root the embedded server runs as hodei-postgres, which must enter the data dir.
-    data_dir.chmod(0o711)
-    procs, env = spawn(args.database_url, data_dir)
-    try:
-        wait_ready(env, procs)
+    # The processes' output goes to a file, so that what is printed is the figures; it is shown
+    # on failure.
+    with System(args.database_url, log=True) as system:
+        daemon = system.start_daemon()
+        system.start_worker(daemon, slots=1)
+        env = system.client_env(daemon)
+        wait_ready(env, system)
         bench(env, args.runs)
-    except SystemExit:
-        print((data_dir / "processes.log").read_text(errors="replace"), file=sys.stderr)
-        raise
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

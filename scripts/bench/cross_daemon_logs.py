@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
+
+from figures import percentile
+from system import System
 
 from hodei_api import v1
 from hodei_api.client import Client
@@ -40,49 +36,6 @@ for n in range(1, count + 1):
     print(n, repr(time.time()), flush=True)
     time.sleep(interval)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        if proc.poll() is not None or time.monotonic() > deadline:
-            sys.exit(f"hodeid on port {port} did not start")
-        time.sleep(0.1)
-
-
-def spawn(database_url: str | None, data_dir: str, procs: list[subprocess.Popen[bytes]]) -> list[str]:
-    """Daemons A and B and a worker on A, appended to ``procs``; the daemons' addresses."""
-    bindir = Path(sys.executable).parent
-    where = ["--data-dir", data_dir, *(["--database-url", database_url] if database_url else [])]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")}
-    env |= {"HODEI_CONFIG": "/nonexistent.toml", "HODEI_LOG_LEVEL": "WARNING", "HODEI_DATA_DIR": data_dir}
-    addrs = []
-    for _ in range(2):
-        port = free_port()
-        addrs.append(f"127.0.0.1:{port}")
-        listen = ["--listen", addrs[-1], "--no-local-provider"]
-        procs.append(subprocess.Popen([str(bindir / "hodeid"), *listen, *where], env=env))
-        wait_port(port, procs[-1])
-    # The job is this interpreter, which a root worker's default job user (nobody) may not reach.
-    as_root = ["--job-user", "root"] if os.geteuid() == 0 else []
-    state = ["--state-dir", str(Path(data_dir) / "worker-state")]
-    worker = [str(bindir / "hodei-worker"), "--server", addrs[0], "--slots", "1", *state, *as_root]
-    procs.append(subprocess.Popen(worker, env=env))
-    return addrs
 
 
 async def follow(client: Client, job_id: str) -> list[tuple[int, float]]:
@@ -129,25 +82,10 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=200)
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between lines")
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
-    # As root the embedded PostgreSQL runs as hodei-postgres, which must enter the data dir.
-    os.chmod(data_dir, 0o711)
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        addrs = spawn(args.database_url, data_dir, procs)
-        token = (Path(data_dir) / "admin.token").read_text().strip()
-        asyncio.run(bench(args, addrs, token))
-    finally:
-        # The worker first, then B, then A (the last one out stops the embedded PostgreSQL).
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with System(args.database_url) as system:
+        daemons = [system.start_daemon(), system.start_daemon()]
+        system.start_worker(daemons[0], slots=1, python_jobs=True)
+        asyncio.run(bench(args, [d.addr for d in daemons], system.admin_token()))
 
 
 if __name__ == "__main__":

@@ -16,73 +16,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
+from figures import percentile
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+from system import Daemon, System
 
 from hodei_api import v1
 from hodei_api.client import Client
-from hodeid.store.embedded_server import EmbeddedServer
 
-BIN = Path(sys.executable).parent
 WORKER_ID = "bench-failover"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def listening(addr: str) -> bool:
-    host, port = addr.rsplit(":", 1)
-    with socket.socket() as probe:
-        return probe.connect_ex((host, int(port))) == 0
-
-
-class Daemon:
-    """One hodeid on ``addr`` with its own data directory, started again the same way."""
-
-    def __init__(self, addr: str, data_dir: Path, database_url: str, env: dict[str, str]) -> None:
-        self.addr = addr
-        self.data_dir = data_dir
-        self.args = [
-            str(BIN / "hodeid"), "--listen", addr, "--database-url", database_url,
-            "--data-dir", str(data_dir), "--no-local-provider",
-        ]  # fmt: skip
-        self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(self.args, env=self.env)
-        deadline = time.monotonic() + 60
-        while not (self.data_dir / "admin.token").exists() or not listening(self.addr):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"hodeid on {self.addr} did not start")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(30)
 
 
 async def attached(client: Client) -> bool:
@@ -140,49 +83,15 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="how long a failover may take")
     parser.add_argument("--database-url", help="use this PostgreSQL instead of an embedded one")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None))
-    # As root the embedded server runs as hodei-postgres, which must enter the folder.
-    root.chmod(0o711)
-    postgres = None
-    if args.database_url:
-        database_url = args.database_url
-    else:
-        postgres = EmbeddedServer(root / "pg")
-        postgres.prepare_data_dir()
-        database_url = postgres.ensure_running()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")}
-    # One cluster join token for both daemons and the worker, as several daemons are run.
-    env |= {
-        "HODEI_CONFIG": "/nonexistent.toml",
-        "HODEI_LOG_LEVEL": "WARNING",
-        "HODEI_JOIN_TOKEN": "hodei-join-" + secrets.token_urlsafe(32),
-    }
-    daemons = [Daemon(f"127.0.0.1:{free_port()}", root / name, database_url, env) for name in ("a", "b")]
-    worker = None
-    try:
-        for daemon in daemons:
-            daemon.start()
-        token = (daemons[0].data_dir / "admin.token").read_text().strip()
-        worker = subprocess.Popen(
-            [str(BIN / "hodei-worker"), "--server", ",".join(d.addr for d in daemons),
-             "--id", WORKER_ID, "--state-dir", str(root / "worker")],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+    with System(args.database_url) as system:
+        daemons = [system.start_daemon(), system.start_daemon()]
+        system.start_worker(*daemons, quiet=True, extra=("--id", WORKER_ID))
         print(f"two hodeid, one worker --server {daemons[0].addr},{daemons[1].addr}; "
               f"{args.n} kills, {os.cpu_count()} CPUs (shared?)", flush=True)  # fmt: skip
-        times = asyncio.run(bench(daemons, token, args))
+        times = asyncio.run(bench(daemons, system.admin_token(), args))
         print(f"attached to the other daemon after kill -9: p50 {percentile(times, 50) * 1000:.0f} ms, "
               f"p99 {percentile(times, 99) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms "
               f"over {len(times)} runs (target: within 5 s)")  # fmt: skip
-    finally:
-        if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(30)
-        for daemon in daemons:
-            daemon.stop()
-        if postgres is not None:
-            postgres.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

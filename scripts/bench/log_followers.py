@@ -17,16 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from multiprocessing.synchronize import Event
 from pathlib import Path
+
+from figures import memory_mib, percentile
+from system import System
 
 from hodei_api import v1
 from hodei_api.client import Client, resolve_addr, resolve_token
@@ -48,21 +47,6 @@ while not os.path.exists(stop) and time.monotonic() < deadline:
     sys.stdout.flush()
     time.sleep(0.1)
 """
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def memory_mib(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak RSS) of ``pid``, in MiB."""
-    found = {}
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = row.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            found[name] = int(value.split()[0]) / 1024
-    return found
 
 
 def reset_peak(pid: int) -> None:
@@ -147,8 +131,9 @@ async def one_round(args: argparse.Namespace, client: Client, read_token: str | 
     reset_peak(pid)
     stop: Event = multiprocessing.Event()
     counts = (args.stalled, args.readers)
+    # Daemonic: a run stopped before ``stop`` is set ends it instead of waiting for it at exit.
     proc = multiprocessing.Process(
-        target=followers_process, args=(client.addr, read_token, job.id, counts, stop)
+        target=followers_process, args=(client.addr, read_token, job.id, counts, stop), daemon=True
     )
     proc.start()
     latencies: list[float] = []
@@ -180,51 +165,13 @@ async def one_round(args: argparse.Namespace, client: Client, read_token: str | 
     print(f"daemon VmHWM    {end['VmHWM']:.0f} MiB (peak RSS from the followers' start on)")
 
 
-async def bench(args: argparse.Namespace, addr: str, read_token: str | None, pid: int) -> None:
-    async with Client(addr, resolve_token()) as client:
+async def bench(
+    args: argparse.Namespace, addr: str, admin: str | None, read_token: str | None, pid: int
+) -> None:
+    async with Client(addr, admin) as client:
         for n in range(args.rounds):
             print(f"round {n + 1} of {args.rounds}")
             await one_round(args, client, read_token, pid)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn(database_url: str | None, data_dir: str) -> tuple[list[subprocess.Popen[bytes]], str, str]:
-    """hodeid and one worker on 127.0.0.1; the processes, the address and a read token."""
-    bindir = Path(sys.executable).parent
-    port = free_port()
-    addr = f"127.0.0.1:{port}"
-    where = ["--data-dir", data_dir, *(["--database-url", database_url] if database_url else [])]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")}
-    env |= {"HODEI_CONFIG": "/nonexistent.toml", "HODEI_LOG_LEVEL": "WARNING", "HODEI_DATA_DIR": data_dir}
-    os.environ.update(HODEI_DATA_DIR=data_dir, HODEI_ADDR=addr)
-    daemon = subprocess.Popen(
-        [str(bindir / "hodeid"), "--listen", addr, "--no-local-provider", *where], env=env
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        if daemon.poll() is not None or time.monotonic() > deadline:
-            daemon.kill()
-            sys.exit("hodeid did not start")
-        time.sleep(0.1)
-    # The job is this interpreter, which a root worker's default job user (nobody) may not reach.
-    as_root = ["--job-user", "root"] if os.geteuid() == 0 else []
-    state = ["--state-dir", str(Path(data_dir) / "worker-state")]
-    worker = subprocess.Popen(
-        [str(bindir / "hodei-worker"), "--server", addr, "--slots", "1", *state, *as_root], env=env
-    )
-    made = subprocess.run(
-        [str(bindir / "hodeid"), *where, "token", "create", "--role", "read", "--name", f"bench-{port}"],
-        env=env, capture_output=True, check=True, timeout=60,
-    )  # fmt: skip
-    return [worker, daemon], addr, made.stdout.decode().strip()
 
 
 def main() -> None:
@@ -245,24 +192,14 @@ def main() -> None:
     if args.addr:
         if args.pid is None:
             parser.error("--addr needs --pid (the daemon's, to read its RSS)")
-        asyncio.run(bench(args, resolve_addr(args.addr), resolve_token(), args.pid))
+        token = resolve_token()
+        asyncio.run(bench(args, resolve_addr(args.addr), token, token, args.pid))
         return
-    data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
-    # As root the embedded PostgreSQL runs as hodei-postgres, which must enter the data dir.
-    os.chmod(data_dir, 0o711)
-    procs, addr, read_token = spawn(args.database_url, data_dir)
-    try:
-        asyncio.run(bench(args, addr, read_token, procs[-1].pid))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with System(args.database_url) as system:
+        daemon = system.start_daemon()
+        system.start_worker(daemon, slots=1, python_jobs=True)
+        read_token = system.create_token("read", f"bench-{daemon.port}")
+        asyncio.run(bench(args, daemon.addr, system.admin_token(), read_token, daemon.pid))
 
 
 if __name__ == "__main__":

@@ -15,60 +15,14 @@ submitted until the last follower has written the job's last line and exited.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def peak_rss_mib(pid: int) -> float:
-    """VmHWM (peak RSS) of ``pid``, in MiB."""
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = row.partition(":")
-        if name == "VmHWM":
-            return int(value.split()[0]) / 1024
-    raise RuntimeError(f"no VmHWM for pid {pid}")
-
-
-def spawn(database_url: str | None, data_dir: str) -> tuple[list[subprocess.Popen[bytes]], dict[str, str]]:
-    """hodeid and one worker on 127.0.0.1; the processes (daemon last) and the environment
-    a ``hodei`` command needs to reach the daemon as admin."""
-    bindir = Path(sys.executable).parent
-    port = free_port()
-    addr = f"127.0.0.1:{port}"
-    where = ["--data-dir", data_dir, *(["--database-url", database_url] if database_url else [])]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HODEI_")}
-    env |= {"HODEI_CONFIG": "/nonexistent.toml", "HODEI_LOG_LEVEL": "WARNING", "HODEI_DATA_DIR": data_dir}
-    daemon = subprocess.Popen(
-        [str(bindir / "hodeid"), "--listen", addr, "--no-local-provider", *where], env=env
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        if daemon.poll() is not None or time.monotonic() > deadline:
-            daemon.kill()
-            sys.exit("hodeid did not start")
-        time.sleep(0.1)
-    # A state dir of its own: the host's default one would give every bench's worker one id.
-    state = ["--state-dir", f"{data_dir}/worker"]
-    worker = subprocess.Popen(
-        [str(bindir / "hodei-worker"), "--server", addr, "--slots", "1", *state], env=env
-    )
-    return [worker, daemon], env | {"HODEI_ADDR": addr}
+from figures import memory_mib
+from system import System
 
 
 def hodei(env: dict[str, str], *args: str) -> list[str]:
@@ -135,7 +89,7 @@ def bench(args: argparse.Namespace, env: dict[str, str], daemon_pid: int, workdi
         f"logs -f         {args.followers} followers: median {many_wall:.2f} s"
         f" ({', '.join(f'{w:.2f}' for w in many)}); ratio {many_wall / one_wall:.2f}"
     )
-    print(f"daemon          peak RSS {peak_rss_mib(daemon_pid):.0f} MiB (VmHWM, whole run)")
+    print(f"daemon          peak RSS {memory_mib(daemon_pid)['VmHWM']:.0f} MiB (VmHWM, whole run)")
 
 
 def main() -> None:
@@ -148,22 +102,10 @@ def main() -> None:
     parser.add_argument("--followers", type=int, default=10)
     parser.add_argument("--follow-runs", type=int, default=3, help="jobs followed, for each count")
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
-    # As root the embedded PostgreSQL runs as hodei-postgres, which must enter the data dir.
-    os.chmod(data_dir, 0o711)
-    procs, env = spawn(args.database_url, data_dir)
-    try:
-        bench(args, env, procs[-1].pid, Path(data_dir))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with System(args.database_url) as system:
+        daemon = system.start_daemon()
+        system.start_worker(daemon, slots=1)
+        bench(args, system.client_env(daemon), daemon.pid, system.data_dir)
 
 
 if __name__ == "__main__":

@@ -10,34 +10,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
+
+from figures import cpu_seconds, percentile
+from system import System
 
 from hodei_api import v1
-from hodei_api.client import Client, resolve_token
+from hodei_api.client import Client
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-async def bench(addr: str, n: int, daemon: int) -> None:
+async def bench(addr: str, token: str, n: int, daemon: int) -> None:
     spec = v1.JobSpec(name="submit-bench", command=["true"])
-    async with Client(addr, resolve_token()) as client:
+    async with Client(addr, token) as client:
         for _ in range(50):  # warm up: connection, token verified, statements prepared
             await client.jobs.submit_job(v1.SubmitJobRequest(spec=spec))
         times: list[float] = []
@@ -55,12 +39,6 @@ async def bench(addr: str, n: int, daemon: int) -> None:
     print(f"hodeid CPU      {cpu / n * 1000:.2f} ms/submit ({cpu:.1f} s)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -68,30 +46,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--database-url", help="use this PostgreSQL instead of an embedded one")
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
-    # As root the embedded server runs as hodei-postgres, which must enter the data dir.
-    os.chmod(data_dir, 0o711)
-    os.environ["HODEI_DATA_DIR"] = data_dir  # where this script finds admin.token
-    port = free_port()
-    db = ["--database-url", args.database_url] if args.database_url else []
-    env = os.environ | {"HODEI_CONFIG": "/nonexistent.toml", "HODEI_LOG_LEVEL": "WARNING"}
-    hodeid = str(Path(sys.executable).parent / "hodeid")
-    cmd = [hodeid, "--listen", f"127.0.0.1:{port}", "--no-local-provider", "--data-dir", data_dir, *db]
-    daemon = subprocess.Popen(cmd, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                sys.exit("hodeid did not start")
-            time.sleep(0.1)
-        asyncio.run(bench(f"127.0.0.1:{port}", args.n, daemon.pid))
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with System(args.database_url) as system:
+        daemon = system.start_daemon()
+        asyncio.run(bench(daemon.addr, system.admin_token(), args.n, daemon.pid))
 
 
 if __name__ == "__main__":

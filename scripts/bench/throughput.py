@@ -18,26 +18,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
-from pathlib import Path
+
+from figures import cpu_seconds, percentile
+from system import System
 
 from hodei_api import v1
 from hodei_api.client import Client, resolve_addr, resolve_token
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def submit_all(client: Client, n: int, concurrency: int) -> list[str]:
@@ -71,9 +61,9 @@ async def collect(client: Client, ids: list[str]) -> list[v1.Job]:
             return found
 
 
-async def watch(addr: str, lags: list[float], events: list[int], index: int) -> None:
+async def watch(addr: str, token: str | None, lags: list[float], events: list[int], index: int) -> None:
     """Follow WatchJobs as a console does; note each SUCCEEDED event's lag behind the finish."""
-    async with Client(addr, resolve_token()) as client:
+    async with Client(addr, token) as client:
         async for event in client.jobs.watch_jobs(v1.WatchJobsRequest(limit=1)):
             events[index] += 1
             job = event.job
@@ -81,10 +71,12 @@ async def watch(addr: str, lags: list[float], events: list[int], index: int) -> 
                 lags.append((datetime.now(UTC) - job.finished_at).total_seconds() * 1000)
 
 
-async def watch_until_stopped(addr: str, watchers: int, stop: Event) -> tuple[list[float], list[int]]:
+async def watch_until_stopped(
+    addr: str, token: str | None, watchers: int, stop: Event
+) -> tuple[list[float], list[int]]:
     lags: list[float] = []
     events = [0] * watchers
-    tasks = [asyncio.create_task(watch(addr, lags, events, i)) for i in range(watchers)]
+    tasks = [asyncio.create_task(watch(addr, token, lags, events, i)) for i in range(watchers)]
     while not stop.is_set():
         await asyncio.sleep(0.1)
     for task in tasks:
@@ -94,30 +86,31 @@ async def watch_until_stopped(addr: str, watchers: int, stop: Event) -> tuple[li
 
 
 def watchers_process(
-    addr: str, watchers: int, stop: Event, results: Queue[tuple[list[float], list[int]]]
+    addr: str, token: str | None, watchers: int, stop: Event, results: Queue[tuple[list[float], list[int]]]
 ) -> None:
     """The watchers in a process of their own: decoding their events does not slow the submitter."""
-    results.put(asyncio.run(watch_until_stopped(addr, watchers, stop)))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    results.put(asyncio.run(watch_until_stopped(addr, token, watchers, stop)))
 
 
 async def bench(
-    addr: str, n: int, concurrency: int, limit: float, watchers: int, measured: dict[str, int]
+    addr: str,
+    token: str | None,
+    args: argparse.Namespace,
+    measured: dict[str, int],
 ) -> None:
     """Run the benchmark against ``addr``; ``measured`` names the processes whose CPU time per
     job to print, by pid."""
+    n, concurrency, watchers = args.n, args.concurrency, args.watchers
     stop: Event = multiprocessing.Event()
     results: Queue[tuple[list[float], list[int]]] = multiprocessing.Queue()
-    watching = multiprocessing.Process(target=watchers_process, args=(addr, watchers, stop, results))
+    # Daemonic: a run stopped before ``stop`` is set ends it instead of waiting for it at exit.
+    watching = multiprocessing.Process(
+        target=watchers_process, args=(addr, token, watchers, stop, results), daemon=True
+    )
     if watchers:
         watching.start()
         await asyncio.sleep(1.0)  # connected and listed before the first job
-    async with Client(addr, resolve_token()) as client, asyncio.timeout(limit):
+    async with Client(addr, token) as client, asyncio.timeout(args.timeout):
         cpu_before = {name: cpu_seconds(pid) for name, pid in measured.items()}
         started = time.monotonic()
         ids = await submit_all(client, n, concurrency)
@@ -151,39 +144,6 @@ async def bench(
         print(f"not SUCCEEDED   {job.id} {job.state.name}: {job.reason}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn(slots: int, database_url: str | None, data_dir: str) -> list[subprocess.Popen[bytes]]:
-    """hodeid (embedded PostgreSQL in ``data_dir`` unless a URL is given) and one worker."""
-    bindir = Path(sys.executable).parent
-    port = free_port()
-    addr = f"127.0.0.1:{port}"
-    db = ["--database-url", database_url] if database_url else []
-    # The worker and this script find the daemon's join.token and admin.token there.
-    os.environ["HODEI_DATA_DIR"] = data_dir
-    env = os.environ | {"HODEI_CONFIG": "/nonexistent.toml", "HODEI_LOG_LEVEL": "WARNING"}
-    # One worker, started here: no local-provider workers besides it skewing the numbers.
-    args = ["--listen", addr, "--no-local-provider", "--data-dir", data_dir, *db]
-    daemon = subprocess.Popen([str(bindir / "hodeid"), *args], env=env)
-    deadline = time.monotonic() + 60
-    while True:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        if daemon.poll() is not None or time.monotonic() > deadline:
-            sys.exit("hodeid did not start")
-        time.sleep(0.1)
-    # A state dir of its own: the host's default one would give every bench's worker one id.
-    state = ["--state-dir", f"{data_dir}/worker"]
-    worker = [str(bindir / "hodei-worker"), "--server", addr, "--slots", str(slots), *state]
-    os.environ["HODEI_ADDR"] = addr
-    return [subprocess.Popen(worker, env=env), daemon]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -197,20 +157,15 @@ def main() -> None:
     parser.add_argument("--database-url", help="with --spawn: use this PostgreSQL instead of embedded")
     parser.add_argument("--watchers", type=int, default=0, help="WatchJobs streams open during the run")
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="hodei-bench-", dir="/var/tmp" if os.geteuid() == 0 else None)
-    # As root the embedded server runs as hodei-postgres, which must enter the data dir.
-    os.chmod(data_dir, 0o711)
-    procs = spawn(args.slots, args.database_url, data_dir) if args.spawn else []
-    measured = {"hodeid": procs[1].pid, "worker": procs[0].pid} if procs else {}
-    try:
-        asyncio.run(
-            bench(resolve_addr(args.addr), args.n, args.concurrency, args.timeout, args.watchers, measured)
-        )
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    if not args.spawn:
+        asyncio.run(bench(resolve_addr(args.addr), resolve_token(), args, {}))
+        return
+    with System(args.database_url) as system:
+        daemon = system.start_daemon()
+        # One worker, started here: no local-provider workers besides it skewing the numbers.
+        worker = system.start_worker(daemon, slots=args.slots)
+        measured = {"hodeid": daemon.pid, "worker": worker.pid}
+        asyncio.run(bench(daemon.addr, system.admin_token(), args, measured))
 
 
 if __name__ == "__main__":

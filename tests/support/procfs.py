@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def group_members(pgid: int) -> list[int]:
@@ -70,3 +75,59 @@ def processes_naming(text: str) -> list[int]:
         if text.encode() in args and state != "Z":
             found.append(int(cmdline.parent.name))
     return found
+
+
+def children(pid: int) -> dict[int, bool]:
+    """The children of process ``pid``: for each, whether it is a zombie (exited, not reaped)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # it ended while we looked
+        state, ppid = text[text.rindex(")") + 2 :].split()[:2]
+        if int(ppid) == pid:
+            found[int(stat.parent.name)] = state == "Z"
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Live processes below ``pid``, its children first."""
+    found = [child for child, zombie in children(pid).items() if not zombie]
+    for child in list(found):
+        found += descendants(child)
+    return found
+
+
+@contextmanager
+def adopting_orphans() -> Iterator[Callable[[], list[int]]]:
+    """Make this process the subreaper of what it starts, and yield a function naming what was
+    left: a process a child left behind, even one that made itself a daemon (as the embedded
+    PostgreSQL's server does), then becomes this process's child instead of init's. What is
+    left at the end is killed by PID."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    before = set(children(os.getpid()))
+
+    def left() -> list[int]:
+        live = []
+        for pid, zombie in children(os.getpid()).items():
+            if pid in before:
+                continue
+            if zombie:
+                os.waitpid(pid, os.WNOHANG)  # an adopted process that exited: reaped here
+            else:
+                live.append(pid)
+        return live
+
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, os.strerror(ctypes.get_errno())
+    try:
+        yield left
+    finally:
+        # Killing one may leave its own children to us: until none is left, or for 10 s.
+        deadline = time.monotonic() + 10
+        while (leftovers := left()) and time.monotonic() < deadline:
+            for pid in leftovers:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            time.sleep(0.1)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
