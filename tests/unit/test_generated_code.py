@@ -4,7 +4,9 @@ makes from protos/."""
 from __future__ import annotations
 
 import filecmp
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 from google.protobuf.descriptor_pb2 import FileDescriptorSet
@@ -22,7 +24,14 @@ def _diff(a: Path, b: Path) -> list[str]:
 
 
 def test_generated_code_is_up_to_date(tmp_path: Path) -> None:
-    subprocess.run([str(REPO / "scripts" / "proto.sh"), str(tmp_path / "gen")], check=True, cwd=REPO)
+    # The generator of the interpreter running the tests, whatever `python` the PATH has first.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    subprocess.run(
+        [str(REPO / "scripts" / "proto.sh"), str(tmp_path / "gen")],
+        check=True,
+        cwd=REPO,
+        env={**os.environ, "PATH": path},
+    )
     stale = _diff(REPO / "hodei_api" / "gen", tmp_path / "gen")
     assert not stale, "hodei_api/gen is stale; run scripts/proto.sh (or just proto):\n" + "\n".join(stale)
 
