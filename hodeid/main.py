@@ -198,14 +198,21 @@ async def serve(settings: Settings) -> int:
     listen_pool = await db.connect(url, min_size=3, max_size=3)
     try:
         daemon = await make_daemon(settings, pool, listen_pool)
-        server = await start_server(settings, daemon, ssl_context)
+        # The lease first: a daemon refused beside another version never listens.
         await daemon.start()
+        # Before it listens: whoever saw the port open may stop it, and it stops cleanly.
+        stop = on_signals()
+        try:
+            server = await start_server(settings, daemon, ssl_context)
+        except BaseException:
+            await daemon.stop()
+            raise
         log.info("hodeid %s listening on %s:%d%s", daemon.id[:8], host, port, " (TLS)" if ssl_context else "")
         metrics = await start_metrics(settings, daemon)
         notifier = Notifier()
         notifier.notify("READY=1", f"STATUS=listening on {host}:{port}")
         watchdog = asyncio.create_task(notifier.keep_alive(), name="watchdog")
-        await until_signalled()
+        await stop.wait()
         notifier.notify("STOPPING=1", "STATUS=stopping")
         log.info(
             "stopping: workers started apart keep running their jobs and reconnect to the next "
@@ -249,13 +256,13 @@ async def start_server(settings: Settings, daemon: Daemon, ssl_context: ssl.SSLC
     return server
 
 
-async def until_signalled() -> None:
-    """Return on SIGTERM or SIGINT."""
+def on_signals() -> asyncio.Event:
+    """An event set on SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 async def start_metrics(settings: Settings, daemon: Daemon) -> MetricsEndpoint | None:
