@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import dataclass
 
 from hodei_api import v1
 from hodei_api.printable import printable
@@ -30,10 +31,26 @@ async def explain_command(args: argparse.Namespace, backend: Backend) -> int:
     return OK
 
 
-async def wait_notes(backend: Backend, job_id: str, give_up_after: float | None) -> bool:
+@dataclass
+class Announced:
+    """The attempts whose end ``job run`` has told of, up to this number."""
+
+    upto: int = 0
+
+    def tell(self, job: v1.Job) -> None:
+        """Tell of the attempts that ended since, and were followed by another."""
+        notes, self.upto = new_retry_notes(job, self.upto)
+        for note in notes:
+            print(printable(f"hodei: job {job.id}: {note}"), file=sys.stderr)
+
+
+async def wait_notes(
+    backend: Backend, job_id: str, give_up_after: float | None, announced: Announced | None = None
+) -> bool:
     """While the job waits, say why on stderr: before its first attempt, why no worker took
     it (once, then each time the reason changes); between attempts, how the last one ended
-    and when the next starts (``attempt 1 failed (exit 5); attempt 2 of 3 in 1.0 s``).
+    and when the next starts (``attempt 1 failed (exit 5); attempt 2 of 3 in 1.0 s``); what
+    it told of is kept in ``announced``, so that the end can tell of any attempt it missed.
 
     Returns True if it was still waiting for its first worker after ``give_up_after``
     seconds; False once it left PENDING, unless it may be retried (``--retries``): then it
@@ -43,16 +60,14 @@ async def wait_notes(backend: Backend, job_id: str, give_up_after: float | None)
     loop = asyncio.get_running_loop()
     deadline = None if give_up_after is None else loop.time() + give_up_after
     said = ""
-    announced = 0
+    announced = announced or Announced()
     started = False
     await asyncio.sleep(min(FIRST_NOTE_AFTER, give_up_after or FIRST_NOTE_AFTER))
     while True:
         summary = ""
         try:
             job = await backend.get_job(job_id)
-            notes, announced = new_retry_notes(job, announced)
-            for note in notes:
-                print(printable(f"hodei: job {job_id}: {note}"), file=sys.stderr)
+            announced.tell(job)
             if job.state is not v1.JobState.PENDING:
                 # A worker took it: the give-up no longer applies.
                 started = True

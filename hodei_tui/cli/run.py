@@ -10,7 +10,7 @@ from hodei_api import v1
 from hodei_api.printable import printable
 from hodei_tui.backend import Backend
 from hodei_tui.cli.exit_codes import HODEI_FAILED, OK
-from hodei_tui.cli.explain import wait_notes
+from hodei_tui.cli.explain import Announced, wait_notes
 from hodei_tui.cli.follow import follow_log
 from hodei_tui.cli.job_exit import job_exit
 from hodei_tui.cli.logs import RawSink
@@ -48,11 +48,13 @@ async def cancel_on_interrupt(backend: Backend, job_id: str) -> str:
     return f"interrupted; job {job_id} is being cancelled (see: hodei job get {job_id})"
 
 
-async def _follow_unless_gave_up(backend: Backend, job_id: str, wait_timeout: float | None) -> bool:
+async def _follow_unless_gave_up(
+    backend: Backend, job_id: str, wait_timeout: float | None, announced: Announced
+) -> bool:
     """Follow the job's log to its end, saying why while it waits; True if it waited longer
     than ``wait_timeout`` (and nothing was followed)."""
     follower = asyncio.create_task(follow_log(backend, job_id, RawSink(sys.stdout.buffer, sys.stderr.buffer)))
-    notes = asyncio.create_task(wait_notes(backend, job_id, wait_timeout))
+    notes = asyncio.create_task(wait_notes(backend, job_id, wait_timeout, announced))
     try:
         await asyncio.wait({follower, notes}, return_when=asyncio.FIRST_COMPLETED)
         if notes.done() and notes.result():
@@ -80,14 +82,18 @@ async def run_command(args: argparse.Namespace, backend: Backend) -> int:
                 f"idempotency key {spec.idempotency_key!r} was already used by job {job_id}; "
                 "following that job"
             )
-        if await _follow_unless_gave_up(backend, job_id, args.wait_timeout):
+        announced = Announced()
+        if await _follow_unless_gave_up(backend, job_id, args.wait_timeout, announced):
             await backend.cancel_job(job_id, f"no worker took it within {args.wait_timeout:g} s")
             say(
                 f"gave up: no worker took job {job_id} within {args.wait_timeout:g} s "
                 f"(--wait-timeout); cancelled it"
             )
             return HODEI_FAILED
-        ended = job_exit(await backend.get_job(job_id))
+        final = await backend.get_job(job_id)
+        # Attempts that came and went between two looks of the notes are told of now.
+        announced.tell(final)
+        ended = job_exit(final)
     except asyncio.CancelledError:
         # Ctrl-C: asyncio cancels us and, once we are done, raises KeyboardInterrupt, which
         # main turns into 130; until then this task may still talk to the daemon.

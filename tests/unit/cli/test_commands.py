@@ -76,6 +76,24 @@ async def test_job_run_keeps_streams_apart_and_exits_like_the_job(
     assert script.log_requests == [v1.StreamLogsRequest(job_id="job-1", after_seq=0, follow=True)]
 
 
+async def test_job_run_tells_of_every_retried_attempt_even_those_that_ended_between_two_looks(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    failed = [
+        v1.Attempt(number=n, worker_id="w-1", outcome=v1.AttemptOutcome.FAILED, exit_code=5)
+        for n in (1, 2, 3)
+    ]
+    job = finished(v1.JobState.FAILED, exit_code=5, attempt=3, attempts=failed)
+    assert job.spec is not None
+    job.spec.max_retries = 2
+    # The log ends at once: the notes never had a look while the job waited between attempts.
+    assert await hodei(run_script(job), "job", "run", "--retries", "2", "--", "x") == 5
+    err = capsysbinary.readouterr().err.decode(errors="replace")
+    assert "hodei: job job-1: attempt 1 failed (exit 5); attempt 2 of 3\n" in err
+    assert "hodei: job job-1: attempt 2 failed (exit 5); attempt 3 of 3\n" in err
+    assert "attempt 3 failed" not in err, "the job's own end is the exit code"
+
+
 async def test_job_run_detach_prints_only_the_id(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     script = Script()
     assert await hodei(script, "job", "run", "--detach", "--priority", "5", "--", "true") == 0
