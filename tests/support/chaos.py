@@ -78,7 +78,7 @@ class Tally:
     runs: int = 0
     jobs: int = 0
     lost: int = 0
-    """Jobs that never reached a terminal state."""
+    """Jobs that never reached a terminal state, and submits that failed with a daemon up."""
     duplicate_lines: int = 0
     missing_lines: int = 0
     disordered_lines: int = 0
