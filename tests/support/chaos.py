@@ -589,19 +589,20 @@ def restarted_under_flow(stage: Stage, sig: int) -> Tally:
                 if (c := restarts.pop(count, None)) is not None:
                     c.restart_daemon(sig)
                     serving(tally, c)
-        for job_id in ids_not_ended(tally, a, ids):
-            ids.remove(job_id)
+        listed = ended_jobs(tally, a, ids)
+        # SUCCEEDED on attempt 1 says all (that attempt ended the job); the record of any
+        # other is read in full.
+        again = [j for j, job in listed.items() if (job["state"], job["attempt"]) != ("SUCCEEDED", 1)]
         with ThreadPoolExecutor(SUBMITTERS) as pool:
-            logs = dict(zip(ids, pool.map(partial(log_lines, a), ids), strict=True))
-            jobs_seen = dict(zip(ids, pool.map(partial(job_json, a), ids), strict=True))
-        for job_id, job in jobs_seen.items():
-            if job is None:
-                tally.wrong(f"job {job_id}: hodei job get failed")
-                continue
-            attempts = job["attempts"]
-            assert isinstance(attempts, list)
-            ran = len(attempts)
-            expect(tally, job, "SUCCEEDED", ["NOT_ACKNOWLEDGED"] * (ran - 1) + ["SUCCEEDED"])
+            logs = dict(zip(listed, pool.map(partial(log_lines, a), listed), strict=True))
+            full = dict(zip(again, pool.map(partial(job_json, a), again), strict=True))
+        for job_id, job in listed.items():
+            ran = int(str(job["attempt"]))
+            if job_id in full:
+                if (record := full[job_id]) is None:
+                    tally.wrong(f"job {job_id}: hodei job get failed")
+                    continue
+                expect(tally, record, "SUCCEEDED", ["NOT_ACKNOWLEDGED"] * (ran - 1) + ["SUCCEEDED"])
             check_lines(tally, job_id, logs[job_id], attempt=ran, lines=FLOW_LINES)
             if others := [line for line in logs[job_id] if line["attempt"] != ran]:
                 tally.duplicate_lines += len(others)
@@ -621,21 +622,26 @@ def serving(tally: Tally, c: Cluster, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def ids_not_ended(tally: Tally, c: Cluster, ids: list[str], timeout: float = 120.0) -> list[str]:
-    """Wait until every job of ``ids`` is terminal (``hodei job list --all``); the ones that
-    never got there, counted lost."""
+def ended_jobs(
+    tally: Tally, c: Cluster, ids: list[str], timeout: float = 120.0
+) -> dict[str, dict[str, object]]:
+    """Wait until every job of ``ids`` is terminal; each as ``hodei job list --all`` shows it
+    (without its attempts). The ones that never got there are counted lost."""
     deadline = time.monotonic() + timeout
-    waiting = set(ids)
-    while waiting and time.monotonic() < deadline:
+    wanted = set(ids)
+    ended: dict[str, dict[str, object]] = {}
+    while len(ended) < len(ids) and time.monotonic() < deadline:
         result = c.hodei("job", "list", "--all", "-o", "json")
         if result.returncode == 0:
-            waiting -= {j["id"] for j in json.loads(result.stdout) if j["state"] in FINAL}
-        if waiting:
+            ended |= {
+                j["id"]: j for j in json.loads(result.stdout) if j["id"] in wanted and j["state"] in FINAL
+            }
+        if len(ended) < len(ids):
             time.sleep(0.5)
-    for job_id in waiting:
+    for job_id in wanted - set(ended):
         tally.lost += 1
         tally.notes.append(f"job {job_id} never ended")
-    return sorted(waiting)
+    return ended
 
 
 SCENARIOS: dict[str, Callable[[Stage], Tally]] = {
