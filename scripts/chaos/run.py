@@ -1,11 +1,12 @@
 """Repeat each chaos scenario (tests/support/chaos.py, the ones tests/chaos runs once) N times
 against real processes and print what was lost:
 
-    python scripts/chaos/run.py --n 20 [--database-url URL] [--only 'stream cut < grace']...
+    python scripts/chaos/run.py --n 20 [--database-url URL] [--only 'stream cut < grace']... [--jobs 200]
 
 Each run gets a fresh database on URL (default $HODEI_TEST_DATABASE_URL, else an embedded
 PostgreSQL started for the purpose); the PostgreSQL-restart scenario always uses an embedded
-server of its own, which it stops and starts. The logs of a run that lost anything are kept
+server of its own, which it stops and starts. The scenarios under a flow of jobs submit
+``--jobs`` of them in each run (tests/chaos: 30). The logs of a run that lost anything are kept
 and their directory printed. Exits 1 if anything was lost.
 """
 
@@ -27,14 +28,14 @@ from tests.support.database import Databases, EmbeddedPostgres, embedded_server,
 
 COLUMNS = (
     "scenario", "runs", "jobs", "jobs lost", "duplicate lines", "missing lines",
-    "wrong terminal states", "processes left", "seconds",
+    "lines out of order", "wrong terminal states", "processes left", "seconds",
 )  # fmt: skip
 
 
 def table(rows: list[tuple[str, Tally, float]]) -> str:
     cells = [COLUMNS] + [
         (name, str(t.runs), str(t.jobs), str(t.lost), str(t.duplicate_lines), str(t.missing_lines),
-         str(t.wrong_states), str(t.left_behind), f"{seconds:.0f}")
+         str(t.disordered_lines), str(t.wrong_states), str(t.left_behind), f"{seconds:.0f}")
         for name, t, seconds in rows
     ]  # fmt: skip
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
@@ -59,6 +60,9 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=20, help="runs of each scenario (default 20)")
     parser.add_argument("--database-url", help="a PostgreSQL server to create the runs' databases on")
     parser.add_argument("--only", action="append", choices=list(SCENARIOS), help="just this scenario")
+    parser.add_argument(
+        "--jobs", type=int, default=200, help="jobs of each run under a flow of jobs (default 200)"
+    )
     args = parser.parse_args()
     rows: list[tuple[str, Tally, float]] = []
     with ExitStack() as stack:
@@ -84,7 +88,7 @@ def main() -> int:
             started = time.monotonic()
             for i in range(args.n):
                 log_dir = Path(tempfile.mkdtemp(prefix="hodei-chaos-"))
-                tally = SCENARIOS[name](Stage(new_database, log_dir, pg))
+                tally = SCENARIOS[name](Stage(new_database, log_dir, pg, flow=args.jobs))
                 total.add(tally)
                 if tally.clean():
                     shutil.rmtree(log_dir, ignore_errors=True)

@@ -3,6 +3,10 @@ scripts/chaos/run.py repeats) breaks a running system for real and must lose not
 
 from __future__ import annotations
 
+import signal
+
+import pytest
+
 from tests.support import chaos
 from tests.support.chaos import Stage, Tally
 
@@ -33,3 +37,20 @@ def test_cancel_of_a_process_tree_leaves_nothing_behind(stage: Stage) -> None:
 
 def test_timeout_of_a_job_ignoring_sigterm_is_timed_out_after_the_grace(stage: Stage) -> None:
     clean(chaos.timeout_ignoring_term(stage))
+
+
+def test_two_hodeid_kill9_of_the_workers_daemon_mid_job_succeeds_on_attempt_1_whole_log(stage: Stage) -> None:
+    clean(chaos.holder_killed(stage))
+
+
+def test_two_hodeid_a_job_outliving_the_grace_on_one_daemons_worker_succeeds_on_attempt_1(
+    stage: Stage,
+) -> None:
+    clean(chaos.outlives_grace(stage))
+
+
+# 30 jobs, two restarts and every log read through the CLI: about a minute on a busy machine.
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_two_hodeid_restarted_in_turn_under_a_flow_of_jobs_lose_nothing(stage: Stage, sig: int) -> None:
+    clean(chaos.restarted_under_flow(stage, sig))

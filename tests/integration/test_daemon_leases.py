@@ -179,3 +179,31 @@ async def test_the_lead_passes_to_another_daemon_when_the_leader_stops(start: St
     async with asyncio.timeout(30):
         while not second.lease.leading:
             await asyncio.sleep(0.05)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: SessionManager._adopt settles LOST an attempt another daemon dispatched that the "
+    "worker never acknowledged (found by the chaos scenario '2 hodeid kill -9 in turn, flow')",
+)
+async def test_a_dispatch_the_worker_never_acknowledged_is_requeued_when_it_moves_to_another_daemon(
+    start: Start,
+) -> None:
+    a = await start(lost_grace_seconds=60.0)
+    b = await start(lost_grace_seconds=60.0)
+    async with channel_for(a, name="on-a") as on_a, channel_for(b, name="on-b") as on_b:
+        first = await running_on(on_a, "w1")
+        job = await submit(on_a, "sleep", "9")
+        # Dispatched, and the stream breaks before the worker accepts it (as when A is killed).
+        await first.next("run_job")
+        first.close()
+        moved = await running_on(on_b, "w1")
+        moved.credential = moved.hello.credential = first.credential
+        await moved.next("welcome")  # B has judged the worker's attempts by then
+        # Never run, so requeued without using a retry, as a dispatch not acknowledged in time.
+        judged = await v1.JobServiceStub(on_b).get_job(v1.GetJobRequest(id=job.id))
+        assert (judged.state, judged.attempts[0].outcome) != (v1.JobState.FAILED, v1.AttemptOutcome.LOST)
+        assert judged.attempts[0].outcome == v1.AttemptOutcome.NOT_ACKNOWLEDGED
+        again = (await moved.next("run_job")).run_job
+        assert again is not None and again.attempt == 2
+        moved.close()

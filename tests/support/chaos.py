@@ -8,14 +8,18 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 import shutil
+import signal
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from grpclib.client import Channel
@@ -39,17 +43,18 @@ _PGID = re.compile(r"pgid (\d+)")
 
 
 def counting_job(
-    lines: int = LINES, pause: float = 0.03, burst: int = 1, hold: Path | None = None
+    lines: int = LINES, pause: float = 0.03, burst: int = 1, hold: Path | None = None, hold_at: int = 1
 ) -> list[str]:
     """A job that prints its process group, then ``line 1`` .. ``line N``, ``burst`` at a
-    time with a ``pause`` after each burst; with ``hold``, it prints no line while that file
-    exists (so a scenario can break things while the job surely runs, however busy the machine)."""
-    gate = f"while [ -e {hold} ]; do sleep 0.05; done; " if hold is not None else ""
+    time with a ``pause`` after each burst; with ``hold``, it prints no line from ``hold_at``
+    on while that file exists (so a scenario can break things while the job surely runs,
+    however busy the machine)."""
+    gate = f"if [ $i -eq {hold_at} ]; then while [ -e {hold} ]; do sleep 0.05; done; fi; " if hold else ""
     body = (
-        f"i=1; while [ $i -le {lines} ]; do echo line $i; "
+        f"i=1; while [ $i -le {lines} ]; do {gate}echo line $i; "
         f"if [ $((i % {burst})) -eq 0 ]; then sleep {pause}; fi; i=$((i+1)); done"
     )
-    return ["sh", "-c", f"echo pgid $$; {gate}{body}"]
+    return ["sh", "-c", f"echo pgid $$; {body}"]
 
 
 @contextmanager
@@ -73,9 +78,11 @@ class Tally:
     runs: int = 0
     jobs: int = 0
     lost: int = 0
-    """Jobs that never reached a terminal state."""
+    """Jobs that never reached a terminal state, and submits that failed with a daemon up."""
     duplicate_lines: int = 0
     missing_lines: int = 0
+    disordered_lines: int = 0
+    """Lines stored (by sequence number) after a line the job printed later."""
     wrong_states: int = 0
     """Jobs that ended in the wrong state, or on the wrong attempt, or with the wrong record."""
     left_behind: int = 0
@@ -107,18 +114,45 @@ class Stage:
     new_database: Callable[[], str]
     log_dir: Path
     embedded: EmbeddedPostgres | None = None
+    flow: int = 30
+    """How many jobs a scenario under a flow of jobs submits (run.py: 200)."""
+
+
+def _settings(settings: dict[str, str]) -> dict[str, str]:
+    return {**FAST, **{f"HODEI_SCHEDULER__{k.upper()}": v for k, v in settings.items()}}
 
 
 @contextmanager
 def system(stage: Stage, database_url: str | None = None, **settings: str) -> Iterator[Cluster]:
     """A daemon with the fast liveness settings (plus ``settings``) on a fresh database."""
     cluster = Cluster(database_url or stage.new_database(), stage.log_dir)
-    env = {**FAST, **{f"HODEI_SCHEDULER__{k.upper()}": v for k, v in settings.items()}}
     try:
-        cluster.start_daemon(env=env)
+        cluster.start_daemon(env=_settings(settings))
         yield cluster
     finally:
         cluster.close()
+
+
+@contextmanager
+def pair(stage: Stage, lists: bool = True, **settings: str) -> Iterator[tuple[Cluster, Cluster]]:
+    """Two daemons, A and B, with the fast liveness settings (plus ``settings``) on one fresh
+    database and one cluster join token, so a worker may join either. With ``lists``, the CLI
+    of both is given ``HODEI_ADDR=A,B``; without, each its own daemon (as before clients took
+    several addresses)."""
+    database_url = stage.new_database()
+    shared = {"HODEI_JOIN_TOKEN": "hodei-join-" + secrets.token_urlsafe(32)}
+    a, b = (Cluster(database_url, stage.log_dir / name, extra_env=dict(shared)) for name in ("a", "b"))
+    try:
+        for c in (a, b):
+            c.log_dir.mkdir(parents=True, exist_ok=True)
+            c.start_daemon(env=_settings(settings))
+        if lists:
+            for c in (a, b):
+                c.extra_env["HODEI_ADDR"] = f"{a.addr},{b.addr}"
+        yield a, b
+    finally:
+        a.close()
+        b.close()
 
 
 def job_json(c: Cluster, job_id: str) -> dict[str, object] | None:
@@ -161,11 +195,41 @@ def wait_pgid(c: Cluster, job_id: str, timeout: float = 30.0) -> int | None:
     """The job's process group, once its first line is stored (so it runs and logs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for line in log_lines(c, job_id):
-            if (found := _PGID.fullmatch(str(line["line"]))) is not None:
-                return int(found.group(1))
+        if (pgid := pgid_in(log_lines(c, job_id))) is not None:
+            return pgid
         time.sleep(0.1)
     return None
+
+
+def pgid_in(stored: list[dict[str, object]]) -> int | None:
+    """The process group a ``counting_job`` printed first, if its log holds it."""
+    for line in stored:
+        if (found := _PGID.fullmatch(str(line["line"]))) is not None:
+            return int(found.group(1))
+    return None
+
+
+def wait_line(c: Cluster, job_id: str, text: str, timeout: float = 30.0) -> bool:
+    """Whether the job's log holds the line ``text`` within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(line["line"] == text for line in log_lines(c, job_id)):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def holder(clusters: tuple[Cluster, ...], worker_id: str, timeout: float = 30.0) -> Cluster:
+    """The daemon the worker streams to (the one whose ``worker list``, its own live streams,
+    names it), once one does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for c in clusters:
+            result = c.hodei("worker", "list", "-o", "json", env={"HODEI_ADDR": c.addr})
+            if result.returncode == 0 and any(w["id"] == worker_id for w in json.loads(result.stdout)):
+                return c
+        time.sleep(0.1)
+    raise TimeoutError(f"no daemon listed worker {worker_id} within {timeout:g} s")
 
 
 def wait_workers(c: Cluster, count: int, timeout: float = 30.0) -> None:
@@ -179,8 +243,15 @@ def wait_workers(c: Cluster, count: int, timeout: float = 30.0) -> None:
 
 
 def check_log(tally: Tally, c: Cluster, job_id: str, attempt: int, lines: int = LINES) -> None:
-    """Count the lines ``line 1`` .. ``line N`` the attempt's stored log misses or repeats."""
-    stored = log_lines(c, job_id)
+    """Count the lines ``line 1`` .. ``line N`` the attempt's stored log misses, repeats or
+    holds out of order."""
+    check_lines(tally, job_id, log_lines(c, job_id), attempt, lines)
+
+
+def check_lines(
+    tally: Tally, job_id: str, stored: list[dict[str, object]], attempt: int, lines: int = LINES
+) -> None:
+    """``check_log`` of a log already read."""
     seqs = [line["seq"] for line in stored]
     if len(seqs) != len(set(seqs)):
         tally.duplicate_lines += len(seqs) - len(set(seqs))
@@ -195,6 +266,19 @@ def check_log(tally: Tally, c: Cluster, job_id: str, attempt: int, lines: int = 
     tally.duplicate_lines += sum(n - 1 for n in counts if n > 1)
     if missing or twice:
         tally.notes.append(f"job {job_id} attempt {attempt}: lines missing {missing}, repeated {twice}")
+    printed = [
+        int(text[5:])
+        for line in sorted(stored, key=lambda line: int(str(line["seq"])))
+        if line["attempt"] == attempt and (text := str(line["line"])).startswith("line ")
+    ]
+    late, highest = [], 0
+    for n in printed:
+        if n < highest:
+            late.append(n)
+        highest = max(highest, n)
+    if late:
+        tally.disordered_lines += len(late)
+        tally.notes.append(f"job {job_id} attempt {attempt}: lines {late[:10]} stored after later ones")
     if any(line["stream"] == "system" for line in stored):
         tally.notes.append(f"job {job_id}: a gap marker in its log")
 
@@ -412,6 +496,154 @@ def timeout_ignoring_term(stage: Stage) -> Tally:
     return tally
 
 
+def holder_killed(stage: Stage) -> Tally:
+    """Two daemons and a worker given both (``--server A,B``): kill -9 of the daemon it streams
+    to while the job's output flows. The worker takes the attempt to the other daemon, and the
+    job ends SUCCEEDED on attempt 1 with every line once, in order."""
+    tally = Tally(runs=1, jobs=1)
+    with pair(stage, lost_grace_seconds="10") as (a, b), held() as hold:
+        a.start_worker("--id", "w1", server=f"{a.addr},{b.addr}")
+        held_by = holder((a, b), "w1")
+        # Bursts, so that lines are on their way at the kill; held two thirds in, so that the
+        # job cannot end before the kill however busy the machine.
+        job_id = submit(a, counting_job(lines=BURSTY, pause=0.05, burst=50, hold=hold, hold_at=2001))
+        pgid = wait_pgid(a, job_id)
+        if pgid is None or not wait_line(a, job_id, "line 500"):
+            tally.lost += 1
+            tally.notes.append(f"job {job_id} did not run")
+            return tally
+        assert held_by.daemon is not None
+        kill(held_by.daemon)
+        hold.unlink()
+        if (job := ended(tally, a, job_id)) is not None:
+            expect(tally, job, "SUCCEEDED", ["SUCCEEDED"])
+            check_log(tally, a, job_id, attempt=1, lines=BURSTY)
+        count_left_behind(tally, job_id, pgid)
+    return tally
+
+
+SHORT_GRACE = 2.0
+MISJUDGED_AFTER = 4
+"""Grace periods the other daemon is given to misjudge a running attempt as lost."""
+
+
+def outlives_grace(stage: Stage) -> Tally:
+    """Two daemons with a short lost grace; a job on daemon A's worker runs for several grace
+    periods while daemon B runs (the failure of issue 13: B, which holds no stream of that
+    worker, settled the attempt LOST). It ends SUCCEEDED on attempt 1 with its whole log. The
+    job is held until B has had ``MISJUDGED_AFTER`` grace periods (and as many of its reaper's
+    passes) to misjudge it; clients and the worker each use one daemon, as before they could
+    be given several, so that the scenario runs on the code of the issue too."""
+    tally = Tally(runs=1, jobs=1)
+    with pair(stage, lists=False, lost_grace_seconds=f"{SHORT_GRACE:g}") as (a, b), held() as hold:
+        a.start_worker("--id", "w1")
+        wait_workers(a, 1)
+        job_id = submit(a, counting_job(hold=hold))
+        if (pgid := wait_pgid(a, job_id)) is None:
+            tally.lost += 1
+            tally.notes.append(f"job {job_id} did not run")
+            return tally
+        deadline = time.monotonic() + MISJUDGED_AFTER * SHORT_GRACE
+        while time.monotonic() < deadline:
+            if (job := job_json(b, job_id)) is not None and job["state"] != "RUNNING":
+                break  # misjudged already: no need to wait out the rest
+            time.sleep(0.2)
+        hold.unlink()
+        if (job := ended(tally, b, job_id)) is not None:
+            expect(tally, job, "SUCCEEDED", ["SUCCEEDED"])
+            check_log(tally, b, job_id, attempt=1)
+        count_left_behind(tally, job_id, pgid)
+    return tally
+
+
+FLOW_LINES = 20
+SUBMITTERS = 4
+
+
+def restarted_under_flow(stage: Stage, sig: int) -> Tally:
+    """Two daemons, each with a worker given both (``--server A,B`` and ``B,A``), and
+    ``stage.flow`` jobs submitted through ``HODEI_ADDR=A,B``: daemon A is ended with ``sig``
+    and started again a third of the way through the submits, daemon B two thirds of the way.
+    Every job ends SUCCEEDED once (a dispatch the dying daemon sent but no worker acknowledged
+    may be requeued first), with its whole log, and leaves nothing running."""
+    jobs = stage.flow
+    tally = Tally(runs=1, jobs=jobs)
+    with pair(stage, lost_grace_seconds="10") as (a, b):
+        a.start_worker("--id", "w1", "--slots", "4", server=f"{a.addr},{b.addr}")
+        b.start_worker("--id", "w2", "--slots", "4", server=f"{b.addr},{a.addr}")
+        holder((a,), "w1")
+        holder((b,), "w2")
+        # About 2 s each, so that several run at each restart.
+        command = counting_job(lines=FLOW_LINES, pause=0.1)
+        ids: list[str] = []
+        with ThreadPoolExecutor(SUBMITTERS) as pool:
+            submits = [pool.submit(a.hodei, "job", "run", "--detach", "--", *command) for _ in range(jobs)]
+            restarts = {jobs // 3: a, 2 * jobs // 3: b}
+            for count, done in enumerate(as_completed(submits), 1):
+                result = done.result()
+                if result.returncode == 0:
+                    ids.append(result.stdout.decode().strip())
+                else:
+                    tally.lost += 1
+                    tally.notes.append(f"a submit failed: {result.stderr.decode().strip()}")
+                if (c := restarts.pop(count, None)) is not None:
+                    c.restart_daemon(sig)
+                    serving(tally, c)
+        listed = ended_jobs(tally, a, ids)
+        # SUCCEEDED on attempt 1 says all (that attempt ended the job); the record of any
+        # other is read in full.
+        again = [j for j, job in listed.items() if (job["state"], job["attempt"]) != ("SUCCEEDED", 1)]
+        with ThreadPoolExecutor(SUBMITTERS) as pool:
+            logs = dict(zip(listed, pool.map(partial(log_lines, a), listed), strict=True))
+            full = dict(zip(again, pool.map(partial(job_json, a), again), strict=True))
+        for job_id, job in listed.items():
+            ran = int(str(job["attempt"]))
+            if job_id in full:
+                if (record := full[job_id]) is None:
+                    tally.wrong(f"job {job_id}: hodei job get failed")
+                    continue
+                expect(tally, record, "SUCCEEDED", ["NOT_ACKNOWLEDGED"] * (ran - 1) + ["SUCCEEDED"])
+            check_lines(tally, job_id, logs[job_id], attempt=ran, lines=FLOW_LINES)
+            if others := [line for line in logs[job_id] if line["attempt"] != ran]:
+                tally.duplicate_lines += len(others)
+                tally.notes.append(f"job {job_id}: {len(others)} lines of an attempt that did not end it")
+            if (pgid := pgid_in(logs[job_id])) is not None:
+                count_left_behind(tally, job_id, pgid)
+    return tally
+
+
+def serving(tally: Tally, c: Cluster, timeout: float = 30.0) -> None:
+    """Wait until the restarted daemon reports SERVING (it has its lease and its database)."""
+    deadline = time.monotonic() + timeout
+    while (status := health(c.addr)) != "SERVING":
+        if time.monotonic() > deadline:
+            tally.wrong(f"hodeid {c.addr} said {status} {timeout:g} s after its restart")
+            return
+        time.sleep(0.1)
+
+
+def ended_jobs(
+    tally: Tally, c: Cluster, ids: list[str], timeout: float = 120.0
+) -> dict[str, dict[str, object]]:
+    """Wait until every job of ``ids`` is terminal; each as ``hodei job list --all`` shows it
+    (without its attempts). The ones that never got there are counted lost."""
+    deadline = time.monotonic() + timeout
+    wanted = set(ids)
+    ended: dict[str, dict[str, object]] = {}
+    while len(ended) < len(ids) and time.monotonic() < deadline:
+        result = c.hodei("job", "list", "--all", "-o", "json")
+        if result.returncode == 0:
+            ended |= {
+                j["id"]: j for j in json.loads(result.stdout) if j["id"] in wanted and j["state"] in FINAL
+            }
+        if len(ended) < len(ids):
+            time.sleep(0.5)
+    for job_id in wanted - set(ended):
+        tally.lost += 1
+        tally.notes.append(f"job {job_id} never ended")
+    return ended
+
+
 SCENARIOS: dict[str, Callable[[Stage], Tally]] = {
     "worker kill -9": worker_killed,
     "stream cut < grace": stream_cut,
@@ -419,4 +651,8 @@ SCENARIOS: dict[str, Callable[[Stage], Tally]] = {
     "PostgreSQL restart": postgres_restarted,
     "cancel process tree": cancel_process_tree,
     "timeout ignoring TERM": timeout_ignoring_term,
+    "2 hodeid, worker's one kill -9": holder_killed,
+    "2 hodeid, job outlives grace": outlives_grace,
+    "2 hodeid kill -9 in turn, flow": partial(restarted_under_flow, sig=signal.SIGKILL),
+    "2 hodeid SIGTERM in turn, flow": partial(restarted_under_flow, sig=signal.SIGTERM),
 }

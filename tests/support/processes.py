@@ -108,10 +108,11 @@ class Cluster:
         self._daemon_args = (args, env)
         return self._spawn_daemon()
 
-    def restart_daemon(self) -> subprocess.Popen[bytes]:
-        """kill -9 the daemon and start it again as it was started, on the same port."""
+    def restart_daemon(self, sig: int = signal.SIGKILL) -> subprocess.Popen[bytes]:
+        """End the daemon with ``sig`` (kill -9 unless told) and start it again as it was
+        started, on the same port."""
         assert self.daemon is not None and self._daemon_args is not None
-        kill(self.daemon)
+        stop(self.daemon, sig)
         return self._spawn_daemon()
 
     def _spawn_daemon(self) -> subprocess.Popen[bytes]:
