@@ -181,11 +181,6 @@ async def test_the_lead_passes_to_another_daemon_when_the_leader_stops(start: St
             await asyncio.sleep(0.05)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: SessionManager._adopt settles LOST an attempt another daemon dispatched that the "
-    "worker never acknowledged (found by the chaos scenario '2 hodeid kill -9 in turn, flow')",
-)
 async def test_a_dispatch_the_worker_never_acknowledged_is_requeued_when_it_moves_to_another_daemon(
     start: Start,
 ) -> None:
