@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import ssl
 from importlib.metadata import version
@@ -96,6 +97,10 @@ class Agent:
         self._connecting: asyncio.Task[str | None] | None = None
         self._resume_token = ""
         self._uptime = 0.0  # how long the latest stream stayed up, for the backoff
+        # Orders this process's Hellos for the daemons: one it gave up that a daemon takes in
+        # late is refused there, and cannot judge what a newer stream holds.
+        self._incarnation = secrets.token_hex(8)
+        self._streams = 0
 
     @property
     def rtt(self) -> float | None:
@@ -227,6 +232,7 @@ class Agent:
 
     def _hello(self) -> v1.Hello:
         settings = self.settings
+        self._streams += 1
         return v1.Hello(
             worker_id=settings.worker_id,
             hostname=self.hostname,
@@ -237,6 +243,8 @@ class Agent:
             version=VERSION,
             token=self._resume_token or settings.join_token,
             credential=self.credential,
+            incarnation=self._incarnation,
+            stream=self._streams,
         )
 
     def _dispatch(self, message: v1.DaemonMessage) -> None:

@@ -169,8 +169,10 @@ class Scheduler:
         for a in assignments:
             key = (a.job.id, a.job.attempt)
             session = self.registry.get(a.job.worker_id)
-            if session is None or session.closed:
-                # The stream died while we claimed: the attempt was never sent.
+            if session is None or session.closed or session.id != streams[a.job.worker_id]:
+                # The stream it was claimed for ended while we claimed: the attempt was never
+                # sent. Not on the worker's newer stream either: that stream's Hello may have
+                # been judged already, and found the worker without it.
                 reason = f"worker {a.job.worker_id} went away before dispatch"
                 end = AttemptEnd(*key, v1.AttemptOutcome.NOT_ACKNOWLEDGED, reason=reason)
                 await self.settler.end([end])

@@ -26,7 +26,7 @@ from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.domain.placement import JobNeeds
 from hodeid.domain.validation import validate_worker
-from hodeid.errors import InvalidRequest, StoreError, Unauthenticated
+from hodeid.errors import Conflict, InvalidRequest, StoreError, Unauthenticated
 from hodeid.metrics import WORKER_REFUSALS
 from hodeid.store.holders import HolderStore
 from hodeid.store.jobs import AttemptEnd
@@ -112,7 +112,12 @@ class WorkerSessions:
         resume_token = await self._admit(hello)
         session = Session(hello)
         async with self.lease.opening(session.id):
-            session.reconnects = await self.workers.record_hello(hello, self.lease.daemon_id, session.id) - 1
+            try:
+                sessions = await self.workers.record_hello(hello, self.lease.daemon_id, session.id)
+            except Conflict as exc:
+                log.warning("%s", exc.message, extra={"worker_id": hello.worker_id})
+                raise
+            session.reconnects = sessions - 1
             if (old := self._readers.get(hello.worker_id)) is not None:
                 # Let its older stream's reports land first, or they would look lost.
                 if not old.closed:
@@ -200,13 +205,21 @@ class WorkerSessions:
         # Those it no longer runs: LOST if they had started; if not (sent on a stream that
         # broke before the worker took them), they go back to the queue, no retry used.
         worker = session.worker_id
+        # Each verdict is fenced by the stream that held the attempt: if the worker brought it
+        # to a newer stream meanwhile, that stands.
         gone = [
-            AttemptEnd(*key, v1.AttemptOutcome.LOST, reason=f"worker {worker} came back without it")
-            if started
-            else AttemptEnd(*key, NOT_TAKEN, reason=f"worker {worker} came back without it before it started")
-            for key, started in (await self.holders.held_by(worker)).items()
-            if key not in kept and not self.ledger.awaiting(key)
-        ]
+            AttemptEnd(
+                h.job_id, h.attempt, v1.AttemptOutcome.LOST,
+                reason=f"worker {worker} came back without it", fence=h.session_id,
+            )
+            if h.started
+            else AttemptEnd(
+                h.job_id, h.attempt, NOT_TAKEN,
+                reason=f"worker {worker} came back without it before it started", fence=h.session_id,
+            )
+            for h in await self.holders.held_by(worker, session.id)
+            if (h.job_id, h.attempt) not in kept and not self.ledger.awaiting((h.job_id, h.attempt))
+        ]  # fmt: skip
         await self.settler.end(gone)
         return stale
 

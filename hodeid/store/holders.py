@@ -26,6 +26,17 @@ class Adopted:
 
 
 @dataclass(frozen=True)
+class Held:
+    """A current attempt the store gives a worker."""
+
+    job_id: str
+    attempt: int
+    started: bool
+    session_id: str | None
+    """The stream that holds it: a verdict on it is fenced by this."""
+
+
+@dataclass(frozen=True)
 class Absent:
     """A current attempt no live worker stream holds."""
 
@@ -69,11 +80,12 @@ class HolderStore:
             Adopted(str(r["job_id"]), r["number"], r["cancel_reason"], r["kill_grace_seconds"]) for r in found
         ]
 
-    async def held_by(self, worker_id: str) -> dict[Key, bool]:
-        """The current attempts the store gives ``worker_id``, each with whether it started."""
+    async def held_by(self, worker_id: str, session_id: str) -> list[Held]:
+        """The current attempts the store gives ``worker_id``; none unless ``session_id`` is
+        still its newest stream (a newer one may hold attempts this one cannot speak for)."""
         async with translate():
-            found = await self.pool.fetch(Q["held_by_worker"], worker_id)
-        return {(str(r["id"]), r["attempt"]): r["started"] for r in found}
+            found = await self.pool.fetch(Q["held_by_worker"], worker_id, session_id)
+        return [Held(str(r["id"]), r["attempt"], r["started"], r["session_id"]) for r in found]
 
     async def absent(self, daemon_id: str, leader: bool) -> list[Absent]:
         """The current attempts no live stream holds, among those of this daemon's streams or,

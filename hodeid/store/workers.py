@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from hodei_api import v1
+from hodeid.errors import Conflict
 from hodeid.store.db import translate
 from hodeid.store.queries import Q
 
@@ -41,13 +42,20 @@ class WorkerStore:
 
     async def record_hello(self, hello: v1.Hello, daemon_id: str, session_id: str) -> int:
         """Record a worker's Hello, opening the stream ``session_id`` on daemon ``daemon_id``;
-        return how many sessions it has had (1 for a new one)."""
+        return how many sessions it has had (1 for a new one). Raises ``Conflict``, recording
+        nothing, if a newer Hello of the same worker process is recorded already."""
         resources = hello.resources or v1.Resources()
         async with translate():
-            sessions: int = await self.pool.fetchval(
+            sessions: int | None = await self.pool.fetchval(
                 Q["upsert_worker"], hello.worker_id, hello.hostname, dict(hello.labels),
                 hello.slots, resources.cpu, resources.memory_mb, hello.version, daemon_id, session_id,
+                hello.incarnation, hello.stream,
             )  # fmt: skip
+        if sessions is None:
+            raise Conflict(
+                f"worker {hello.worker_id} has opened a newer stream than this one (its stream "
+                f"{hello.stream}); this one is not used"
+            )
         return sessions
 
     async def on_other_daemons(self, daemon_id: str, include_lapsed: bool) -> list[RecordedWorker]:

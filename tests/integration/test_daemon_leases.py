@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from grpclib.exceptions import ProtocolError
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError, ProtocolError
 
 from hodei_api import v1
 from hodeid.control.daemon import Daemon
@@ -202,3 +203,84 @@ async def test_a_dispatch_the_worker_never_acknowledged_is_requeued_when_it_move
         again = (await moved.next("run_job")).run_job
         assert again is not None and again.attempt == 2
         moved.close()
+
+
+async def test_a_hello_the_worker_gave_up_judges_nothing_its_newer_stream_holds(
+    start: Start, pool: asyncpg.Pool
+) -> None:
+    a = await start(lost_grace_seconds=60.0)
+    b = await start(lost_grace_seconds=60.0)
+    async with channel_for(a, name="on-a") as on_a, channel_for(b, name="on-b") as on_b:
+        # The worker's first Hello, to B, is slow to arrive; the worker gives up on it and opens
+        # a second stream, to A, which is sent a job.
+        given_up = await running_on(on_b, "w1")
+        newer = await running_on(on_a, "w1")
+        newer.credential = newer.hello.credential = given_up.credential
+        for stream, worker in enumerate((given_up, newer), 1):
+            worker.hello.incarnation, worker.hello.stream = "i1", stream
+        await newer.next("welcome")
+        job = await submit(on_a, "sleep", "9")
+        await newer.next("run_job")
+        # B takes in the first Hello only now: it must not judge the job the worker was sent
+        # on its newer stream ("came back without it"), nor record itself as the worker's.
+        with pytest.raises(GRPCError) as refused:
+            await given_up.next("welcome")
+        assert refused.value.status is Status.FAILED_PRECONDITION
+        assert "newer stream" in (refused.value.message or "")
+        assert await pool.fetchval("SELECT daemon_id FROM workers WHERE id = 'w1'") == a.id
+        newer.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
+        newer.send(
+            finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
+        )
+        done = await wait_state(on_b, job.id, v1.JobState.SUCCEEDED)
+        assert [t.outcome for t in done.attempts] == [v1.AttemptOutcome.SUCCEEDED]
+        newer.close()
+
+
+async def test_a_verdict_on_a_returning_worker_needs_its_stream_to_be_its_newest(
+    start: Start, pool: asyncpg.Pool
+) -> None:
+    daemon = await start(lost_grace_seconds=60.0)
+    async with channel_for(daemon) as channel:
+        worker, job = await started(channel, channel)
+        session_id = await pool.fetchval("SELECT session_id FROM workers WHERE id = 'w1'")
+        holders = HolderStore(pool)
+        [held] = await holders.held_by("w1", session_id)
+        assert (held.job_id, held.attempt, held.started, held.session_id) == (job.id, 1, True, session_id)
+        # A stream the worker has since replaced speaks for nothing.
+        assert await holders.held_by("w1", "an-older-stream") == []
+        worker.close()
+
+
+async def test_a_job_claimed_for_a_stream_that_ended_meanwhile_is_not_sent_on_the_next(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    daemon = await start(lost_grace_seconds=60.0)
+    async with channel_for(daemon) as channel:
+        first = await running_on(channel, "w1")
+        await first.next("welcome")
+        back: list[ScriptedWorker] = []
+        welcomed = asyncio.Event()
+        claim = daemon.scheduler.jobs.claim
+
+        async def worker_comes_back_meanwhile(*args: object) -> object:
+            # The claim is made for the first stream; before it is dispatched the worker comes
+            # back on a new one, whose Hello (without the job) is judged at once.
+            claimed = await claim(*args)  # type: ignore[arg-type]
+            if claimed and not back:
+                first.close()
+                back.append(await running_on(channel, "w1"))
+                back[0].credential = back[0].hello.credential = first.credential
+                await back[0].next("welcome")
+                welcomed.set()
+            return claimed
+
+        monkeypatch.setattr(daemon.scheduler.jobs, "claim", worker_comes_back_meanwhile)
+        job = await submit(channel, "echo", "hi")
+        # Attempt 1 was given up when the worker came back without it: it must never reach
+        # the worker, or the job would run twice.
+        async with asyncio.timeout(30):
+            await welcomed.wait()
+        run = (await back[0].next("run_job")).run_job
+        assert run is not None and (run.job_id, run.attempt) == (job.id, 2)
+        back[0].close()

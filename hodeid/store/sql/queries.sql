@@ -192,9 +192,14 @@ RETURNING *;
 SELECT state, count(*) AS n FROM jobs GROUP BY state;
 
 -- name: held_by_worker
--- $1 worker id. The attempts the store gives the worker, and whether each started.
-SELECT id, attempt, state = 'RUNNING' AS started FROM jobs
-WHERE worker_id = $1 AND state IN ('ASSIGNED', 'RUNNING');
+-- $1 worker id, $2 its new stream. The attempts the store gives the worker, whether each
+-- started, and the stream that holds it; none unless $2 is still the worker's newest recorded
+-- stream (a newer one, on any daemon, may hold attempts this stream's Hello could not list).
+SELECT j.id, j.attempt, j.state = 'RUNNING' AS started, t.session_id
+FROM jobs j
+JOIN attempts t ON t.job_id = j.id AND t.number = j.attempt
+JOIN workers w ON w.id = j.worker_id AND w.session_id = $2
+WHERE j.worker_id = $1 AND j.state IN ('ASSIGNED', 'RUNNING');
 
 -- name: adopt_attempts
 -- $1 worker id, $2 this daemon, $3 the worker's new stream, $4 job ids, $5 attempts: those the
@@ -293,15 +298,20 @@ SELECT state FROM jobs WHERE id = $1;
 
 -- name: upsert_worker
 -- $1 id, $2 hostname, $3 labels (jsonb text), $4 slots, $5 cpu, $6 memory_mb, $7 version,
--- $8 the daemon, $9 the session of its new stream
+-- $8 the daemon, $9 the session of its new stream, $10 the worker's incarnation, $11 its count
+-- of streams. No row when a newer Hello of the same incarnation is recorded already: this one
+-- is stale (the worker gave it up and moved on), and must change nothing.
 INSERT INTO workers (id, hostname, labels, slots, cpu, memory_mb, version, daemon_id, session_id,
-                     attached_at)
-VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, now())
+                     attached_at, incarnation, stream)
+VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, now(), $10, $11)
 ON CONFLICT (id) DO UPDATE
 SET hostname = excluded.hostname, labels = excluded.labels, slots = excluded.slots,
     cpu = excluded.cpu, memory_mb = excluded.memory_mb, version = excluded.version,
     last_seen_at = now(), sessions = workers.sessions + 1, daemon_id = excluded.daemon_id,
-    session_id = excluded.session_id, attached_at = now(), detached_at = NULL
+    session_id = excluded.session_id, attached_at = now(), detached_at = NULL,
+    incarnation = excluded.incarnation, stream = excluded.stream
+WHERE excluded.stream = 0 OR excluded.incarnation <> workers.incarnation
+   OR excluded.stream > workers.stream
 RETURNING sessions;
 
 -- name: detach_workers

@@ -103,7 +103,10 @@ CREATE TABLE workers (
     daemon_id text,
     session_id text,
     attached_at timestamptz,
-    detached_at timestamptz
+    detached_at timestamptz,
+    -- The newest recorded Hello's process and its count of streams (an older one is refused).
+    incarnation text NOT NULL DEFAULT '',
+    stream bigint NOT NULL DEFAULT 0
 );
 
 CREATE INDEX workers_daemon_idx ON workers (daemon_id) WHERE detached_at IS NULL;

@@ -74,7 +74,10 @@ async def test_hello_then_a_job_reported_in_order(
             running=[],
             version=VERSION,
             token="",
+            incarnation=hello.incarnation,
+            stream=1,
         )
+        assert len(hello.incarnation) == 16
         stream.send(run_job=run_job("job-1", "sh", "-c", "echo hi; echo err >&2; exit 3"))
         accepted: v1.Accepted = await stream.next("accepted")
         assert (accepted.job_id, accepted.attempt) == ("job-1", 1) and accepted.pid > 0
@@ -136,10 +139,12 @@ async def test_heartbeats_echo_and_measure_the_round_trip(daemon: FakeDaemon) ->
 
 async def test_a_silent_daemon_counts_as_gone(daemon: FakeDaemon, caplog: pytest.LogCaptureFixture) -> None:
     async with quick(daemon.addr):
-        await connected(daemon, interval=0.1)  # then nothing more from the daemon
+        _, first = await connected(daemon, interval=0.1)  # then nothing more from the daemon
         second = await daemon.next_stream(timeout=5)
-        assert await second.next("hello")
+        again: v1.Hello = await second.next("hello")
         second.welcome()
+    # The daemons can tell the newer Hello of the two.
+    assert (again.incarnation, again.stream) == (first.incarnation, first.stream + 1)
     assert "nothing from the daemon for 0.3 s; reconnecting in" in caplog.text
 
 

@@ -699,6 +699,19 @@ class Hello(betterproto2.Message):
     may claim the id.
     """
 
+    incarnation: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
+    """
+    Random, made once per worker process; with `stream`, it orders this worker's Hellos.
+    """
+
+    stream: "int" = betterproto2.field(11, betterproto2.TYPE_UINT64)
+    """
+    This process's count of the streams it has opened, from 1. A Hello older than the
+    newest one the daemons have seen from the same incarnation (one the worker gave up
+    while a daemon was still taking it in) is refused with FAILED_PRECONDITION and judges
+    nothing: the attempts the worker's newer stream holds are left alone. 0: unordered.
+    """
+
 
 default_message_pool.register_message("hodei.v1", "Hello", Hello)
 
