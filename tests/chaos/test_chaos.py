@@ -3,6 +3,10 @@ scripts/chaos/run.py repeats) breaks a running system for real and must lose not
 
 from __future__ import annotations
 
+import signal
+
+import pytest
+
 from tests.support import chaos
 from tests.support.chaos import Stage, Tally
 
@@ -43,3 +47,10 @@ def test_two_hodeid_a_job_outliving_the_grace_on_one_daemons_worker_succeeds_on_
     stage: Stage,
 ) -> None:
     clean(chaos.outlives_grace(stage))
+
+
+# 30 jobs, two restarts and every log read through the CLI: about a minute on a busy machine.
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_two_hodeid_restarted_in_turn_under_a_flow_of_jobs_lose_nothing(stage: Stage, sig: int) -> None:
+    clean(chaos.restarted_under_flow(stage, sig))
