@@ -76,6 +76,10 @@ async def test_a_command_that_cannot_start_reports_none() -> None:
     assert (finished.exit_code, finished.usage) == (127, None)
 
 
+def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command)
+
+
 async def test_without_pidfds_a_thread_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Kernels before 5.3 have no pidfd: a thread waits for the exit, with wait4 all the same."""
 
@@ -83,7 +87,7 @@ async def test_without_pidfds_a_thread_waits(monkeypatch: pytest.MonkeyPatch) ->
         raise OSError("pidfd_open refused")
 
     monkeypatch.setattr(os, "pidfd_open", refused)
-    process = subprocess.Popen([PY, "-c", HOG])
+    process = _spawn([PY, "-c", HOG])
     ended = await asyncio.wait_for(reaping.reap(process), 60)
     assert ended.returncode == 0 and process.returncode == 0
     assert ended.rusage is not None
