@@ -1183,7 +1183,9 @@ class Usage(betterproto2.Message):
     max_rss_bytes: "int" = betterproto2.field(3, betterproto2.TYPE_INT64)
     """
     Peak resident set size of the largest single process (the kernel keeps a maximum per
-    process, not of the group's total).
+    process, not of the group's total). On Linux it is never below the worker's own resident
+    size when it started the job (tens of MB): the kernel carries the spawning process's peak
+    across exec into the job's figure, so small jobs show that size, not their own.
     """
 
     wall_seconds: "float" = betterproto2.field(4, betterproto2.TYPE_DOUBLE)
