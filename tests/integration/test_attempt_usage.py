@@ -41,7 +41,9 @@ async def test_each_attempts_usage_is_kept_and_the_job_totals_them(pool: asyncpg
 
     got = await jobs.get(job.id)
     assert [a.usage for a in got.attempts] == [FIRST, None, SECOND]
-    totals = v1.Usage(cpu_user_seconds=2.0, cpu_system_seconds=0.75, max_rss_bytes=300 << 20, wall_seconds=6.5)
+    totals = v1.Usage(
+        cpu_user_seconds=2.0, cpu_system_seconds=0.75, max_rss_bytes=300 << 20, wall_seconds=6.5
+    )
     assert got.usage == totals
     [listed] = await jobs.page([], 10, None)
     assert listed.usage == totals

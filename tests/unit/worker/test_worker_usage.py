@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -54,7 +55,8 @@ async def test_concurrent_attempts_each_report_their_own() -> None:
     assert hog.usage is not None and small.usage is not None
     assert hog.usage.cpu_user_seconds >= 0.3
     assert small.usage.cpu_user_seconds < 0.3
-    assert small.usage.max_rss_bytes < 100 * MB
+    # Linux carries the spawner's peak across exec: a small job shows at most this process's.
+    assert small.usage.max_rss_bytes <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 async def test_wall_time_lies_between_its_sleep_and_the_attempt() -> None:
