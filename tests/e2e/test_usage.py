@@ -4,6 +4,7 @@ daemon stores it and sums it in its metrics, and the CLI shows it."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from tests.support.jobs import detach, job_json, wait_state
 from tests.support.metrics import scrape
@@ -30,7 +31,8 @@ def test_a_job_that_allocates_300_mb_and_spins_reports_it(bare: Cluster) -> None
     # Not this interpreter: run as root, the worker runs jobs as nobody, who may not reach it.
     job_id = detach(bare, "--", "python3", "-c", HOG)
     job = wait_state(bare, job_id, "SUCCEEDED", timeout=60)
-    [attempt] = job["attempts"]  # type: ignore[misc]
+    attempts: list[dict[str, Any]] = job["attempts"]  # type: ignore[assignment]
+    [attempt] = attempts
     usage = attempt["usage"]
     assert usage["max_rss_bytes"] >= 300 * MB
     assert usage["cpu_user_seconds"] >= 0.3
