@@ -1,4 +1,5 @@
-"""How the worker learns that a job's process exited."""
+"""How the worker learns that a child asyncio started exited (the job user's probes of a
+``--cwd``; a job's own process is reaped by ``reaping``, which reads its rusage)."""
 
 from __future__ import annotations
 

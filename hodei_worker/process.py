@@ -28,7 +28,8 @@ together: one wake-up of the sender and one batch for the daemon instead of two)
 class AttemptProcess:
     """Runs one attempt of a job and reports on it through ``emit``.
 
-    It reports ``Accepted``, then ``LogBatch`` es, then ``Finished``. A command that cannot
+    It reports ``Accepted``, then ``LogBatch`` es, then ``Finished`` with what the kernel
+    counted for the process (``Usage``). A command that cannot
     start gets one ``LOG_STREAM_SYSTEM`` line and ``Finished(FAILED)`` with exit code 127 (not
     found) or 126 (any other reason), and no ``Accepted``. Cancel and timeout send SIGTERM to
     the process group, then SIGKILL after the grace; nothing in the group outlives the attempt.
@@ -79,16 +80,16 @@ class AttemptProcess:
         if self._abandoned:
             return None
         loop = asyncio.get_running_loop()
-        self._done = done = loop.create_future()
         try:
-            transport = await start_command(self.spec, self._batcher, done, self._user)
+            running = await start_command(self.spec, self._batcher, self._user)
         except SpawnError as exc:
             logger.warning("job %s attempt %d: %s", self.job_id, self.attempt, exc)
             self._batcher.system(str(exc))
             self._batcher.flush()
             return self._send_finished(v1.AttemptOutcome.FAILED, str(exc), exc.exit_code)
+        self._done = running.done
         try:
-            self.pid = transport.get_pid()
+            self.pid = running.pid
             self.started_at = datetime.now(UTC)
             logger.info("job %s attempt %d: started pid %d", self.job_id, self.attempt, self.pid)
             self._timers.append(loop.call_later(self._accept_window, self._accept))
@@ -101,15 +102,13 @@ class AttemptProcess:
                 self._timers.append(
                     loop.call_later(timeout, self._stop, v1.AttemptOutcome.TIMED_OUT, reason, None)
                 )
-            await done
+            await running.done
         finally:
             for timer in self._timers:
                 timer.cancel()
             self._signal(signal.SIGKILL)  # whatever the job left behind in its group
-            transport.close()
-        returncode = transport.get_returncode()
-        assert returncode is not None, "asyncio reports the end only after the exit"
-        return self._finish(returncode)
+            running.close()
+        return self._finish(running.returncode, running.usage())
 
     def cancel(self, reason: str = "", grace: float | None = None) -> None:
         """End the attempt as CANCELLED: SIGTERM to its process group, SIGKILL after the grace.
@@ -159,7 +158,7 @@ class AttemptProcess:
         except PermissionError as exc:
             logger.warning("cannot send %s to process group %d: %s", sig.name, self.pid, exc)
 
-    def _finish(self, returncode: int) -> v1.Finished | None:
+    def _finish(self, returncode: int, usage: v1.Usage | None) -> v1.Finished | None:
         self._batcher.flush()
         ending = describe_exit(returncode)
         if self._outcome is not None:
@@ -170,8 +169,8 @@ class AttemptProcess:
             outcome, reason = v1.AttemptOutcome.FAILED, ending
         logger.info("job %s attempt %d: %s", self.job_id, self.attempt, reason)
         if returncode < 0:
-            return self._send_finished(outcome, reason, signal_number=-returncode)
-        return self._send_finished(outcome, reason, returncode)
+            return self._send_finished(outcome, reason, signal_number=-returncode, usage=usage)
+        return self._send_finished(outcome, reason, returncode, usage=usage)
 
     def _send_finished(
         self,
@@ -180,6 +179,7 @@ class AttemptProcess:
         exit_code: int | None = None,
         *,
         signal_number: int | None = None,
+        usage: v1.Usage | None = None,
     ) -> v1.Finished | None:
         finished = v1.Finished(
             job_id=self.job_id,
@@ -191,6 +191,7 @@ class AttemptProcess:
             finished_at=datetime.now(UTC),
             reason=reason,
             last_seq=self.last_seq,
+            usage=usage,
         )
         self._send(v1.WorkerMessage(finished=finished))
         return None if self._abandoned else finished

@@ -62,3 +62,36 @@ TLS_HANDSHAKE_FAILURES = Counter(
     "TLS handshakes of gRPC connections that failed (plaintext clients, untrusted certificates, timeouts).",
     registry=REGISTRY,
 )
+ATTEMPT_CPU_USER = Counter(
+    "hodei_attempt_cpu_user_seconds",
+    "CPU time in user mode of the attempts that ended, as their workers' kernels counted it "
+    "(the job's process and the descendants it waited for), by attempt outcome.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+ATTEMPT_CPU_SYSTEM = Counter(
+    "hodei_attempt_cpu_system_seconds",
+    "CPU time in the kernel of the attempts that ended, by attempt outcome.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+ATTEMPT_WALL = Counter(
+    "hodei_attempt_wall_seconds",
+    "Time from start to exit of the attempts that ended, by attempt outcome.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+ATTEMPT_MAX_RSS = Counter(
+    "hodei_attempt_max_rss_bytes",
+    "Sum of the peak resident set sizes of the attempts that ended, by attempt outcome: divided "
+    "by hodei_attempts_measured_total, the mean peak per attempt.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+ATTEMPTS_MEASURED = Counter(
+    "hodei_attempts_measured",
+    "Attempts that ended with their usage reported (what the hodei_attempt_* sums are over), "
+    "by attempt outcome.",
+    ["outcome"],
+    registry=REGISTRY,
+)

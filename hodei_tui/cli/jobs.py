@@ -21,8 +21,8 @@ async def get_command(args: argparse.Namespace, backend: Backend) -> int:
 
 
 async def list_command(args: argparse.Namespace, backend: Backend) -> int:
-    """``hodei job list [--state S]... [--limit N | --all] [-o json|jsonl]``; when jobs are left
-    out, says so on stderr."""
+    """``hodei job list [--state S]... [--limit N | --all] [-o json|jsonl|wide]``; when jobs are
+    left out, says so on stderr."""
     states = [v1.JobState[name] for name in args.state]
     if args.all:
         jobs = []
@@ -40,8 +40,8 @@ async def list_command(args: argparse.Namespace, backend: Backend) -> int:
                 print(to_json_line(job_to_dict(job)))
     if args.output == "json":
         print(to_json([job_to_dict(job) for job in listed.jobs]))
-    elif args.output is None:
-        print(jobs_table(listed.jobs, datetime.now(UTC)))
+    elif args.output in (None, "wide"):
+        print(jobs_table(listed.jobs, datetime.now(UTC), wide=args.output == "wide"))
     if listed.more:
         shown = len(listed.jobs)
         print(

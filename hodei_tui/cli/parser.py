@@ -198,8 +198,9 @@ def _add_jobs(group: argparse._SubParsersAction[Parser], common: Parser) -> None
     listing.add_argument(
         "-o",
         "--output",
-        choices=["json", "jsonl"],
-        help="print json (one array) or jsonl (one job per line, written as each page arrives)",
+        choices=["json", "jsonl", "wide"],
+        help="print json (one array) or jsonl (one job per line, written as each page arrives); "
+        "wide: the table with the CPU time (user + system) and peak memory of each job's attempts",
     )
 
     why = _command(

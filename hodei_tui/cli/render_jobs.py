@@ -8,13 +8,25 @@ from datetime import datetime
 from hodei_api import v1
 from hodei_api.loglines import Line
 from hodei_tui.cli.render import NONE, age_since, clip, details, iso, number, resources_dict, table
+from hodei_tui.cli.render_usage import (
+    USAGE_COLUMNS,
+    cpu_cell,
+    peak_cell,
+    usage_cells,
+    usage_line,
+    usage_to_dict,
+)
 
 JOB_COLUMNS = ("ID", "NAME", "STATE", "ATTEMPT", "WORKER", "EXIT", "AGE")
+# `job list -o wide` adds what the job's attempts used: CPU (user and system) and peak memory.
+WIDE_COLUMNS = (*JOB_COLUMNS, "CPU", "MAX RSS")
 # The daemon names a job after its command when not given a name; a long one would push the
 # other columns off the screen.
 NAME_WIDTH = 32
 FINISHED = (v1.JobState.SUCCEEDED, v1.JobState.FAILED, v1.JobState.CANCELLED, v1.JobState.TIMED_OUT)
-ATTEMPT_COLUMNS = ("#", "WORKER", "OUTCOME", "EXIT", "ASSIGNED", "STARTED", "FINISHED", "REASON")
+ATTEMPT_COLUMNS = (
+    "#", "WORKER", "OUTCOME", "EXIT", "ASSIGNED", "STARTED", "FINISHED", *USAGE_COLUMNS, "REASON"
+)  # fmt: skip
 
 
 def attempt_to_dict(attempt: v1.Attempt) -> dict[str, object]:
@@ -29,6 +41,7 @@ def attempt_to_dict(attempt: v1.Attempt) -> dict[str, object]:
         "assigned_at": iso(attempt.assigned_at),
         "started_at": iso(attempt.started_at),
         "finished_at": iso(attempt.finished_at),
+        "usage": usage_to_dict(attempt.usage),
     }
 
 
@@ -59,6 +72,7 @@ def job_to_dict(job: v1.Job) -> dict[str, object]:
         "idempotency_key": spec.idempotency_key,
         "kill_grace_seconds": spec.kill_grace_seconds,
         "attempts": [attempt_to_dict(attempt) for attempt in job.attempts],
+        "usage": usage_to_dict(job.usage),
     }
 
 
@@ -69,8 +83,9 @@ def outcome(exit_code: int | None, signal: int | None) -> str:
     return NONE if exit_code is None else str(exit_code)
 
 
-def jobs_table(jobs: list[v1.Job], now: datetime) -> str:
-    """``job list``: one row per job, in the order given (the daemon sends newest first)."""
+def jobs_table(jobs: list[v1.Job], now: datetime, *, wide: bool = False) -> str:
+    """``job list``: one row per job, in the order given (the daemon sends newest first);
+    ``wide`` adds the CPU and peak memory its attempts used."""
     rows = [
         (
             job.id,
@@ -80,10 +95,11 @@ def jobs_table(jobs: list[v1.Job], now: datetime) -> str:
             job.worker_id or NONE,
             outcome(job.exit_code, job.signal),
             age_since(job.created_at, now),
+            *((cpu_cell(job.usage), peak_cell(job.usage)) if wide else ()),
         )
         for job in jobs
     ]
-    return table(JOB_COLUMNS, rows)
+    return table(WIDE_COLUMNS if wide else JOB_COLUMNS, rows)
 
 
 def cancel_text(job: v1.Job) -> str:
@@ -139,6 +155,7 @@ def job_text(job: v1.Job, now: datetime) -> str:
             ("started", _when(job.started_at, now)),
             ("finished", _when(job.finished_at, now)),
             ("attempts", str(len(job.attempts)) if job.attempts else "none yet"),
+            *([("usage", usage_line(job.usage))] if job.usage else []),
         ]
     )
     if not job.attempts:
@@ -152,6 +169,7 @@ def job_text(job: v1.Job, now: datetime) -> str:
             iso(attempt.assigned_at) or NONE,
             iso(attempt.started_at) or NONE,
             iso(attempt.finished_at) or NONE,
+            *usage_cells(attempt.usage),
             attempt.reason or NONE,
         )
         for attempt in job.attempts

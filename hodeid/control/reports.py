@@ -118,5 +118,5 @@ def _end_of(body: v1.Finished) -> AttemptEnd:
         reason = body.outcome.name.lower()
     return AttemptEnd(
         body.job_id, body.attempt, body.outcome, body.exit_code, body.signal, reason,
-        body.started_at, body.finished_at or datetime.now(UTC),
+        body.started_at, body.finished_at or datetime.now(UTC), body.usage,
     )  # fmt: skip

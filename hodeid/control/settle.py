@@ -12,6 +12,13 @@ from hodeid.control.ledger import Ledger
 from hodeid.control.loghub import LogHub
 from hodeid.domain.retry import settle as decide_retry
 from hodeid.domain.states import ACTIVE, is_terminal
+from hodeid.metrics import (
+    ATTEMPT_CPU_SYSTEM,
+    ATTEMPT_CPU_USER,
+    ATTEMPT_MAX_RSS,
+    ATTEMPT_WALL,
+    ATTEMPTS_MEASURED,
+)
 from hodeid.store.jobs import ActiveRow, AttemptEnd, JobStore, Settled
 
 log = logging.getLogger(__name__)
@@ -28,6 +35,22 @@ def decide(row: ActiveRow, end: AttemptEnd) -> tuple[v1.JobState, int, float, st
         cancel=row.cancel_reason or "",
     )
     return s.state, s.add_failures, s.delay, s.reason
+
+
+def count_usage(ends: Sequence[AttemptEnd], settled: Sequence[Settled]) -> None:
+    """Add the usage of the attempts that were settled (not those fenced out: a Finished sent
+    again counts once) to the Prometheus counters, by attempt outcome."""
+    by_key = {(end.job_id, end.attempt): end for end in ends}
+    for s in settled:
+        end = by_key[(s.job_id, s.attempt)]
+        if (usage := end.usage) is None:
+            continue
+        outcome = end.outcome.name
+        ATTEMPTS_MEASURED.labels(outcome).inc()
+        ATTEMPT_CPU_USER.labels(outcome).inc(max(0.0, usage.cpu_user_seconds))
+        ATTEMPT_CPU_SYSTEM.labels(outcome).inc(max(0.0, usage.cpu_system_seconds))
+        ATTEMPT_MAX_RSS.labels(outcome).inc(max(0, usage.max_rss_bytes))
+        ATTEMPT_WALL.labels(outcome).inc(max(0.0, usage.wall_seconds))
 
 
 class Settler:
@@ -48,6 +71,7 @@ class Settler:
             if end.fence is None:
                 self.ledger.release((end.job_id, end.attempt))
         settled = await self.jobs.settle(ends, sorted(from_states), decide)
+        count_usage(ends, settled)
         for s in settled:
             context = {"job_id": s.job_id, "attempt": s.attempt}
             log.info("job %s attempt %d -> %s", s.job_id, s.attempt, s.state.name, extra=context)

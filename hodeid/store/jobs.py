@@ -48,6 +48,8 @@ class AttemptEnd:
     reason: str = ""
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    usage: v1.Usage | None = None
+    """What the worker reported the kernel counted for it; None if it reported none."""
     fence: str | None = None
     """For a verdict reached without the worker (LOST, TIMED_OUT while away): the stream that
     held the attempt then; if another holds it now (the worker brought it back), it stands."""
@@ -106,6 +108,12 @@ def _pending_job(r: asyncpg.Record) -> PendingJob:
     return PendingJob(
         str(r["id"]), tuple(r["selector"]), r["cpu"], r["memory_mb"], r["priority"], r["placement_class"]
     )
+
+
+def _usage_columns(usage: v1.Usage | None) -> tuple[float | None, float | None, int | None, float | None]:
+    if usage is None:
+        return None, None, None, None
+    return usage.cpu_user_seconds, usage.cpu_system_seconds, usage.max_rss_bytes, usage.wall_seconds
 
 
 def _uuid(job_id: str) -> uuid.UUID:
@@ -276,7 +284,7 @@ class JobStore:
                 [s.name for s in from_states],
             )
             cols: dict[str, list[Any]] = {
-                k: [] for k in "ids att st ex sig why start end add delay out".split()
+                k: [] for k in "ids att st ex sig why start end add delay out user sys rss wall".split()
             }
             for r in locked:
                 row = ActiveRow(
@@ -290,7 +298,8 @@ class JobStore:
                 for k, value in zip(
                     cols,
                     (r["id"], row.attempt, state.name, end.exit_code, end.signal, reason,
-                     end.started_at, end.finished_at, add, delay, end.outcome.name),
+                     end.started_at, end.finished_at, add, delay, end.outcome.name,
+                     *_usage_columns(end.usage)),
                     strict=True,
                 ):  # fmt: skip
                     cols[k].append(value)
@@ -298,10 +307,11 @@ class JobStore:
                 return []
             settled = await conn.fetch(
                 Q["settle_jobs"],
-                *(cols[k] for k in "ids att st ex sig why start end add delay".split()),
+                *(cols[k] for k in "ids att st ex sig why start end add delay user sys rss wall".split()),
             )
             await conn.execute(
-                Q["settle_attempts"], *(cols[k] for k in "ids att out ex sig why start end".split())
+                Q["settle_attempts"],
+                *(cols[k] for k in "ids att out ex sig why start end user sys rss wall".split()),
             )
         return [Settled(str(r["id"]), r["attempt"], v1.JobState[r["state"]]) for r in settled]
 

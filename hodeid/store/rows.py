@@ -28,6 +28,18 @@ def job_spec(row: Row) -> v1.JobSpec:
     )
 
 
+def usage(row: Row) -> v1.Usage | None:
+    """The usage columns of an attempt's or a job's row; None when nothing was reported."""
+    if row["wall_seconds"] is None:
+        return None
+    return v1.Usage(
+        cpu_user_seconds=row["cpu_user_seconds"],
+        cpu_system_seconds=row["cpu_system_seconds"],
+        max_rss_bytes=row["max_rss_bytes"],
+        wall_seconds=row["wall_seconds"],
+    )
+
+
 def attempt(row: Row) -> v1.Attempt:
     return v1.Attempt(
         number=row["number"],
@@ -39,6 +51,7 @@ def attempt(row: Row) -> v1.Attempt:
         assigned_at=row["assigned_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        usage=usage(row),
     )
 
 
@@ -56,6 +69,7 @@ def job(row: Row, attempts: Sequence[Row] = ()) -> v1.Job:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         attempts=[attempt(a) for a in attempts],
+        usage=usage(row),
     )
 
 

@@ -30,8 +30,21 @@ def job(n: int, state: v1.JobState, command: str, age: float, **fields: object) 
     )
 
 
+# What the finished build used, as its worker's kernel counted it.
+BUILT = v1.Usage(
+    cpu_user_seconds=83.4, cpu_system_seconds=6.21, max_rss_bytes=1_288_490_189, wall_seconds=512.9
+)
 JOBS = [
-    job(1, v1.JobState.SUCCEEDED, "make test", 3600, attempt=1, worker_id="builder-1", exit_code=0),
+    job(
+        1,
+        v1.JobState.SUCCEEDED,
+        "make test",
+        3600,
+        attempt=1,
+        worker_id="builder-1",
+        exit_code=0,
+        usage=BUILT,
+    ),
     job(2, v1.JobState.FAILED, "pytest -x", 1800, attempt=2, worker_id="builder-2", exit_code=3),
     job(3, v1.JobState.CANCELLED, "sleep 600", 900, attempt=1, worker_id="builder-1"),
     job(4, v1.JobState.TIMED_OUT, "./slow.sh", 600, attempt=1, worker_id="builder-2", signal=9),

@@ -50,6 +50,13 @@ def test_main_screen_with_jobs_in_several_states(snap_compare: SnapCompare) -> N
     assert snap_compare(app(), terminal_size=WIDE, run_before=run_before)
 
 
+def test_a_finished_job_shows_what_it_used(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await select(pilot, JOBS[0].id)  # succeeded: its CPU, peak memory and wall time
+
+    assert snap_compare(app(), terminal_size=WIDE, run_before=run_before)
+
+
 def test_waiting_job_explained(snap_compare: SnapCompare) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await select(pilot, PENDING_ID)

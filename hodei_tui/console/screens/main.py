@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Tab, Tabs
 from hodei_api import v1
 from hodei_api.backoff import Backoff
 from hodei_api.printable import printable
+from hodei_tui.cli.render_usage import usage_line
 from hodei_tui.console import messages as m
 from hodei_tui.console.feeds import Feeds
 from hodei_tui.console.format import FINISHED, plain, short_id
@@ -183,6 +184,7 @@ class MainScreen(Screen[None]):
         table = self.query_one(JobsTable)
         table.replace(event.jobs)
         self._select(table.selected_id)
+        self._show_usage()
         self._pulse_jobs()
 
     def on_job_changed(self, event: m.JobChanged) -> None:
@@ -201,6 +203,7 @@ class MainScreen(Screen[None]):
         self._changed_jobs.clear()
         if self.selected is None:
             self._select(table.selected_id)
+        self._show_usage()
         self._pulse_jobs()
 
     def _pulse_jobs(self) -> None:
@@ -234,6 +237,7 @@ class MainScreen(Screen[None]):
         trace = self.query_one(DecisionTrace)
         trace.show(job_id, None)
         if job_id is None:
+            trace.border_subtitle = ""
             log.border_title = "Log"
             log.empty_hint = "no job selected"
             self.workers.cancel_group(self, "log")
@@ -242,8 +246,15 @@ class MainScreen(Screen[None]):
         log.border_title = plain(f"Log · {short_id(job_id)}")
         log.empty_hint = "no output yet"
         trace.border_title = plain(f"Decision trace · {short_id(job_id)}")
+        self._show_usage()
         self._follow_log(job_id)
         self._follow_trace(job_id)
+
+    def _show_usage(self) -> None:
+        """What the selected job's attempts used, under its trace: CPU, peak memory, wall time."""
+        job = self.query_one(JobsTable).jobs.get(self.selected or "")
+        usage = job.usage if job is not None else None
+        self.query_one(DecisionTrace).border_subtitle = plain(usage_line(usage)) if usage else ""
 
     # The selected job's log and trace.
 

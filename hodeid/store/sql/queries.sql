@@ -135,14 +135,20 @@ FOR UPDATE OF j, t;
 
 -- name: settle_jobs
 -- $1 job ids, $2 attempts, $3 new job states, $4 exit codes, $5 signals, $6 reasons,
--- $7 started_at, $8 finished_at, $9 failures to add, $10 retry delays (seconds).
+-- $7 started_at, $8 finished_at, $9 failures to add, $10 retry delays (seconds),
+-- $11 CPU user seconds, $12 CPU system seconds, $13 peak RSS bytes, $14 wall seconds (NULL
+-- when the attempt reported none).
 -- A job set back to PENDING is a retry: it keeps no worker, no finish time and no exit code
 -- or signal (those of the attempt that ended stay on the attempt; the reason tells of it).
+-- Its usage adds up over its attempts; max_rss_bytes is the highest (greatest skips NULLs).
 WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::integer[],
                                 $5::integer[], $6::text[], $7::timestamptz[],
-                                $8::timestamptz[], $9::integer[], $10::double precision[])
+                                $8::timestamptz[], $9::integer[], $10::double precision[],
+                                $11::double precision[], $12::double precision[], $13::bigint[],
+                                $14::double precision[])
            AS a (job_id, attempt, state, exit_code, signal, reason, started_at, finished_at,
-                 add_failures, delay))
+                 add_failures, delay, cpu_user_seconds, cpu_system_seconds, max_rss_bytes,
+                 wall_seconds))
 UPDATE jobs j
 SET state = a.state,
     exit_code = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.exit_code END,
@@ -154,6 +160,13 @@ SET state = a.state,
     worker_id = CASE WHEN a.state = 'PENDING' THEN NULL ELSE j.worker_id END,
     run_after = CASE WHEN a.state = 'PENDING' THEN now() + make_interval(secs => a.delay)
                      ELSE j.run_after END,
+    cpu_user_seconds = CASE WHEN a.cpu_user_seconds IS NULL THEN j.cpu_user_seconds
+                            ELSE coalesce(j.cpu_user_seconds, 0) + a.cpu_user_seconds END,
+    cpu_system_seconds = CASE WHEN a.cpu_system_seconds IS NULL THEN j.cpu_system_seconds
+                              ELSE coalesce(j.cpu_system_seconds, 0) + a.cpu_system_seconds END,
+    max_rss_bytes = greatest(j.max_rss_bytes, a.max_rss_bytes),
+    wall_seconds = CASE WHEN a.wall_seconds IS NULL THEN j.wall_seconds
+                        ELSE coalesce(j.wall_seconds, 0) + a.wall_seconds END,
     updated_at = now()
 FROM a
 WHERE j.id = a.job_id AND j.attempt = a.attempt
@@ -161,14 +174,19 @@ RETURNING j.id, j.attempt, j.state;
 
 -- name: settle_attempts
 -- $1 job ids, $2 attempts, $3 outcomes, $4 exit codes, $5 signals, $6 reasons,
--- $7 started_at, $8 finished_at
+-- $7 started_at, $8 finished_at, $9 CPU user seconds, $10 CPU system seconds,
+-- $11 peak RSS bytes, $12 wall seconds
 WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::attempt_outcome[],
                                 $4::integer[], $5::integer[], $6::text[],
-                                $7::timestamptz[], $8::timestamptz[])
-           AS a (job_id, number, outcome, exit_code, signal, reason, started_at, finished_at))
+                                $7::timestamptz[], $8::timestamptz[], $9::double precision[],
+                                $10::double precision[], $11::bigint[], $12::double precision[])
+           AS a (job_id, number, outcome, exit_code, signal, reason, started_at, finished_at,
+                 cpu_user_seconds, cpu_system_seconds, max_rss_bytes, wall_seconds))
 UPDATE attempts t
 SET outcome = a.outcome, exit_code = a.exit_code, signal = a.signal, reason = a.reason,
-    started_at = coalesce(t.started_at, a.started_at), finished_at = a.finished_at
+    started_at = coalesce(t.started_at, a.started_at), finished_at = a.finished_at,
+    cpu_user_seconds = a.cpu_user_seconds, cpu_system_seconds = a.cpu_system_seconds,
+    max_rss_bytes = a.max_rss_bytes, wall_seconds = a.wall_seconds
 FROM a
 WHERE t.job_id = a.job_id AND t.number = a.number;
 

@@ -48,7 +48,13 @@ CREATE TABLE jobs (
     submitted_by text,
     -- Jobs of one class ask for the same selector, cpu and memory (hodeid.domain.classes):
     -- the scheduler skips a class that fits nowhere.
-    placement_class text NOT NULL
+    placement_class text NOT NULL,
+    -- Totals over its attempts' usage (CPU and wall summed, max_rss_bytes the highest); NULL
+    -- until an attempt reports it.
+    cpu_user_seconds double precision,
+    cpu_system_seconds double precision,
+    max_rss_bytes bigint,
+    wall_seconds double precision
 );
 
 -- The claim takes the head of each class not skipped, in priority order.
@@ -73,6 +79,11 @@ CREATE TABLE attempts (
     -- stream): a verdict reached on an older stream is fenced out.
     daemon_id text,
     session_id text,
+    -- What the kernel counted for it (the worker's Finished.usage); NULL if not reported.
+    cpu_user_seconds double precision,
+    cpu_system_seconds double precision,
+    max_rss_bytes bigint,
+    wall_seconds double precision,
     PRIMARY KEY (job_id, number)
 );
 

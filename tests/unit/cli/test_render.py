@@ -167,6 +167,7 @@ def test_job_to_dict() -> None:
             "assigned_at": "2025-06-01T11:55:00Z",
             "started_at": None,
             "finished_at": None,
+            "usage": None,
         },
         {
             "number": 2,
@@ -178,6 +179,7 @@ def test_job_to_dict() -> None:
             "assigned_at": "2025-06-01T11:56:00Z",
             "started_at": "2025-06-01T11:56:00Z",
             "finished_at": "2025-06-01T11:59:00Z",
+            "usage": None,
         },
     ]
     # Everything in it survives a trip through JSON.
@@ -266,9 +268,18 @@ def test_job_text() -> None:
         "ASSIGNED",
         "STARTED",
         "FINISHED",
+        "CPU",
+        "USER",
+        "CPU",
+        "SYS",
+        "MAX",
+        "RSS",
+        "WALL",
         "REASON",
     ]
-    assert lines[-2].split() == ["1", "w-1", "LOST", "-", "2025-06-01T11:55:00Z", "-", "-", "stream", "lost"]
+    assert lines[-2].split() == [
+        "1", "w-1", "LOST", "-", "2025-06-01T11:55:00Z", "-", "-", "-", "-", "-", "-", "stream", "lost"
+    ]  # fmt: skip
     assert lines[-1].split()[:4] == ["2", "w-2", "FAILED", "3"]
 
 

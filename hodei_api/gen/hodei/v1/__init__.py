@@ -58,6 +58,7 @@ __all__ = (
     "StreamLogsRequest",
     "SubmitJobRequest",
     "SubmitJobResponse",
+    "Usage",
     "Verdict",
     "WatchDecisionsRequest",
     "WatchJobsRequest",
@@ -389,6 +390,12 @@ class Attempt(betterproto2.Message):
         9, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
 
+    usage: "Usage | None" = betterproto2.field(10, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    Unset while it runs, and for an attempt whose worker did not report it (never started,
+    lost, or a worker older than the field).
+    """
+
 
 default_message_pool.register_message("hodei.v1", "Attempt", Attempt)
 
@@ -622,6 +629,11 @@ class Finished(betterproto2.Message):
     Highest log sequence number of this attempt: the daemon has every line up to it.
     """
 
+    usage: "Usage | None" = betterproto2.field(10, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    What the kernel counted for the attempt's process; unset if it never started.
+    """
+
 
 default_message_pool.register_message("hodei.v1", "Finished", Finished)
 
@@ -753,6 +765,11 @@ class Job(betterproto2.Message):
     )
 
     attempts: "list[Attempt]" = betterproto2.field(12, betterproto2.TYPE_MESSAGE, repeated=True)
+
+    usage: "Usage | None" = betterproto2.field(13, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    Totals over the attempts that reported usage; unset when none did.
+    """
 
 
 default_message_pool.register_message("hodei.v1", "Job", Job)
@@ -1162,6 +1179,32 @@ class SubmitJobResponse(betterproto2.Message):
 
 
 default_message_pool.register_message("hodei.v1", "SubmitJobResponse", SubmitJobResponse)
+
+
+@dataclass(eq=False, repr=False)
+class Usage(betterproto2.Message):
+    """
+    What the kernel counted for one attempt: its process and the descendants it waited for
+    (the rusage of wait4), and the time from its start to its exit. For a job, the sum over its
+    attempts, max_rss_bytes the highest of theirs.
+    """
+
+    cpu_user_seconds: "float" = betterproto2.field(1, betterproto2.TYPE_DOUBLE)
+
+    cpu_system_seconds: "float" = betterproto2.field(2, betterproto2.TYPE_DOUBLE)
+
+    max_rss_bytes: "int" = betterproto2.field(3, betterproto2.TYPE_INT64)
+    """
+    Peak resident set size of the largest single process (the kernel keeps a maximum per
+    process, not of the group's total). On Linux it is never below the worker's own resident
+    size when it started the job (tens of MB): the kernel carries the spawning process's peak
+    across exec into the job's figure, so small jobs show that size, not their own.
+    """
+
+    wall_seconds: "float" = betterproto2.field(4, betterproto2.TYPE_DOUBLE)
+
+
+default_message_pool.register_message("hodei.v1", "Usage", Usage)
 
 
 @dataclass(eq=False, repr=False)
