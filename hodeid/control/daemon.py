@@ -40,6 +40,7 @@ from hodeid.control.tokens import JoinTokens
 from hodeid.control.workerfeed import WorkerFeed
 from hodeid.control.workerinfo import recorded_info, worker_info
 from hodeid.domain.classes import class_of
+from hodeid.domain.states import ACTIVE, TERMINAL
 from hodeid.domain.validation import SpecLimits, validate
 from hodeid.errors import Conflict, InvalidRequest, NotFound, StoreError
 from hodeid.store import db
@@ -213,7 +214,7 @@ class Daemon:
             if await self.jobs.cancel_pending(job_id, reason) is not None:
                 self.hub.finish(job_id, v1.JobState.CANCELLED)
                 return await self.jobs.get(job_id)
-            if (held := await self.jobs.request_cancel(job_id, reason)) is not None:
+            if (held := await self.jobs.request_cancel(job_id, reason, ACTIVE)) is not None:
                 session = self.ledger.holder((held.id, held.attempt))
                 grace = held.spec.kill_grace_seconds if held.spec else 0.0
                 if session is not None:
@@ -234,7 +235,7 @@ class Daemon:
         job_id = await self.jobs.resolve_id(job_id)
         before = await self.jobs.get(job_id)
         reason = f"retried by request after it ended {before.state.name}"
-        job = await self.jobs.retry_finished(job_id, reason)
+        job = await self.jobs.retry_finished(job_id, reason, TERMINAL)
         if job is None:
             state = await self.jobs.state(job_id)
             raise Conflict(

@@ -25,6 +25,7 @@ from hodeid.control.scheduler import Scheduler, cancel_message
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.domain.placement import JobNeeds
+from hodeid.domain.states import ACTIVE
 from hodeid.domain.validation import validate_worker
 from hodeid.errors import InvalidRequest, StoreError, Unauthenticated
 from hodeid.metrics import WORKER_REFUSALS
@@ -187,7 +188,9 @@ class WorkerSessions:
         (whichever daemon's stream held them before); the rest are stale. Attempts the store
         gives this worker that it no longer runs are LOST."""
         claimed = [(r.job_id, r.attempt) for r in running]
-        adopted = await self.holders.adopt(session.worker_id, self.lease.daemon_id, session.id, claimed)
+        adopted = await self.holders.adopt(
+            session.worker_id, self.lease.daemon_id, session.id, claimed, ACTIVE
+        )
         kept = set()
         for a in adopted:
             key = (a.job_id, a.attempt)
