@@ -2,7 +2,7 @@
 
 Start time is mostly imports, so this module imports only the parser: a command's module (and
 with it gRPC and the messages) when the command runs, and the console (Textual) only for the
-console. tests/unit/cli/test_cli_imports.py holds every command to that.
+console. tests/integration/test_cli_imports.py holds every command to that.
 """
 
 from __future__ import annotations

@@ -11,8 +11,7 @@ from hodei_api import v1
 from hodei_tui.cli.parser import parse_args
 from hodei_tui.errors import UsageError
 from hodei_tui.main import execute
-
-from .scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
+from tests.support.scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
 
 OUT, ERR, SYSTEM = v1.LogStream.STDOUT, v1.LogStream.STDERR, v1.LogStream.SYSTEM
 
