@@ -129,6 +129,8 @@ class Listed(NamedTuple):
 
     jobs: list[v1.Job]
     more: bool
+    total: int | None = None
+    """How many jobs there are in all, when the daemon said (one older than this hodei does not)."""
 
 
 class LogChunk(NamedTuple):
@@ -272,7 +274,8 @@ class Backend:
 
     async def list_jobs(self, states: Sequence[v1.JobState], limit: int) -> Listed:
         """Jobs newest first: ``limit`` of them (fetching pages as needed), or when ``limit``
-        is 0 the server's default page; and whether more jobs lie beyond them."""
+        is 0 the server's default page; whether more jobs lie beyond them, and how many there
+        are in all."""
         jobs: list[v1.Job] = []
         token = ""
         while True:
@@ -280,9 +283,11 @@ class Backend:
             jobs.extend(page.jobs)
             token = page.next_page_token
             if not token or not page.jobs:
-                return Listed(jobs, more=False)
+                return Listed(jobs, more=False, total=len(jobs))
             if not limit or len(jobs) >= limit:
                 break
+        if page.total is not None:
+            return Listed(jobs, more=page.total > len(jobs), total=page.total)
         # The daemon hands a cursor back whenever a page is full: one job past it tells.
         beyond = await self._list_page(states, 1, token)
         return Listed(jobs, more=bool(beyond.jobs))

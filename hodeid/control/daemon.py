@@ -191,14 +191,20 @@ class Daemon:
         id given to cancel, retry, explain and stream_logs."""
         return await self.jobs.get(await self.jobs.resolve_id(job_id))
 
-    async def page(self, states: list[v1.JobState], limit: int, page_token: str) -> tuple[list[v1.Job], str]:
+    async def page(
+        self, states: list[v1.JobState], limit: int, page_token: str
+    ) -> tuple[list[v1.Job], str, int | None]:
+        """A page of jobs newest first, the cursor to the next (empty after a page that is not
+        full) and, after a full page, how many jobs of ``states`` there are in all: counted only
+        then, since a page that is not full tells the caller it has them all."""
         if limit < 0:
             raise InvalidRequest(f"limit must be positive, got {limit}")
         limit = min(limit or DEFAULT_PAGE, MAX_PAGE)
         found = await self.jobs.page(states, limit, _decode_cursor(page_token))
         last = found[-1] if len(found) == limit else None
         token = _encode_cursor(last.created_at, last.id) if last and last.created_at else ""
-        return found, token
+        total = await self.jobs.count(states) if len(found) == limit else None
+        return found, token, total
 
     async def cancel(self, job_id: str, reason: str, by: str = "") -> v1.Job:
         """Cancel a PENDING job at once; for one a worker holds, record the cancel (so that it

@@ -204,6 +204,12 @@ class JobStore:
             )
         return [rows.job(r) for r in found]
 
+    async def count(self, states: Sequence[v1.JobState]) -> int:
+        """How many jobs are in one of ``states`` (in any, if none given)."""
+        async with translate():
+            found: int = await self.pool.fetchval(Q["count_jobs"], [s.name for s in states] or None)
+        return found
+
     async def claim(
         self,
         limit: int,

@@ -49,6 +49,10 @@ WHERE ($1::job_state[] IS NULL OR state = ANY($1::job_state[]))
 ORDER BY created_at DESC, id DESC
 LIMIT $2;
 
+-- name: count_jobs
+-- $1 states (NULL for all): how many jobs list_jobs would list, page after page.
+SELECT count(*) FROM jobs WHERE $1::job_state[] IS NULL OR state = ANY($1::job_state[]);
+
 -- name: job_ids_in_range
 -- $1 lowest id, $2 highest id, $3 limit. The ids a prefix starts are one range of the key.
 SELECT id FROM jobs
