@@ -1,6 +1,6 @@
 """The calls the CLI makes to its daemon, or to the next of several sharing one database when
-one cannot be reached, with failures put in words (the console's client reuses them and their
-wording)."""
+one cannot be reached, with failures put in words: the client of the CLI and of the console
+alike."""
 
 from __future__ import annotations
 
@@ -129,6 +129,8 @@ class Listed(NamedTuple):
 
     jobs: list[v1.Job]
     more: bool
+    total: int | None = None
+    """How many jobs there are in all, when the daemon said (one older than this hodei does not)."""
 
 
 class LogChunk(NamedTuple):
@@ -208,6 +210,45 @@ class Backend:
                 self._daemons.failed(client)
             raise translate(client.addr, exc, client.token_origin) from exc
 
+    @contextmanager
+    def _served(self, method: str, client: Client) -> Iterator[None]:
+        """Around a call of ``method``: a daemon that does not serve it is older than hodei."""
+        try:
+            yield
+        except GRPCError as exc:
+            if exc.status is Status.UNIMPLEMENTED:
+                raise RequestRefused(
+                    f"hodeid at {client.addr} does not serve {method}: it is older than this hodei; "
+                    "upgrade it"
+                ) from exc
+            raise
+
+    async def _watch(
+        self, method: str, open_stream: Callable[[Client], AsyncIterator[T]]
+    ) -> AsyncIterator[T]:
+        # No timeout on a watch: it lasts as long as the console looks. The stub is annotated
+        # as an iterator but is a generator; closing it releases the HTTP/2 stream at once.
+        client = self._daemons.current
+        with self.streaming(client), self._served(method, client):
+            async with aclosing(cast(AsyncGenerator[T, None], open_stream(client))) as items:
+                async for item in items:
+                    yield item
+
+    def watch_jobs(self, limit: int) -> AsyncIterator[v1.JobEvent]:
+        """The newest ``limit`` jobs, a ``listed`` marker, then each job as it changes."""
+        request = v1.WatchJobsRequest(limit=limit)
+        return self._watch("WatchJobs", lambda c: c.jobs.watch_jobs(request))
+
+    def watch_workers(self) -> AsyncIterator[v1.WorkerEvent]:
+        """The workers, a ``listed`` marker, then each worker as it changes."""
+        request = v1.WatchWorkersRequest()
+        return self._watch("WatchWorkers", lambda c: c.workers.watch_workers(request))
+
+    def watch_decisions(self, job_id: str) -> AsyncIterator[v1.Decision]:
+        """The job's placement decisions as the scheduler makes them."""
+        request = v1.WatchDecisionsRequest(job_id=job_id)
+        return self._watch("WatchDecisions", lambda c: c.scheduler.watch_decisions(request))
+
     async def submit_job(self, spec: v1.JobSpec) -> Submitted:
         """Queue a job, or find the earlier one with the same idempotency key."""
         own_key = len(self._daemons.items) > 1 and not spec.idempotency_key
@@ -233,7 +274,8 @@ class Backend:
 
     async def list_jobs(self, states: Sequence[v1.JobState], limit: int) -> Listed:
         """Jobs newest first: ``limit`` of them (fetching pages as needed), or when ``limit``
-        is 0 the server's default page; and whether more jobs lie beyond them."""
+        is 0 the server's default page; whether more jobs lie beyond them, and how many there
+        are in all."""
         jobs: list[v1.Job] = []
         token = ""
         while True:
@@ -241,9 +283,11 @@ class Backend:
             jobs.extend(page.jobs)
             token = page.next_page_token
             if not token or not page.jobs:
-                return Listed(jobs, more=False)
+                return Listed(jobs, more=False, total=len(jobs))
             if not limit or len(jobs) >= limit:
                 break
+        if page.total is not None:
+            return Listed(jobs, more=page.total > len(jobs), total=page.total)
         # The daemon hands a cursor back whenever a page is full: one job past it tells.
         beyond = await self._list_page(states, 1, token)
         return Listed(jobs, more=bool(beyond.jobs))
@@ -267,7 +311,12 @@ class Backend:
     async def retry_job(self, job_id: str) -> v1.Job:
         """Queue a finished job again as its next attempt; returns the job as it is now."""
         request = v1.RetryJobRequest(id=job_id)
-        return await self.call(lambda c: c.jobs.retry_job(request, timeout=self._timeout))
+
+        async def retry(client: Client) -> v1.Job:
+            with self._served("RetryJob", client):
+                return await client.jobs.retry_job(request, timeout=self._timeout)
+
+        return await self.call(retry)
 
     async def explain_job(self, job_id: str) -> v1.ExplainJobResponse:
         """The job's placement decisions, newest first (a waiting job's evaluated now)."""

@@ -2,7 +2,7 @@
 
 Start time is mostly imports, so this module imports only the parser: a command's module (and
 with it gRPC and the messages) when the command runs, and the console (Textual) only for the
-console. tests/unit/cli/test_cli_imports.py holds every command to that.
+console. tests/integration/test_cli_imports.py holds every command to that.
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ async def console(addr: str, tls_ca: str | None) -> int:
     """Open the console on the daemon at ``addr`` (or the first of several, comma-separated,
     that answers) until the user quits (the client is made in the app's event loop, which its
     channels belong to)."""
+    from hodei_tui.backend import Backend, open_clients
     from hodei_tui.console.app import make_app
-    from hodei_tui.console.grpc_client import connect_console
 
     try:
-        client = connect_console(addr, tls_ca)
+        client = Backend(open_clients(addr, tls_ca))
     except HodeiError as error:
         return fail(error)
     try:

@@ -7,12 +7,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import betterproto2
 
 from hodei_api import v1
+from hodei_api.heartbeats import Heartbeats
 from hodei_worker.errors import StreamLost
 from hodei_worker.outbox import Outbox
 
@@ -48,8 +48,6 @@ class Session:
     ) -> None:
         self.interval = heartbeat_interval
         """Seconds between heartbeats: the worker's setting until Welcome says otherwise."""
-        self.rtt: float | None = None
-        """Round-trip time in seconds, from the daemon's echo of our latest heartbeat."""
         self.welcomed_at: float | None = None
         """``time.monotonic()`` when the Welcome arrived."""
         self._hello = hello
@@ -58,9 +56,12 @@ class Session:
         self._running = running
         self._welcomed = asyncio.Event()
         self._closing = False
-        self._beats = 0
-        self._peer_beat: v1.Heartbeat | None = None
-        self._peer_beat_at = 0.0
+        self._heartbeats = Heartbeats()
+
+    @property
+    def rtt(self) -> float | None:
+        """Round-trip time in seconds, from the daemon's echo of our latest heartbeat."""
+        return self._heartbeats.rtt
 
     @property
     def uptime(self) -> float:
@@ -140,25 +141,11 @@ class Session:
         elif (ack := message.ack) is not None:
             self._outbox.acknowledge(ack.applied)
         elif (beat := message.heartbeat) is not None:
-            self._peer_beat = beat
-            self._peer_beat_at = time.monotonic()
-            if beat.echo_sent_at is not None:
-                waited = (datetime.now(UTC) - beat.echo_sent_at).total_seconds()
-                self.rtt = max(0.0, waited - beat.echo_held_seconds)
+            self._heartbeats.heard(beat)
+            if self.rtt is not None:
                 logger.debug("heartbeat round trip %.1f ms", self.rtt * 1000)
         else:
             self._dispatch(message)
 
     def _heartbeat(self) -> v1.WorkerMessage:
-        self._beats += 1
-        peer = self._peer_beat
-        return v1.WorkerMessage(
-            heartbeat=v1.Heartbeat(
-                seq=self._beats,
-                sent_at=datetime.now(UTC),
-                echo_seq=peer.seq if peer else 0,
-                echo_sent_at=peer.sent_at if peer else None,
-                echo_held_seconds=time.monotonic() - self._peer_beat_at if peer else 0.0,
-                running=self._running(),
-            )
-        )
+        return v1.WorkerMessage(heartbeat=self._heartbeats.beat(self._running()))

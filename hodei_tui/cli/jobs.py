@@ -44,10 +44,11 @@ async def list_command(args: argparse.Namespace, backend: Backend) -> int:
         print(jobs_table(listed.jobs, datetime.now(UTC), wide=args.output == "wide"))
     if listed.more:
         shown = len(listed.jobs)
-        print(
-            f"hodei: showing the newest {shown:,} jobs; there are more: --limit N or --all",
-            file=sys.stderr,
-        )
+        if listed.total is None:  # a daemon older than this hodei does not count them
+            note = f"showing the newest {shown:,} jobs; there are more"
+        else:
+            note = f"showing the newest {shown:,} of {listed.total:,} jobs"
+        print(f"hodei: {note}: --limit N or --all", file=sys.stderr)
     return OK
 
 

@@ -103,7 +103,7 @@ class Feeds:
         while True:
             await self.online.wait()
             try:
-                async for chunk in self.client.stream_logs(job_id, after_seq()):
+                async for chunk in self.client.stream_logs(job_id, after_seq(), follow=True):
                     if chunk.lines:
                         self.post(m.LogLines(job_id, chunk.lines))
                     if chunk.final_state is not v1.JobState.UNSPECIFIED:

@@ -1,7 +1,8 @@
 """The small interface the console talks to a daemon through.
 
 Widgets and screens use only this protocol, never generated stubs, so the console runs the
-same against a real daemon (``GrpcConsoleClient``) and against fixed data in snapshot tests.
+same against real daemons (``hodei_tui.backend.Backend``, the CLI's client too) and against fixed
+data in snapshot tests.
 Every method raises ``DaemonUnreachable`` when the daemon cannot be reached (worth retrying)
 and ``RequestRefused`` when it answered no (not).
 """
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from hodei_api import v1
-from hodei_tui.backend import LogChunk
+from hodei_tui.backend import LogChunk, Submitted
 
 
 class ConsoleClient(Protocol):
@@ -34,8 +35,8 @@ class ConsoleClient(Protocol):
         """The job's placement decisions as the scheduler makes them."""
         ...
 
-    def stream_logs(self, job_id: str, after_seq: int) -> AsyncIterator[LogChunk]:
-        """The job's log after ``after_seq``, followed until the job ends."""
+    def stream_logs(self, job_id: str, after_seq: int, follow: bool) -> AsyncIterator[LogChunk]:
+        """The job's log after ``after_seq``; with ``follow`` until the job ends."""
         ...
 
     async def explain_job(self, job_id: str) -> v1.ExplainJobResponse:
@@ -46,18 +47,18 @@ class ConsoleClient(Protocol):
         """One job."""
         ...
 
-    async def submit_job(self, spec: v1.JobSpec) -> v1.Job:
-        """Queue a job."""
+    async def submit_job(self, spec: v1.JobSpec) -> Submitted:
+        """Queue a job, or find the earlier one with the same idempotency key."""
         ...
 
-    async def cancel_job(self, job_id: str) -> v1.Job:
-        """Ask for a job to be cancelled."""
+    async def cancel_job(self, job_id: str, reason: str = "") -> v1.Job:
+        """Ask for a job to be cancelled, for ``reason``."""
         ...
 
     async def retry_job(self, job_id: str) -> v1.Job:
         """Queue a finished job again as its next attempt."""
         ...
 
-    async def drain_worker(self, worker_id: str) -> v1.WorkerInfo:
-        """Stop giving a worker jobs (it stays connected once idle)."""
+    async def drain_worker(self, worker_id: str, stay: bool) -> v1.WorkerInfo:
+        """Stop giving a worker jobs; with ``stay`` it stays connected once idle."""
         ...

@@ -40,8 +40,10 @@ class JobService(ClosingStreams, v1.JobServiceBase):
 
     async def list_jobs(self, message: v1.ListJobsRequest) -> v1.ListJobsResponse:
         with grpc_errors():
-            jobs, token = await self.daemon.page(list(message.states), message.limit, message.page_token)
-        return v1.ListJobsResponse(jobs=[_shown(job) for job in jobs], next_page_token=token)
+            jobs, token, total = await self.daemon.page(
+                list(message.states), message.limit, message.page_token
+            )
+        return v1.ListJobsResponse(jobs=[_shown(job) for job in jobs], next_page_token=token, total=total)
 
     async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
         with grpc_errors():

@@ -35,11 +35,6 @@ def _contract(daemon: Daemon) -> list[IServable]:
     ]
 
 
-def services(daemon: Daemon) -> list[IServable]:
-    """The contract's services, each behind the token check."""
-    return guard(_contract(daemon), daemon.api_tokens, daemon.revocations)
-
-
 class LimitedCodec(ProtoCodec):
     """Protobuf, refusing messages over ``max_bytes`` before decoding them, and bytes that
     are not a message of the expected type with INVALID_ARGUMENT (not UNKNOWN)."""

@@ -40,6 +40,7 @@ from hodeid.control.tokens import JoinTokens
 from hodeid.control.workerfeed import WorkerFeed
 from hodeid.control.workerinfo import recorded_info, worker_info
 from hodeid.domain.classes import class_of
+from hodeid.domain.states import ACTIVE, TERMINAL
 from hodeid.domain.validation import SpecLimits, validate
 from hodeid.errors import Conflict, InvalidRequest, NotFound, StoreError
 from hodeid.store import db
@@ -190,14 +191,20 @@ class Daemon:
         id given to cancel, retry, explain and stream_logs."""
         return await self.jobs.get(await self.jobs.resolve_id(job_id))
 
-    async def page(self, states: list[v1.JobState], limit: int, page_token: str) -> tuple[list[v1.Job], str]:
+    async def page(
+        self, states: list[v1.JobState], limit: int, page_token: str
+    ) -> tuple[list[v1.Job], str, int | None]:
+        """A page of jobs newest first, the cursor to the next (empty after a page that is not
+        full) and, after a full page, how many jobs of ``states`` there are in all: counted only
+        then, since a page that is not full tells the caller it has them all."""
         if limit < 0:
             raise InvalidRequest(f"limit must be positive, got {limit}")
         limit = min(limit or DEFAULT_PAGE, MAX_PAGE)
         found = await self.jobs.page(states, limit, _decode_cursor(page_token))
         last = found[-1] if len(found) == limit else None
         token = _encode_cursor(last.created_at, last.id) if last and last.created_at else ""
-        return found, token
+        total = await self.jobs.count(states) if len(found) == limit else None
+        return found, token, total
 
     async def cancel(self, job_id: str, reason: str, by: str = "") -> v1.Job:
         """Cancel a PENDING job at once; for one a worker holds, record the cancel (so that it
@@ -213,7 +220,7 @@ class Daemon:
             if await self.jobs.cancel_pending(job_id, reason) is not None:
                 self.hub.finish(job_id, v1.JobState.CANCELLED)
                 return await self.jobs.get(job_id)
-            if (held := await self.jobs.request_cancel(job_id, reason)) is not None:
+            if (held := await self.jobs.request_cancel(job_id, reason, ACTIVE)) is not None:
                 session = self.ledger.holder((held.id, held.attempt))
                 grace = held.spec.kill_grace_seconds if held.spec else 0.0
                 if session is not None:
@@ -234,7 +241,7 @@ class Daemon:
         job_id = await self.jobs.resolve_id(job_id)
         before = await self.jobs.get(job_id)
         reason = f"retried by request after it ended {before.state.name}"
-        job = await self.jobs.retry_finished(job_id, reason)
+        job = await self.jobs.retry_finished(job_id, reason, TERMINAL)
         if job is None:
             state = await self.jobs.state(job_id)
             raise Conflict(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from hodei_api import v1
+from hodei_api.heartbeats import Heartbeats
 from hodeid.domain.placement import JobNeeds, WorkerState
 
 Key = tuple[str, int]  # (job id, attempt)
@@ -28,10 +29,7 @@ class Session:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_heard: float = field(default_factory=time.monotonic)
-    rtt_ms: float = 0.0
-    # The worker's latest heartbeat and when it came, echoed in ours so it can measure RTT.
-    peer_beat: v1.Heartbeat | None = None
-    peer_beat_at: float = 0.0
+    heartbeats: Heartbeats = field(default_factory=Heartbeats)
     draining: bool = False
     running: Mapping[Key, JobNeeds] = field(default_factory=dict)
     """The attempts its stream holds: a read-only view of the ``Ledger``'s books."""
@@ -53,6 +51,11 @@ class Session:
         if not self.closed:
             self.closed = True
             self.outbox.put_nowait(None)
+
+    @property
+    def rtt_ms(self) -> float:
+        """The round trip of our heartbeats, in milliseconds (0 before one is measured)."""
+        return (self.heartbeats.rtt or 0.0) * 1000
 
     def heartbeat_age(self, now: float | None = None) -> float:
         return (now if now is not None else time.monotonic()) - self.last_heard

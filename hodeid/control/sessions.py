@@ -8,7 +8,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import betterproto2
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
@@ -25,6 +24,7 @@ from hodeid.control.scheduler import Scheduler, cancel_message
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.domain.placement import JobNeeds
+from hodeid.domain.states import ACTIVE
 from hodeid.domain.validation import validate_worker
 from hodeid.errors import Conflict, InvalidRequest, StoreError, Unauthenticated
 from hodeid.metrics import WORKER_REFUSALS
@@ -192,7 +192,9 @@ class WorkerSessions:
         (whichever daemon's stream held them before); the rest are stale. Attempts the store
         gives this worker that it no longer runs are LOST."""
         claimed = [(r.job_id, r.attempt) for r in running]
-        adopted = await self.holders.adopt(session.worker_id, self.lease.daemon_id, session.id, claimed)
+        adopted = await self.holders.adopt(
+            session.worker_id, self.lease.daemon_id, session.id, claimed, ACTIVE
+        )
         kept = set()
         for a in adopted:
             key = (a.job_id, a.attempt)
@@ -244,10 +246,8 @@ class WorkerSessions:
 
     async def _heartbeat(self, session: Session) -> None:
         interval = self.settings.heartbeat_interval_seconds
-        seq = 0
         while not session.closed:
-            seq += 1
-            session.send(v1.DaemonMessage(heartbeat=_heartbeat(session, seq)))
+            session.send(v1.DaemonMessage(heartbeat=session.heartbeats.beat()))
             await asyncio.sleep(interval)
             if session.heartbeat_age() > 3 * interval:
                 log.warning(
@@ -270,7 +270,7 @@ class WorkerSessions:
             async for message in messages:
                 session.last_heard = time.monotonic()
                 if (beat := message.heartbeat) is not None:
-                    self._heard_beat(session, beat)
+                    session.heartbeats.heard(beat)
                     self.registry.changed(session.worker_id)
                 else:
                     inbox.put_nowait(message)
@@ -322,21 +322,3 @@ class WorkerSessions:
                 return
             applied += len(messages)
             session.send(v1.DaemonMessage(ack=v1.Acknowledged(applied=applied)))
-
-    @staticmethod
-    def _heard_beat(session: Session, beat: v1.Heartbeat) -> None:
-        session.peer_beat, session.peer_beat_at = beat, time.monotonic()
-        if beat.echo_sent_at is not None:
-            waited = (datetime.now(UTC) - beat.echo_sent_at).total_seconds()
-            session.rtt_ms = max(0.0, waited - beat.echo_held_seconds) * 1000
-
-
-def _heartbeat(session: Session, seq: int) -> v1.Heartbeat:
-    peer = session.peer_beat
-    return v1.Heartbeat(
-        seq=seq,
-        sent_at=datetime.now(UTC),
-        echo_seq=peer.seq if peer else 0,
-        echo_sent_at=peer.sent_at if peer else None,
-        echo_held_seconds=time.monotonic() - session.peer_beat_at if peer else 0.0,
-    )

@@ -4,11 +4,12 @@ returning worker's attempts moved to its new stream, and the attempts no live st
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
+from hodei_api import v1
 from hodeid.store.db import translate
 from hodeid.store.queries import Q
 
@@ -65,16 +66,22 @@ class HolderStore:
         self.pool = pool
 
     async def adopt(
-        self, worker_id: str, daemon_id: str, session_id: str, keys: Sequence[Key]
+        self,
+        worker_id: str,
+        daemon_id: str,
+        session_id: str,
+        keys: Sequence[Key],
+        held: Collection[v1.JobState],
     ) -> list[Adopted]:
         """Move to the stream ``session_id`` of this daemon those of ``keys`` (the attempts the
-        worker says it runs) that are still current and its own."""
+        worker says it runs) that are still current and its own, their job in one of the
+        ``held`` states."""
         if not keys:
             return []
         async with translate():
             found = await self.pool.fetch(
                 Q["adopt_attempts"], worker_id, daemon_id, session_id,
-                [uuid.UUID(j) for j, _ in keys], [a for _, a in keys],
+                [uuid.UUID(j) for j, _ in keys], [a for _, a in keys], [s.name for s in held],
             )  # fmt: skip
         return [
             Adopted(str(r["job_id"]), r["number"], r["cancel_reason"], r["kill_grace_seconds"]) for r in found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -212,6 +212,12 @@ class JobStore:
             )
         return [rows.job(r) for r in found]
 
+    async def count(self, states: Sequence[v1.JobState]) -> int:
+        """How many jobs are in one of ``states`` (in any, if none given)."""
+        async with translate():
+            found: int = await self.pool.fetchval(Q["count_jobs"], [s.name for s in states] or None)
+        return found
+
     async def claim(
         self,
         limit: int,
@@ -320,17 +326,23 @@ class JobStore:
             row = await self.pool.fetchrow(Q["cancel_pending_job"], _uuid(job_id), reason)
         return rows.job(row) if row else None
 
-    async def retry_finished(self, job_id: str, reason: str) -> v1.Job | None:
-        """Queue a finished job again (None if it is not finished); attempts and log stay."""
+    async def retry_finished(
+        self, job_id: str, reason: str, finished: Collection[v1.JobState]
+    ) -> v1.Job | None:
+        """Queue a job in one of the ``finished`` states again (None if it is in none of them);
+        attempts and log stay."""
         async with translate():
-            row = await self.pool.fetchrow(Q["retry_finished_job"], _uuid(job_id), reason)
+            row = await self.pool.fetchrow(
+                Q["retry_finished_job"], _uuid(job_id), reason, [s.name for s in finished]
+            )
             if row is None:
                 return None
             attempts = await self.pool.fetch(Q["get_attempts"], [row["id"]])
         return rows.job(row, attempts)
 
-    async def request_cancel(self, job_id: str, reason: str) -> v1.Job | None:
-        """Record a cancel for a job a worker holds (None if no worker holds it now)."""
+    async def request_cancel(self, job_id: str, reason: str, held: Collection[v1.JobState]) -> v1.Job | None:
+        """Record a cancel for a job a worker holds, in one of the ``held`` states (None if it
+        is in none of them now)."""
         async with translate():
-            row = await self.pool.fetchrow(Q["request_cancel"], _uuid(job_id), reason)
+            row = await self.pool.fetchrow(Q["request_cancel"], _uuid(job_id), reason, [s.name for s in held])
         return rows.job(row) if row else None

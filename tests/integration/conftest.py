@@ -1,4 +1,4 @@
-"""Integration fixtures: a real Daemon on the test's database, its services over grpclib."""
+"""Integration fixtures: a real Daemon on the test's database, served by build_server on loopback."""
 
 from __future__ import annotations
 

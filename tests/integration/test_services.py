@@ -1,4 +1,4 @@
-"""The gRPC services of a real Daemon through grpclib's ChannelFor, with a worker stream
+"""The gRPC services of a real Daemon served as hodeid serves them, with a worker stream
 driven by the test: dispatch, acknowledgement, logs, results, fencing and followers."""
 
 from __future__ import annotations

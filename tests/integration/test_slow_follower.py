@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 import pytest
 from grpclib.client import Channel
 from grpclib.config import Configuration
-from grpclib.server import Server
 
 from hodei_api import v1
 from hodei_api.loglines import Line, micros, pack, unpack
-from hodeid.api.server import services
+from hodeid.api.server import build_server
 from hodeid.control.daemon import Daemon
 from hodeid.domain.access import Role
 from hodeid.domain.classes import class_of
@@ -30,7 +29,7 @@ PER_BATCH = 25
 async def connect(daemon: Daemon) -> AsyncIterator[Callable[..., Channel]]:
     """Connections to the daemon on loopback, one per client as separate processes would
     have (HTTP/2 flow control is per connection too: a reader that stops blocks its own)."""
-    server = Server(services(daemon))
+    server = build_server(daemon, daemon.limits.max_message_bytes)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     await server.start(sock=sock)

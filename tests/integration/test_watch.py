@@ -1,4 +1,4 @@
-"""WatchJobs and WatchWorkers of a real Daemon through grpclib's ChannelFor: the first listing,
+"""WatchJobs and WatchWorkers of a real Daemon served as hodeid serves them: the first listing,
 changes from this daemon and from another sharing the database, a lost notification
 connection, and worker connects, slot changes, drains and disconnects."""
 

@@ -1,16 +1,16 @@
-"""Authenticated in-memory channels to a real Daemon's services (grpclib's ChannelFor),
-built with the same guarded services the daemon serves."""
+"""Authenticated channels to a real Daemon, served as hodeid serves it: ``build_server`` (the
+production codec, health and reflection, every service behind the token check) on loopback."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from grpclib.client import Channel
 from grpclib.events import SendRequest, listen
-from grpclib.testing import ChannelFor
 
-from hodeid.api.server import services
+from hodeid.api.server import build_server
 from hodeid.control.daemon import Daemon
 from hodeid.domain.access import Role
 
@@ -28,10 +28,18 @@ def bearer(channel: Channel, token: str) -> None:
 async def channel_for(
     daemon: Daemon, role: Role | None = Role.ADMIN, name: str = ""
 ) -> AsyncIterator[Channel]:
-    """A channel to ``daemon``'s guarded services, carrying a new token of ``role`` (none if
-    None) named ``name`` (default ``test-<role>``)."""
-    async with ChannelFor(services(daemon)) as channel:
+    """A channel to ``daemon``'s server, carrying a new token of ``role`` (none if None)
+    named ``name`` (default ``test-<role>``)."""
+    server = build_server(daemon, daemon.limits.max_message_bytes)
+    listening = socket.create_server(("127.0.0.1", 0))
+    await server.start(sock=listening)
+    channel = Channel("127.0.0.1", listening.getsockname()[1])
+    try:
         if role is not None:
             _, token = await daemon.api_tokens.create(name or f"test-{role.value}", role)
             bearer(channel, token)
         yield channel
+    finally:
+        channel.close()
+        server.close()
+        await server.wait_closed()

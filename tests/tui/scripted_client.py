@@ -1,5 +1,5 @@
 """A console client that answers from fixed data: the snapshot tests' daemon stand-in. The
-real path (GrpcConsoleClient against hodeid) is covered by test_live_console.py."""
+real path (Backend against hodeid) is covered by test_live_console.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from hodei_api import v1
 from hodei_api.loglines import Line
-from hodei_tui.backend import LogChunk
+from hodei_tui.backend import LogChunk, Submitted
 from hodei_tui.errors import DaemonUnreachable, RequestRefused
 
 NOW = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
@@ -175,7 +175,7 @@ class ScriptedConsoleClient:
         await asyncio.Event().wait()
         yield WAITING
 
-    async def stream_logs(self, job_id: str, after_seq: int) -> AsyncIterator[LogChunk]:
+    async def stream_logs(self, job_id: str, after_seq: int, follow: bool) -> AsyncIterator[LogChunk]:
         lines = self.logs.get(job_id, [])
         yield LogChunk([line for line in lines if line.seq > after_seq], v1.JobState.UNSPECIFIED)
         await asyncio.Event().wait()
@@ -188,18 +188,18 @@ class ScriptedConsoleClient:
     async def get_job(self, job_id: str) -> v1.Job:
         raise RequestRefused(f"job {job_id} not found")
 
-    async def submit_job(self, spec: v1.JobSpec) -> v1.Job:
+    async def submit_job(self, spec: v1.JobSpec) -> Submitted:
         if self.refusal is not None:
             raise RequestRefused(self.refusal)
         self.submitted.append(spec)
-        return job(99, v1.JobState.PENDING, " ".join(spec.command), 0)
+        return Submitted(job(99, v1.JobState.PENDING, " ".join(spec.command), 0), existing=False)
 
-    async def cancel_job(self, job_id: str) -> v1.Job:
+    async def cancel_job(self, job_id: str, reason: str = "") -> v1.Job:
         self.cancelled.append(job_id)
         raise RequestRefused(self.refusal or "scripted: not cancelled")
 
     async def retry_job(self, job_id: str) -> v1.Job:
         raise RequestRefused("this hodeid cannot retry jobs yet (RetryJob is not served); upgrade it")
 
-    async def drain_worker(self, worker_id: str) -> v1.WorkerInfo:
+    async def drain_worker(self, worker_id: str, stay: bool) -> v1.WorkerInfo:
         raise RequestRefused(self.refusal or "scripted: not drained")

@@ -14,8 +14,8 @@ from textual.pilot import Pilot
 from textual.widgets import Label
 
 from hodei_api import v1
+from hodei_tui.backend import Backend, open_clients
 from hodei_tui.console.app import make_app
-from hodei_tui.console.grpc_client import connect_console
 from hodei_tui.console.logstore import SYSTEM
 from hodei_tui.console.screens.submit import SubmitScreen
 from hodei_tui.widgets.connection_banner import ConnectionBanner
@@ -48,7 +48,7 @@ async def until(pilot: Pilot[None], what: str, check: Callable[[], bool]) -> Non
 
 
 async def test_submit_follow_and_see_the_worker_go(live: Cluster) -> None:
-    client = connect_console(live.addr)
+    client = Backend(open_clients(live.addr))
     app = make_app(client)
     try:
         async with app.run_test(size=(160, 48)) as pilot:
@@ -97,7 +97,7 @@ async def test_submit_follow_and_see_the_worker_go(live: Cluster) -> None:
 
 async def test_reconnects_after_the_daemon_restarts_and_resumes_the_log(live: Cluster) -> None:
     ticker = "for i in $(seq 1 60); do echo t$i; sleep 0.1; done"
-    client = connect_console(live.addr)
+    client = Backend(open_clients(live.addr))
     app = make_app(client)
     try:
         async with app.run_test(size=(160, 48)) as pilot:
@@ -145,7 +145,7 @@ async def test_names_and_output_from_a_live_daemon_are_shown_as_data(live: Clust
         done = live.hodei("job", "run", "--name", name, "--", "printf", "\\033[2J[bold]out[/]\\n")
         # job run writes the job's output byte for byte, like cat.
         assert (done.returncode, done.stdout) == (0, b"\x1b[2J[bold]out[/]\n"), done.stderr
-    client = connect_console(live.addr)
+    client = Backend(open_clients(live.addr))
     app = make_app(client)
     try:
         async with app.run_test(size=(160, 48)) as pilot:

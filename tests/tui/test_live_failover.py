@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from hodei_api import v1
+from hodei_tui.backend import Backend, open_clients
 from hodei_tui.console.app import make_app
-from hodei_tui.console.grpc_client import connect_console
 from hodei_tui.console.logstore import SYSTEM
 from hodei_tui.widgets.jobs_table import JobsTable
 from hodei_tui.widgets.log_view import LogView
@@ -32,7 +32,7 @@ async def test_the_console_moves_to_the_other_daemon(
     monkeypatch.setenv("HODEI_TOKEN_FILE", str(a.data_dir / "admin.token"))
     go = job_dir / "go"
     job_id = detach(b, "--", "sh", "-c", TWO_PARTS, "sh", str(go))
-    client = connect_console(f"{a.addr},{b.addr}")
+    client = Backend(open_clients(f"{a.addr},{b.addr}"))
     app = make_app(client)
     try:
         async with app.run_test(size=(160, 48)) as pilot:

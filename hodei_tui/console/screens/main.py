@@ -37,6 +37,7 @@ from hodei_tui.widgets.log_view import LogView
 from hodei_tui.widgets.pulse_strip import PulseStrip
 from hodei_tui.widgets.workers_panel import WorkersPanel
 
+CANCEL_REASON = "cancelled from the console"
 NARROW = 120
 JOBS_APPLY_EVERY = 0.25
 PANES = ("jobs", "workers", "trace", "log")
@@ -347,7 +348,9 @@ class MainScreen(Screen[None]):
             def answered(yes: bool | None) -> None:
                 if yes:
                     self._request(
-                        "cancel", f"cancel requested for {short_id(job_id)}", self.client.cancel_job(job_id)
+                        "cancel",
+                        f"cancel requested for {short_id(job_id)}",
+                        self.client.cancel_job(job_id, CANCEL_REASON),
                     )
 
             question = plain(f"Cancel job {short_id(job_id)} ({job.state.name})? It cannot be undone.")
@@ -366,7 +369,9 @@ class MainScreen(Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._request("drain", f"worker {worker_id} draining", self.client.drain_worker(worker_id))
+                self._request(
+                    "drain", f"worker {worker_id} draining", self.client.drain_worker(worker_id, stay=True)
+                )
 
         question = plain(f"Drain worker {worker_id}? It finishes its jobs and takes no new ones.")
         self.app.push_screen(ConfirmScreen(question), answered)

@@ -121,7 +121,7 @@ class SubmitScreen(ModalScreen[v1.Job | None]):
     @work(exclusive=True, group="submit")
     async def _send(self, spec: v1.JobSpec) -> None:
         try:
-            job = await self.client.submit_job(spec)
+            job = (await self.client.submit_job(spec)).job
         except HodeiError as exc:
             self.show_errors({}, f"not submitted: {exc}")
             return

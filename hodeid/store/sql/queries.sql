@@ -49,6 +49,10 @@ WHERE ($1::job_state[] IS NULL OR state = ANY($1::job_state[]))
 ORDER BY created_at DESC, id DESC
 LIMIT $2;
 
+-- name: count_jobs
+-- $1 states (NULL for all): how many jobs list_jobs would list, page after page.
+SELECT count(*) FROM jobs WHERE $1::job_state[] IS NULL OR state = ANY($1::job_state[]);
+
 -- name: job_ids_in_range
 -- $1 lowest id, $2 highest id, $3 limit. The ids a prefix starts are one range of the key.
 SELECT id FROM jobs
@@ -197,13 +201,14 @@ WHERE id = $1 AND state = 'PENDING'
 RETURNING *;
 
 -- name: retry_finished_job
--- $1 id, $2 reason. Only a finished job; its attempts and log stay, its next dispatch is
--- attempt + 1 and its retry budget starts afresh.
+-- $1 id, $2 reason, $3 the finished states (hodeid.domain.states.TERMINAL). Only a finished
+-- job; its attempts and log stay, its next dispatch is attempt + 1 and its retry budget starts
+-- afresh.
 UPDATE jobs
 SET state = 'PENDING', failures = 0, exit_code = NULL, signal = NULL, reason = $2,
     cancel_reason = NULL, worker_id = NULL, started_at = NULL, finished_at = NULL,
     run_after = now(), updated_at = now()
-WHERE id = $1 AND state IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
+WHERE id = $1 AND state = ANY($3::job_state[])
 RETURNING *;
 
 -- name: count_jobs_by_state
@@ -213,6 +218,8 @@ SELECT state, count(*) AS n FROM jobs GROUP BY state;
 -- $1 worker id, $2 its new stream. The attempts the store gives the worker, whether each
 -- started, and the stream that holds it; none unless $2 is still the worker's newest recorded
 -- stream (a newer one, on any daemon, may hold attempts this stream's Hello could not list).
+-- The states are hodeid.domain.states.ACTIVE written out, not a parameter: only a literal lets
+-- a generic plan use jobs_active_idx (tests/unit/test_state_sets.py keeps them equal).
 SELECT j.id, j.attempt, j.state = 'RUNNING' AS started, t.session_id
 FROM jobs j
 JOIN attempts t ON t.job_id = j.id AND t.number = j.attempt
@@ -220,14 +227,15 @@ JOIN workers w ON w.id = j.worker_id AND w.session_id = $2
 WHERE j.worker_id = $1 AND j.state IN ('ASSIGNED', 'RUNNING');
 
 -- name: adopt_attempts
--- $1 worker id, $2 this daemon, $3 the worker's new stream, $4 job ids, $5 attempts: those the
--- worker says it runs that are still current move to the new stream. The attempt row's own
+-- $1 worker id, $2 this daemon, $3 the worker's new stream, $4 job ids, $5 attempts, $6 the
+-- states a held job is in (hodeid.domain.states.ACTIVE): those the worker says it runs that
+-- are still current move to the new stream. The attempt row's own
 -- outcome decides (rechecked once a settlement under way commits), so an attempt is either
 -- settled or adopted, never both.
 UPDATE attempts t SET daemon_id = $2, session_id = $3
 FROM jobs j, unnest($4::uuid[], $5::integer[]) AS r (job_id, attempt)
 WHERE t.job_id = r.job_id AND t.number = r.attempt AND t.outcome = 'ACTIVE' AND t.worker_id = $1
-  AND j.id = t.job_id AND j.attempt = t.number AND j.state IN ('ASSIGNED', 'RUNNING')
+  AND j.id = t.job_id AND j.attempt = t.number AND j.state = ANY($6::job_state[])
 RETURNING t.job_id, t.number, j.cancel_reason, j.kill_grace_seconds;
 
 -- name: absent_attempts
@@ -236,6 +244,8 @@ RETURNING t.job_id, t.number, j.cancel_reason, j.kill_grace_seconds;
 -- attempt's (it came back without it), or ended, or its daemon stopped or let its lease run
 -- out. Never before this daemon started: a daemon gives every worker a grace to come back.
 -- Each daemon looks at the attempts of its own streams; the leader also at everyone else's.
+-- The states are hodeid.domain.states.ACTIVE written out, not a parameter: only a literal lets
+-- a generic plan use jobs_active_idx (tests/unit/test_state_sets.py keeps them equal).
 SELECT j.id, j.attempt, j.worker_id, j.timeout_seconds, j.kill_grace_seconds, t.session_id,
        extract(epoch FROM now() - j.started_at)::float8 AS running_seconds,
        extract(epoch FROM now() - greatest(g.since, me.started_at))::float8 AS absent_seconds
@@ -255,9 +265,10 @@ WHERE j.state IN ('ASSIGNED', 'RUNNING') AND g.since IS NOT NULL
   AND ($2 OR t.daemon_id = $1 OR w.daemon_id = $1);
 
 -- name: request_cancel
--- $1 id, $2 reason. Only a job a worker holds.
+-- $1 id, $2 reason, $3 the states a held job is in (hodeid.domain.states.ACTIVE). Only a job a
+-- worker holds.
 UPDATE jobs SET cancel_reason = $2, updated_at = now()
-WHERE id = $1 AND state IN ('ASSIGNED', 'RUNNING')
+WHERE id = $1 AND state = ANY($3::job_state[])
 RETURNING *;
 
 -- name: insert_log_lines
@@ -398,6 +409,8 @@ WHERE w.detached_at IS NULL AND w.daemon_id <> $1 AND d.stopped_at IS NULL AND d
 -- $1 this daemon, $2 whether to include those of daemons whose lease ran out. The workers
 -- whose stream another daemon holds, by the record: their daemon, whether its lease holds,
 -- and what their jobs there take (ASSIGNED or RUNNING).
+-- The states are hodeid.domain.states.ACTIVE written out, not a parameter: only a literal lets
+-- a generic plan use jobs_active_idx (tests/unit/test_state_sets.py keeps them equal).
 SELECT w.id, w.hostname, w.labels, w.slots, w.cpu, w.memory_mb, w.version, w.attached_at,
        w.last_seen_at, w.sessions, w.daemon_id,
        d.stopped_at IS NULL AND d.expires_at > now() AS live,

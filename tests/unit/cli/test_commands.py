@@ -11,8 +11,7 @@ from hodei_api import v1
 from hodei_tui.cli.parser import parse_args
 from hodei_tui.errors import UsageError
 from hodei_tui.main import execute
-
-from .scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
+from tests.support.scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
 
 OUT, ERR, SYSTEM = v1.LogStream.STDOUT, v1.LogStream.STDERR, v1.LogStream.SYSTEM
 
@@ -161,16 +160,28 @@ def _many(n: int) -> Script:
     )
 
 
-async def test_job_list_says_when_it_shows_only_the_newest(capsys: pytest.CaptureFixture[str]) -> None:
-    script = _many(250)
+async def test_job_list_says_how_many_of_how_many_it_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    script = _many(1141)
     assert await hodei(script, "job", "list") == 0
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == 101  # the header and the daemon's page
-    assert err == "hodei: showing the newest 100 jobs; there are more: --limit N or --all\n"
+    assert err == "hodei: showing the newest 100 of 1,141 jobs: --limit N or --all\n"
     assert await hodei(script, "job", "list", "--limit", "120", "-o", "json") == 0
     out, err = capsys.readouterr()
     assert len(json.loads(out)) == 120
-    assert err == "hodei: showing the newest 120 jobs; there are more: --limit N or --all\n"
+    assert err == "hodei: showing the newest 120 of 1,141 jobs: --limit N or --all\n"
+    # The total came with the page: no request to look past it.
+    assert [r.limit for r in script.list_requests] == [0, 120]
+
+
+async def test_job_list_says_there_are_more_when_an_older_daemon_does_not_count(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    script = _many(250)
+    script.counts_jobs = False
+    assert await hodei(script, "job", "list") == 0
+    _, err = capsys.readouterr()
+    assert err == "hodei: showing the newest 100 jobs; there are more: --limit N or --all\n"
 
 
 @pytest.mark.parametrize(("n", "limit"), [(100, []), (40, ["--limit", "40"]), (3, [])])

@@ -8,8 +8,7 @@ from hodei_api import v1
 from hodei_tui.backend import connect
 from hodei_tui.cli.endings import new_retry_notes, waiting_to_retry
 from hodei_tui.cli.explain import wait_notes
-
-from .scripted_daemon import CREATED, Script, serving
+from tests.support.scripted_daemon import CREATED, Script, serving
 
 A, S = v1.AttemptOutcome, v1.JobState
 

@@ -18,8 +18,8 @@ from hodei_api.client import NotHodeid, TlsMismatch
 from hodei_tui.backend import CallFailure, connect, moves_on
 from hodei_tui.cli.follow import follow_log
 from hodei_tui.errors import DaemonUnreachable, RequestRefused
+from tests.support.scripted_daemon import Link, LogScript, Script, serving
 
-from .scripted_daemon import Link, LogScript, Script, serving
 from .test_follow import RUNNING, Collected, numbered, quick
 
 DEADLINE = 30.0

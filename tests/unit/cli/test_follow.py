@@ -13,8 +13,7 @@ from hodei_api.loglines import seq_numbers
 from hodei_tui.backend import connect
 from hodei_tui.cli.follow import follow_log
 from hodei_tui.errors import DaemonUnreachable, RequestRefused
-
-from .scripted_daemon import CREATED, Link, LogScript, Script, chunk, line, serving
+from tests.support.scripted_daemon import CREATED, Link, LogScript, Script, chunk, line, serving
 
 OUT = v1.LogStream.STDOUT
 RUNNING = v1.Job(id="job-1", spec=v1.JobSpec(command=["x"]), state=v1.JobState.RUNNING, created_at=CREATED)

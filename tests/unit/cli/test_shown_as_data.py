@@ -14,8 +14,7 @@ from hodei_api.printable import printable
 from hodei_tui.cli.exit_codes import HODEI_FAILED
 from hodei_tui.cli.parser import parse_args
 from hodei_tui.main import execute
-
-from .scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
+from tests.support.scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
 
 # Markup, clear screen, a window title ended by BEL, a forged table row, CR, a C1 CSI and a
 # right-to-left override.

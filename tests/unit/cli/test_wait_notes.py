@@ -7,8 +7,7 @@ import pytest
 from hodei_api import v1
 from hodei_tui.backend import connect
 from hodei_tui.cli.explain import wait_notes
-
-from .scripted_daemon import CREATED, Script, serving
+from tests.support.scripted_daemon import CREATED, Script, serving
 
 
 @pytest.mark.parametrize(("state", "gave_up"), [(v1.JobState.PENDING, True), (v1.JobState.RUNNING, False)])

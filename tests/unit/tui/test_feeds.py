@@ -28,7 +28,7 @@ class Ceiling(random.Random):
 
 class Daemons:
     """Watches from the daemon in use; one that is down fails them and hands the next calls to
-    the next address, as ``GrpcConsoleClient`` does."""
+    the next address, as ``Backend`` does."""
 
     def __init__(self, *down: str) -> None:
         self.rotation = Rotation(["a:1", "b:2"])

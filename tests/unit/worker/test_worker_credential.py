@@ -14,8 +14,7 @@ from hodei_api.backoff import Backoff
 from hodei_worker.agent import Agent
 from hodei_worker.errors import Refused
 from hodei_worker.state import StateDir
-from tests.unit.worker.fake_daemon import FakeDaemon, serve
-from tests.unit.worker.test_worker_agent import settings
+from tests.support.fake_daemon import FakeDaemon, serve, settings
 
 
 @pytest.fixture

@@ -896,6 +896,12 @@ class ListJobsResponse(betterproto2.Message):
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
+    total: "int | None" = betterproto2.field(3, betterproto2.TYPE_INT64, optional=True)
+    """
+    How many jobs of the requested states there are in all (not only after the cursor), set
+    when the page is full and more may follow; unset otherwise (the pages so far hold them all).
+    """
+
 
 default_message_pool.register_message("hodei.v1", "ListJobsResponse", ListJobsResponse)
 

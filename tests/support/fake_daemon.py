@@ -16,6 +16,7 @@ from grpclib.server import Server
 
 from hodei_api import v1
 from hodei_api.loglines import Line, unpack
+from hodei_worker.config import WorkerSettings
 
 _END = None
 
@@ -160,3 +161,18 @@ async def serve(port: int = 0) -> AsyncIterator[FakeDaemon]:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def settings(addr: str, **overrides: object) -> WorkerSettings:
+    """A test worker's settings, connecting to ``addr``, with ``overrides``."""
+    values: dict[str, object] = {
+        "server": addr,
+        "slots": 2,
+        "labels": {"zone": "test"},
+        "cpu": 2.0,
+        "memory_mb": 512,
+        "worker_id": "w-test",
+        "heartbeat_seconds": 5.0,
+    }
+    values.update(overrides)
+    return WorkerSettings.model_validate(values)

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from hodei_api import v1
-
-from .scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
+from tests.support.scripted_daemon import CREATED, LogScript, Script, chunk, line, serving
 
 HODEI = str(Path(sys.executable).parent / "hodei")
 

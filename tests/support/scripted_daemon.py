@@ -41,6 +41,8 @@ class Script:
     daemons: v1.ListDaemonsResponse = field(default_factory=v1.ListDaemonsResponse)
     # Without any, ExplainJob is UNIMPLEMENTED, as on a daemon that cannot explain.
     explained: dict[str, v1.ExplainJobResponse] = field(default_factory=dict)
+    # False: ListJobs says no total, as a daemon older than the total does.
+    counts_jobs: bool = True
     submitted: list[v1.JobSpec] = field(default_factory=list)
     log_requests: list[v1.StreamLogsRequest] = field(default_factory=list)
     list_requests: list[v1.ListJobsRequest] = field(default_factory=list)
@@ -90,12 +92,15 @@ class Jobs(v1.JobServiceBase):
             for job in reversed(self.script.jobs.values())
             if job.state in message.states or not message.states
         ]
-        # Pages as hodeid's do: 100 by default, and a cursor back whenever a page is full.
+        # Pages as hodeid's do: 100 by default, and a cursor back (and the total) whenever a
+        # page is full.
         start = int(message.page_token or 0)
         limit = message.limit or 100
         page = jobs[start : start + limit]
-        token = str(start + limit) if len(page) == limit else ""
-        return v1.ListJobsResponse(jobs=page, next_page_token=token)
+        full = len(page) == limit
+        token = str(start + limit) if full else ""
+        total = len(jobs) if full and self.script.counts_jobs else None
+        return v1.ListJobsResponse(jobs=page, next_page_token=token, total=total)
 
     async def cancel_job(self, message: v1.CancelJobRequest) -> v1.Job:
         self.script.cancel_requests.append(message)

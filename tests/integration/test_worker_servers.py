@@ -15,9 +15,9 @@ from hodei_api.backoff import Backoff
 from hodei_worker.agent import Agent
 from hodei_worker.config import WorkerSettings, describe
 from hodei_worker.servers import Servers, server_list
+from tests.integration.test_worker_agent import connected, run_job
+from tests.support.fake_daemon import FakeDaemon, free_port, serve, settings
 from tests.support.impostor import impostor
-from tests.unit.worker.fake_daemon import FakeDaemon, free_port, serve
-from tests.unit.worker.test_worker_agent import connected, run_job, settings
 
 
 class Slowest(random.Random):

@@ -13,9 +13,8 @@ import pytest
 from hodei_api import v1
 from hodei_api.backoff import Backoff
 from hodei_worker.agent import STOP_GRACE, VERSION, Agent
-from hodei_worker.config import WorkerSettings
+from tests.support.fake_daemon import DaemonStream, FakeDaemon, batch_lines, free_port, now, serve, settings
 from tests.support.procfs import kill_group, wait_for_group, wait_group_gone
-from tests.unit.worker.fake_daemon import DaemonStream, FakeDaemon, batch_lines, free_port, now, serve
 
 Outcome = v1.AttemptOutcome
 OUT, ERR = v1.LogStream.STDOUT, v1.LogStream.STDERR
@@ -25,20 +24,6 @@ OUT, ERR = v1.LogStream.STDOUT, v1.LogStream.STDERR
 async def daemon() -> AsyncIterator[FakeDaemon]:
     async with serve() as daemon:
         yield daemon
-
-
-def settings(addr: str, **overrides: object) -> WorkerSettings:
-    values: dict[str, object] = {
-        "server": addr,
-        "slots": 2,
-        "labels": {"zone": "test"},
-        "cpu": 2.0,
-        "memory_mb": 512,
-        "worker_id": "w-test",
-        "heartbeat_seconds": 5.0,
-    }
-    values.update(overrides)
-    return WorkerSettings.model_validate(values)
 
 
 def quick(addr: str, **overrides: object) -> Agent:

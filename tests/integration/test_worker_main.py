@@ -16,7 +16,7 @@ import pytest
 
 from hodei_api import v1
 from hodei_api.worker_identity import ONE_TIME_PREFIX, credential_problem
-from tests.unit.worker.fake_daemon import FakeDaemon, free_port, serve
+from tests.support.fake_daemon import FakeDaemon, free_port, serve
 
 WORKER = str(Path(sys.executable).parent / "hodei-worker")
 
@@ -128,7 +128,7 @@ def _as_nobody(code: str) -> subprocess.CompletedProcess[str]:
     python = shutil.which(version, path="/usr/local/bin:/usr/bin:/bin")
     if python is None:
         pytest.skip(f"no {version} outside root's home for the user nobody to run")
-    path = os.pathsep.join([sysconfig.get_paths()["purelib"], str(Path(__file__).parents[3])])
+    path = os.pathsep.join([sysconfig.get_paths()["purelib"], str(Path(__file__).parents[2])])
     env = {"PATH": "/usr/bin:/bin", "HOME": "/", "PYTHONPATH": path}
     return subprocess.run(
         [python, "-c", code], user="nobody", env=env, capture_output=True, text=True, timeout=60, cwd="/"
