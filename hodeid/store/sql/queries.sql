@@ -6,7 +6,8 @@
 -- $8 memory_mb, $9 priority, $10 timeout_seconds, $11 max_retries,
 -- $12 retry_backoff_seconds, $13 kill_grace_seconds, $14 idempotency_key (or NULL),
 -- $15 submitted_by (API token id, or NULL), $16 how many PENDING jobs $15 may have (or NULL),
--- $17 placement_class
+-- $17 placement_class, $18 after_ok, $19 after_any, $20 waiting_on, $21 state (PENDING, or
+-- CANCELLED when a dependency already broke), $22 reason
 -- One row, in one round trip: pending_before ($15's PENDING jobs before this one) and the new
 -- job's columns, all NULL if it was not inserted (the limit is reached, or the key is taken).
 WITH pending AS (
@@ -15,15 +16,46 @@ WITH pending AS (
 ), inserted AS (
     INSERT INTO jobs (id, name, command, env, cwd, selector, cpu, memory_mb, priority,
                       timeout_seconds, max_retries, retry_backoff_seconds, kill_grace_seconds,
-                      idempotency_key, submitted_by, placement_class)
+                      idempotency_key, submitted_by, placement_class, after_ok, after_any,
+                      waiting_on, state, reason, finished_at)
     SELECT $1::uuid, $2::text, $3::text[], $4::jsonb, $5::text, $6::text[], $7::float8,
            $8::bigint, $9::integer, $10::float8, $11::integer, $12::float8, $13::float8,
-           $14::text, $15::text, $17::text
+           $14::text, $15::text, $17::text, $18::uuid[], $19::uuid[], $20::integer,
+           $21::job_state, $22::text, CASE WHEN $21::job_state = 'PENDING' THEN NULL ELSE now() END
     FROM pending WHERE $16::bigint IS NULL OR pending_before < $16::bigint
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING *
 )
 SELECT pending.pending_before, inserted.* FROM pending LEFT JOIN inserted ON true;
+
+-- name: lock_dependencies
+-- $1 job ids. Their states, each row share-locked until the submitting transaction ends: a
+-- dependency cannot end meanwhile unseen (the transaction that ends it waits, then its trigger
+-- finds the new job's edges), nor end just before unseen (this waits for it, then reads it).
+SELECT id, state FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE;
+
+-- name: insert_dependencies
+-- $1 the dependent job, $2 the jobs it runs after, $3 their kinds, $4 the final state of those
+-- that already ended (NULL for the others)
+INSERT INTO job_dependencies (job_id, depends_on, kind, settled_state)
+SELECT $1::uuid, d.depends_on, d.kind, d.settled_state
+FROM unnest($2::uuid[], $3::dependency_kind[], $4::job_state[]) AS d (depends_on, kind, settled_state);
+
+-- name: depends_on_any
+-- $1 jobs, $2 a job: whether any of $1 is $2 or runs after it, directly or down a chain.
+WITH RECURSIVE up (id) AS (
+    SELECT unnest($1::uuid[])
+    UNION
+    SELECT e.depends_on FROM job_dependencies e JOIN up ON e.job_id = up.id
+)
+SELECT EXISTS (SELECT 1 FROM up WHERE id = $2::uuid);
+
+-- name: unfinished_dependencies
+-- $1 job id. The jobs it still waits on, as they are now.
+SELECT e.depends_on, e.kind, j.state, j.name
+FROM job_dependencies e JOIN jobs j ON j.id = e.depends_on
+WHERE e.job_id = $1 AND e.settled_state IS NULL
+ORDER BY e.depends_on;
 
 -- name: get_job_by_idempotency_key
 -- $1 idempotency_key
@@ -59,16 +91,18 @@ LIMIT $3;
 -- name: lock_pending_jobs
 -- $1 limit, $2 placement classes to skip, $3 most classes to look into, $4 how far past the
 -- limit to look (in rows) for rows another daemon has not locked.
--- The first $1 PENDING jobs in priority order among the classes not skipped, however many
+-- The first $1 PENDING jobs that wait on no dependency (jobs_pending_class_idx holds only
+-- those), in priority order among the classes not skipped, however many
 -- jobs of skipped classes come first: the distinct classes are found by walking the index
 -- (one descent per class, not one row per job), then each class gives its own head, read
 -- without locking; the first $1 of those no other daemon holds are locked. Rows stay locked
 -- until the claiming transaction ends; other daemons skip them.
 WITH RECURSIVE classes AS (
-    (SELECT placement_class AS class FROM jobs WHERE state = 'PENDING'
+    (SELECT placement_class AS class FROM jobs WHERE state = 'PENDING' AND waiting_on = 0
      ORDER BY placement_class LIMIT 1)
     UNION ALL
-    SELECT (SELECT placement_class FROM jobs WHERE state = 'PENDING' AND placement_class > c.class
+    SELECT (SELECT placement_class FROM jobs
+            WHERE state = 'PENDING' AND waiting_on = 0 AND placement_class > c.class
             ORDER BY placement_class LIMIT 1)
     FROM classes c WHERE c.class IS NOT NULL
 ),
@@ -79,7 +113,8 @@ heads AS (
     SELECT h.id
     FROM open CROSS JOIN LATERAL (
         SELECT id, priority, created_at FROM jobs
-        WHERE state = 'PENDING' AND placement_class = open.class AND run_after <= now()
+        WHERE state = 'PENDING' AND waiting_on = 0 AND placement_class = open.class
+          AND run_after <= now()
         ORDER BY priority DESC, created_at, id
         LIMIT $4
     ) h
@@ -87,7 +122,7 @@ heads AS (
     LIMIT $4
 )
 SELECT id, selector, cpu, memory_mb, priority, placement_class FROM jobs
-WHERE id IN (SELECT id FROM heads) AND state = 'PENDING'
+WHERE id IN (SELECT id FROM heads) AND state = 'PENDING' AND waiting_on = 0
 ORDER BY priority DESC, created_at, id
 LIMIT $1
 FOR UPDATE SKIP LOCKED;
