@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -30,7 +30,9 @@ async def daemon(pool: asyncpg.Pool) -> AsyncIterator[Daemon]:
     yield Daemon(pool, FAST)
 
 
-async def submit(daemon: Daemon, *, after: list[str] = (), after_any: list[str] = (), **kw: object) -> v1.Job:  # type: ignore[assignment]
+async def submit(
+    daemon: Daemon, *, after: Sequence[str] = (), after_any: Sequence[str] = (), **kw: object
+) -> v1.Job:
     spec = v1.JobSpec(command=["true"], after=list(after), after_any=list(after_any), **kw)  # type: ignore[arg-type]
     job, _ = await daemon.submit(spec)
     return job
@@ -94,10 +96,12 @@ async def test_a_failed_dependency_cancels_the_chain_and_frees_after_any(daemon:
     assert await claimable(daemon) == {a.id}
     assert await run_and_end(daemon, a.id, v1.AttemptOutcome.FAILED) is S.FAILED
     assert await state_and_reason(daemon, b.id) == (
-        S.CANCELLED, f"dependency {a.id} ended FAILED; --after needs it SUCCEEDED"
+        S.CANCELLED,
+        f"dependency {a.id} ended FAILED; --after needs it SUCCEEDED",
     )
     assert await state_and_reason(daemon, c.id) == (
-        S.CANCELLED, f"dependency {b.id} ended CANCELLED; --after needs it SUCCEEDED"
+        S.CANCELLED,
+        f"dependency {b.id} ended CANCELLED; --after needs it SUCCEEDED",
     )
     assert await claimable(daemon) == {d.id, e.id}
     assert (await daemon.get(c.id)).finished_at is not None
@@ -119,7 +123,8 @@ async def test_cancelling_a_waiting_dependency_cancels_its_dependents(daemon: Da
     b = await submit(daemon, after=[a.id])
     await daemon.cancel(a.id, "not needed")
     assert await state_and_reason(daemon, b.id) == (
-        S.CANCELLED, f"dependency {a.id} ended CANCELLED; --after needs it SUCCEEDED"
+        S.CANCELLED,
+        f"dependency {a.id} ended CANCELLED; --after needs it SUCCEEDED",
     )
 
 
@@ -166,7 +171,8 @@ async def _blocked(pool: asyncpg.Pool) -> None:
     """Return once some backend waits for a lock (the settlement, behind the open transaction)."""
     async with asyncio.timeout(10):
         while not await pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
         ):
             await asyncio.sleep(0.01)
 
