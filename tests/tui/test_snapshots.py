@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 
 from hodei_api.backoff import Backoff
 from hodei_tui.console.app import HodeiApp, make_app
+from hodei_tui.console.form_spec import FIELDS
 from hodei_tui.widgets.jobs_table import JobsTable
 
 from .scripted_client import JOBS, NOW, PENDING_ID, WORKERS, ScriptedConsoleClient, worker
@@ -93,7 +94,7 @@ def test_submit_form_at_80_by_24_scrolls_to_its_buttons(snap_compare: SnapCompar
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
-        await pilot.press(*"echo hi", *["tab"] * 13)
+        await pilot.press(*"echo hi", *["tab"] * len(FIELDS))
         await settle(pilot)
 
     assert snap_compare(app(), terminal_size=SMALL, run_before=run_before)
