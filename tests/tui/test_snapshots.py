@@ -14,7 +14,7 @@ from hodei_tui.console.app import HodeiApp, make_app
 from hodei_tui.console.form_spec import FIELDS
 from hodei_tui.widgets.jobs_table import JobsTable
 
-from .scripted_client import JOBS, NOW, PENDING_ID, WORKERS, ScriptedConsoleClient, worker
+from .scripted_client import JOBS, NOW, PENDING_ID, WAITING_ON_JOBS, WORKERS, ScriptedConsoleClient, worker
 
 SnapCompare = Callable[..., bool]
 WIDE = (160, 48)
@@ -57,6 +57,15 @@ def test_waiting_job_explained(snap_compare: SnapCompare) -> None:
         await pilot.press("3")  # the trace pane
 
     assert snap_compare(app(), terminal_size=WIDE, run_before=run_before)
+
+
+def test_job_waiting_on_its_dependencies_explained(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await select(pilot, PENDING_ID)
+        await pilot.press("3")  # the trace pane
+
+    client = ScriptedConsoleClient(explained={PENDING_ID: WAITING_ON_JOBS})
+    assert snap_compare(app(client), terminal_size=WIDE, run_before=run_before)
 
 
 def test_narrow_layout_shows_tabs(snap_compare: SnapCompare) -> None:
