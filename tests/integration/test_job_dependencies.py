@@ -5,6 +5,7 @@ settlements count right, and bad dependencies are refused at submit."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from hodeid.control.settle import decide
 from hodeid.domain.states import ACTIVE
 from hodeid.errors import InvalidRequest
 from hodeid.store.jobs import AttemptEnd, PendingJob
+from hodeid.store.queries import Q
 from tests.support.scripted_worker import FAST
 
 S = v1.JobState
@@ -210,3 +212,27 @@ async def test_a_resubmission_cannot_make_a_job_depend_on_itself(daemon: Daemon)
 async def pool_edges(daemon: Daemon) -> set[tuple[str, str]]:
     found = await daemon.pool.fetch("SELECT job_id, depends_on FROM job_dependencies")
     return {(str(r["job_id"]), str(r["depends_on"])) for r in found}
+
+
+async def test_a_submission_naming_a_job_does_not_keep_it_from_being_claimed(
+    daemon: Daemon, pool: asyncpg.Pool
+) -> None:
+    a = await submit(daemon)
+    # A submission --after A, under way: it holds A's row as lock_dependencies locks it.
+    async with pool.acquire() as other, other.transaction():
+        await other.fetch(Q["lock_dependencies"], [uuid.UUID(a.id)])
+        assert await claimable(daemon) == {a.id}
+
+
+async def test_a_submission_waits_for_a_dependency_that_is_ending(daemon: Daemon, pool: asyncpg.Pool) -> None:
+    a = await submit(daemon)
+    await daemon.jobs.claim(1000, take(a.id), ANY_STREAM, "d")  # type: ignore[arg-type]
+    # Another daemon is ending A (locked as lock_active_attempts locks it) and has not committed.
+    async with pool.acquire() as other, other.transaction():
+        await other.execute("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", a.id)
+        await other.execute("UPDATE jobs SET state = 'FAILED', finished_at = now() WHERE id = $1", a.id)
+        submitting = asyncio.create_task(submit(daemon, after=[a.id]))
+        await _blocked(pool)
+        assert not submitting.done()
+    b = await submitting
+    assert (b.state, b.reason) == (S.CANCELLED, f"dependency {a.id} ended FAILED; --after needs it SUCCEEDED")

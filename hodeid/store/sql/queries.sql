@@ -29,10 +29,14 @@ WITH pending AS (
 SELECT pending.pending_before, inserted.* FROM pending LEFT JOIN inserted ON true;
 
 -- name: lock_dependencies
--- $1 job ids. Their states, each row share-locked until the submitting transaction ends: a
--- dependency cannot end meanwhile unseen (the transaction that ends it waits, then its trigger
--- finds the new job's edges), nor end just before unseen (this waits for it, then reads it).
-SELECT id, state FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE;
+-- $1 job ids. Their states, each row key-share-locked until the submitting transaction ends.
+-- Every move of a job to a final state locks its row FOR UPDATE first (lock_active_attempts,
+-- cancel_pending_job, the trigger settle_dependents), which this lock holds off: a dependency
+-- cannot end meanwhile unseen (the transaction that ends it waits, then its trigger finds the
+-- new job's edges), nor end just before unseen (this waits for it, then reads it). The claim
+-- (FOR NO KEY UPDATE) does not wait for it: a flood of dependents does not keep their
+-- dependency from being placed.
+SELECT id, state FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE;
 
 -- name: insert_dependencies
 -- $1 the dependent job, $2 the jobs it runs after, $3 their kinds, $4 the final state of those
@@ -125,7 +129,7 @@ SELECT id, selector, cpu, memory_mb, priority, placement_class FROM jobs
 WHERE id IN (SELECT id FROM heads) AND state = 'PENDING' AND waiting_on = 0
 ORDER BY priority DESC, created_at, id
 LIMIT $1
-FOR UPDATE SKIP LOCKED;
+FOR NO KEY UPDATE SKIP LOCKED;
 
 -- name: assign_jobs
 -- $1 job ids, $2 worker ids (same order)
@@ -208,10 +212,11 @@ FROM a
 WHERE t.job_id = a.job_id AND t.number = a.number;
 
 -- name: cancel_pending_job
--- $1 id, $2 reason
-UPDATE jobs SET state = 'CANCELLED', reason = $2, finished_at = now(), updated_at = now()
-WHERE id = $1 AND state = 'PENDING'
-RETURNING *;
+-- $1 id, $2 reason. Locked FOR UPDATE first, as every move to a final state (lock_dependencies).
+WITH locked AS (SELECT id FROM jobs WHERE id = $1 AND state = 'PENDING' FOR UPDATE)
+UPDATE jobs j SET state = 'CANCELLED', reason = $2, finished_at = now(), updated_at = now()
+FROM locked WHERE j.id = locked.id AND j.state = 'PENDING'
+RETURNING j.*;
 
 -- name: retry_finished_job
 -- $1 id, $2 reason. Only a finished job; its attempts and log stay, its next dispatch is

@@ -35,7 +35,9 @@ CREATE INDEX job_dependencies_unsettled_idx ON job_dependencies (depends_on)
 -- loop here rather than by nesting: the updates made here fire this trigger again, which
 -- returns at once. A retry back to PENDING is no end: only the final state counts.
 -- Dependents are locked in id order, so that two transactions settling dependencies of the
--- same jobs wait for each other instead of deadlocking.
+-- same jobs wait for each other instead of deadlocking, and FOR UPDATE, as every move of a job
+-- to a final state, which a submission naming it as a dependency waits for (lock_dependencies
+-- in queries.sql).
 CREATE FUNCTION settle_dependents() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     ended uuid[];
@@ -65,7 +67,7 @@ BEGIN
                array_agg(why ORDER BY job_id)
         INTO dependents, counts, reasons FROM per_job;
         EXIT WHEN dependents IS NULL;
-        PERFORM 1 FROM jobs WHERE id = ANY(dependents) ORDER BY id FOR NO KEY UPDATE;
+        PERFORM 1 FROM jobs WHERE id = ANY(dependents) ORDER BY id FOR UPDATE;
         WITH d AS (SELECT * FROM unnest(dependents, counts, reasons) AS d (id, n, why)),
         updated AS (
             UPDATE jobs j
