@@ -4,11 +4,13 @@ naming it, and a job --after-any it runs."""
 
 from __future__ import annotations
 
+import subprocess
+import time
 from datetime import datetime
 from pathlib import Path
 
 from tests.support.jobs import cli_json, detach, job_json, wait_state
-from tests.support.processes import Cluster
+from tests.support.processes import BIN, Cluster
 
 
 def gated(go: Path, code: int = 0) -> list[str]:
@@ -26,25 +28,46 @@ def test_a_job_after_another_waits_for_it_and_runs_once_it_succeeded(system: Clu
     go = job_dir / "go"
     a = detach(system, "--name", "first", "--", *gated(go))
     wait_state(system, a, "RUNNING")
-    b = detach(system, "--after", a[:8], "--", "echo", "second")
-    # The worker has a free slot: only the dependency holds B back.
-    explained = cli_json(system, "job", "explain", b)
-    assert isinstance(explained, dict) and explained["state"] == "PENDING"
-    [verdict] = explained["decisions"][0]["verdicts"]
-    assert (verdict["target"], verdict["kind"], verdict["reason"]) == (
-        a,
-        "dependency",
-        "WAITING_ON_DEPENDENCY",
-    )
-    assert "'first' is RUNNING" in verdict["message"]
-    text = system.hodei("job", "explain", b).stdout.decode()
-    assert f"WAITING_ON_DEPENDENCY: job {a} 'first' is RUNNING" in text
-    assert job_json(system, b)["state"] == "PENDING"
-    go.touch()
-    first = wait_state(system, a, "SUCCEEDED")
-    second = wait_state(system, b, "SUCCEEDED")
-    assert second["after"] == [a]
+    argv = [str(BIN / "hodei"), "job", "run", "--name", "second", "--after", a[:8], "--", "echo", "b"]
+    with subprocess.Popen(argv, env=system.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run:
+        assert run.stderr is not None
+        b = newest(system, "second")
+        # The worker has a free slot: only the dependency holds B back.
+        explained = cli_json(system, "job", "explain", b)
+        assert isinstance(explained, dict) and explained["state"] == "PENDING"
+        [verdict] = explained["decisions"][0]["verdicts"]
+        assert (verdict["target"], verdict["kind"], verdict["reason"]) == (
+            a,
+            "dependency",
+            "WAITING_ON_DEPENDENCY",
+        )
+        assert "'first' is RUNNING" in verdict["message"]
+        text = system.hodei("job", "explain", b).stdout.decode()
+        assert f"WAITING_ON_DEPENDENCY: job {a} 'first' is RUNNING" in text
+        # job run says why it waits (its first line on stderr), and B is still waiting then.
+        note = run.stderr.readline().decode()
+        assert note.startswith(
+            f"hodei: job {b} is waiting: WAITING: 1 WAITING_ON_DEPENDENCY: job {a} 'first'"
+        )
+        assert job_json(system, b)["state"] == "PENDING"
+        go.touch()
+        out, _ = run.communicate(timeout=60)
+    assert (run.returncode, out) == (0, b"b\n")
+    first, second = job_json(system, a), job_json(system, b)
+    assert (first["state"], second["state"], second["after"]) == ("SUCCEEDED", "SUCCEEDED", [a])
     assert moment(second, "started_at") >= moment(first, "finished_at")
+
+
+def newest(system: Cluster, name: str, timeout: float = 30.0) -> str:
+    """The id of the newest job called ``name``, once it is listed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = cli_json(system, "job", "list")
+        assert isinstance(listed, list)
+        if found := [j["id"] for j in listed if j["name"] == name]:
+            return str(found[0])
+        assert time.monotonic() < deadline, f"no job {name} listed"
+        time.sleep(0.1)
 
 
 def test_when_a_job_fails_its_dependents_are_cancelled_and_after_any_runs(

@@ -236,3 +236,19 @@ async def test_a_submission_waits_for_a_dependency_that_is_ending(daemon: Daemon
         assert not submitting.done()
     b = await submitting
     assert (b.state, b.reason) == (S.CANCELLED, f"dependency {a.id} ended FAILED; --after needs it SUCCEEDED")
+
+
+async def test_retrying_a_job_cancelled_by_its_dependency_waits_only_on_what_has_not_ended(
+    daemon: Daemon,
+) -> None:
+    failed, running = await submit(daemon), await submit(daemon)
+    b = await submit(daemon, after=[failed.id, running.id])
+    assert await run_and_end(daemon, failed.id, v1.AttemptOutcome.FAILED) is S.FAILED
+    assert (await daemon.get(b.id)).state is S.CANCELLED
+    await daemon.jobs.claim(1000, take(running.id), ANY_STREAM, "d")  # type: ignore[arg-type]
+    assert (await daemon.retry(b.id)).state is S.PENDING
+    assert await claimable(daemon) == set()
+    assert [v.target for v in (await daemon.explain(b.id)).decisions[0].verdicts] == [running.id]
+    end = AttemptEnd(running.id, 1, v1.AttemptOutcome.SUCCEEDED, exit_code=0, finished_at=datetime.now(UTC))
+    await daemon.jobs.settle([end], sorted(ACTIVE), decide)
+    assert await claimable(daemon) == {b.id}
