@@ -20,6 +20,7 @@ from hodeid.domain.states import ACTIVE
 from hodeid.errors import InvalidRequest
 from hodeid.store.jobs import AttemptEnd, PendingJob
 from hodeid.store.queries import Q
+from tests.integration.conftest import StartDaemon
 from tests.support.scripted_worker import FAST
 
 S = v1.JobState
@@ -252,3 +253,22 @@ async def test_retrying_a_job_cancelled_by_its_dependency_waits_only_on_what_has
     end = AttemptEnd(running.id, 1, v1.AttemptOutcome.SUCCEEDED, exit_code=0, finished_at=datetime.now(UTC))
     await daemon.jobs.settle([end], sorted(ACTIVE), decide)
     assert await claimable(daemon) == {b.id}
+
+
+async def test_another_daemon_ending_the_dependency_cancels_and_announces_the_dependent(
+    start_daemon: StartDaemon,
+) -> None:
+    here, there = await start_daemon(), await start_daemon()
+    a = await submit(here)
+    b = await submit(here, after=[a.id])
+    events = here.watch_jobs(10)
+    async with asyncio.timeout(30):
+        async for event in events:
+            if event.listed:
+                break
+        await run_and_end(there, a.id, v1.AttemptOutcome.CANCELLED)
+        async for event in events:
+            if event.job is not None and event.job.id == b.id and event.job.state is S.CANCELLED:
+                break
+    await events.aclose()  # type: ignore[attr-defined]
+    assert (await here.get(b.id)).reason == f"dependency {a.id} ended CANCELLED; --after needs it SUCCEEDED"
