@@ -30,7 +30,8 @@ from hodeid.config import SchedulerSettings
 from hodeid.control.daemon import Daemon
 from hodeid.control.settle import decide
 from hodeid.domain.states import ACTIVE
-from hodeid.store import db, embedded
+from hodeid.store import db
+from hodeid.store.embedded_server import EmbeddedServer
 from hodeid.store.jobs import AttemptEnd, PendingJob
 
 IN_FLIGHT = 16
@@ -132,7 +133,10 @@ def main() -> None:
     args = parser.parse_args()
     with System(args.database_url) as system:
         if args.database_url is None:
-            asyncio.run(bench(embedded.start(system.data_dir), args))
+            # Stopped by the system on the way out, as a daemon's would be.
+            server = EmbeddedServer(system.data_dir)
+            server.prepare_data_dir()
+            asyncio.run(bench(server.ensure_running(), args))
             return
         name = f"hodei_bench_{secrets.token_hex(4)}"
         asyncio.run(scratch_database(args.database_url, name, create=True))
