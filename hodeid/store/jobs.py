@@ -149,10 +149,11 @@ class JobStore:
         (LimitExceeded); with a known idempotency key return that job. One round trip, unless
         the job is not inserted or has ``dependencies`` (whole job id -> dependency kind name).
 
-        With dependencies, their rows are share-locked and ``start`` tells, from their states,
-        how the job starts; the job and its edges are stored in that same transaction. An
-        unknown dependency, or a resubmission (by idempotency key) naming its own job or a job
-        that runs after it, is refused (InvalidRequest)."""
+        With dependencies, their rows are key-share-locked (lock_dependencies says why) and
+        ``start`` tells, from their states, how the job starts; the job and its edges are
+        stored in that same transaction. An unknown dependency, or a resubmission (by
+        idempotency key) naming its own job or a job that runs after it, is refused
+        (InvalidRequest)."""
         if not dependencies:
             async with translate():
                 args = self._insert_args(spec, submitter, max_pending, placement_class)
