@@ -18,7 +18,8 @@ WORKERS = Gauge(
 )
 START_LATENCY = Histogram(
     "hodei_job_start_latency_seconds",
-    "From submission to the worker starting the job's first attempt.",
+    "From submission (or, for a job that waited on dependencies, from when the last of them "
+    "ended) to the worker starting the job's first attempt.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
     registry=REGISTRY,
 )

@@ -88,6 +88,9 @@ async def test_a_job_waits_unclaimed_until_its_dependency_succeeds(daemon: Daemo
     assert await run_and_end(daemon, a.id, v1.AttemptOutcome.SUCCEEDED) is S.SUCCEEDED
     assert await claimable(daemon) == {b.id}
     assert (await daemon.explain(b.id)).decisions[0].verdicts[0].kind != "dependency"
+    # Its start latency counts from then, not from its submission.
+    ready = await daemon.pool.fetchval("SELECT run_after FROM jobs WHERE id = $1", uuid.UUID(b.id))
+    assert ready >= (await daemon.get(a.id)).finished_at
 
 
 async def test_a_failed_dependency_cancels_the_chain_and_frees_after_any(daemon: Daemon) -> None:

@@ -148,15 +148,17 @@ INSERT INTO attempts (job_id, number, worker_id, session_id, daemon_id)
 SELECT *, $5 FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[]);
 
 -- name: mark_running
--- $1 job ids, $2 attempts, $3 started_at. Only the current attempt, only from ASSIGNED.
+-- $1 job ids, $2 attempts, $3 started_at. Only the current attempt, only from ASSIGNED. How
+-- long the job waited to start: since it could run (run_after: set when its last dependency
+-- ended, or a retry's backoff, which the first attempt never has).
 WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[])
            AS a (job_id, attempt, started_at)),
      j AS (UPDATE jobs j SET state = 'RUNNING', started_at = a.started_at, updated_at = now()
            FROM a WHERE j.id = a.job_id AND j.attempt = a.attempt AND j.state = 'ASSIGNED'
-           RETURNING j.id, j.attempt, a.started_at, j.created_at)
+           RETURNING j.id, j.attempt, a.started_at, greatest(j.created_at, j.run_after) AS ready)
 UPDATE attempts t SET started_at = j.started_at
 FROM j WHERE t.job_id = j.id AND t.number = j.attempt
-RETURNING t.job_id, t.number, extract(epoch FROM j.started_at - j.created_at)::float8 AS waited;
+RETURNING t.job_id, t.number, extract(epoch FROM j.started_at - j.ready)::float8 AS waited;
 
 -- name: lock_active_attempts
 -- $1 job ids, $2 attempts, $3 states the job may be in. The current attempt only.

@@ -38,7 +38,8 @@ CREATE TABLE jobs (
     -- reconnects; the job is not retried or requeued after it.
     cancel_reason text,
     created_at timestamptz NOT NULL DEFAULT now(),
-    -- A retried job waits for its backoff: it is not placed before this.
+    -- A retried job waits for its backoff: it is not placed before this. A job that waited
+    -- on dependencies could run from this on (set when the last ended).
     run_after timestamptz NOT NULL DEFAULT now(),
     assigned_at timestamptz,
     started_at timestamptz,
@@ -186,7 +187,8 @@ CREATE INDEX job_dependencies_unsettled_idx ON job_dependencies (depends_on)
 
 -- When jobs end (in any way: an attempt settled, a cancel, by any daemon or by hand), the jobs
 -- that wait on them count them in the same transaction: each edge records the state, each
--- dependent's waiting_on drops by its edges settled, and a PENDING dependent whose AFTER_OK
+-- dependent's waiting_on drops by its edges settled (one that reaches 0 may run from now on:
+-- run_after, from which its start latency counts), and a PENDING dependent whose AFTER_OK
 -- dependency ended otherwise than SUCCEEDED ends CANCELLED, naming it (the words of
 -- hodeid.domain.dependencies.ended_reason); those end in turn, and so on down the chain, in a
 -- loop here rather than by nesting: the updates made here fire this trigger again, which
@@ -229,6 +231,8 @@ BEGIN
         updated AS (
             UPDATE jobs j
             SET waiting_on = j.waiting_on - d.n,
+                run_after = CASE WHEN j.waiting_on = d.n THEN greatest(j.run_after, now())
+                                 ELSE j.run_after END,
                 state = CASE WHEN d.why IS NOT NULL AND j.state = 'PENDING' THEN 'CANCELLED'
                              ELSE j.state END,
                 reason = CASE WHEN d.why IS NOT NULL AND j.state = 'PENDING' THEN d.why
