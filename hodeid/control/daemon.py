@@ -173,8 +173,9 @@ class Daemon:
             return False
         return True
 
-    async def job_counts(self) -> dict[str, int]:
-        """How many jobs the database holds in each state."""
+    async def job_counts(self) -> tuple[dict[str, int], int]:
+        """How many jobs the database holds in each state, and how many PENDING ones wait on
+        dependencies."""
         return await self.jobs.count_by_state()
 
     async def submit(self, spec: v1.JobSpec, submitter: str | None = None) -> tuple[v1.Job, bool]:

@@ -311,11 +311,13 @@ class JobStore:
             )
         return [Assignment(rows.job(r), r["first_seq"]) for r in assigned]
 
-    async def count_by_state(self) -> dict[str, int]:
-        """How many jobs are in each state (states with none are absent)."""
+    async def count_by_state(self) -> tuple[dict[str, int], int]:
+        """How many jobs are in each state (states with none are absent), and how many PENDING
+        ones wait on dependencies."""
         async with translate():
             found = await self.pool.fetch(Q["count_jobs_by_state"])
-        return {r["state"]: r["n"] for r in found}
+        waiting = sum(r["waiting"] for r in found if r["state"] == "PENDING")
+        return {r["state"]: r["n"] for r in found}, waiting
 
     async def mark_running(self, started: Sequence[tuple[str, int, datetime]]) -> set[tuple[str, int]]:
         """Mark attempts RUNNING (only the current attempt, only from ASSIGNED)."""

@@ -90,7 +90,7 @@ async def case(daemon: Daemon, pool: asyncpg.Pool, n: int, flag: str, outcome: v
     submitted = time.monotonic() - began
     claims = await claim_ms(daemon, 20)
     took = await settle_ms(daemon, a, outcome)
-    counts = await daemon.jobs.count_by_state()
+    counts, _ = await daemon.jobs.count_by_state()
     label = f"{n:,} jobs {flag} A, A {outcome.name}"
     print(f"[{label}] submitted in {submitted:.1f} s ({n / submitted:,.0f} jobs/s)", flush=True)
     print(f"[{label}] claim with them waiting: p50 {percentile(claims, 50):.2f} ms, p99 "

@@ -78,6 +78,7 @@ async def test_a_job_waits_unclaimed_until_its_dependency_succeeds(daemon: Daemo
     b = await submit(daemon, after=[a.id[:8]])
     assert b.state is S.PENDING and b.spec and b.spec.after == [a.id]
     assert await claimable(daemon) == {a.id}
+    assert await daemon.job_counts() == ({"PENDING": 2}, 1)
     explained = await daemon.explain(b.id[:8])
     [decision] = explained.decisions
     assert decision.outcome is v1.PlacementOutcome.WAITING
@@ -87,6 +88,7 @@ async def test_a_job_waits_unclaimed_until_its_dependency_succeeds(daemon: Daemo
     assert decision.verdicts[0].message == "'build' is PENDING; --after needs it SUCCEEDED"
     assert await run_and_end(daemon, a.id, v1.AttemptOutcome.SUCCEEDED) is S.SUCCEEDED
     assert await claimable(daemon) == {b.id}
+    assert await daemon.job_counts() == ({"PENDING": 1, "SUCCEEDED": 1}, 0)
     assert (await daemon.explain(b.id)).decisions[0].verdicts[0].kind != "dependency"
     # Its start latency counts from then, not from its submission.
     ready = await daemon.pool.fetchval("SELECT run_after FROM jobs WHERE id = $1", uuid.UUID(b.id))

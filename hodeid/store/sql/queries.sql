@@ -231,7 +231,8 @@ WHERE id = $1 AND state IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
 RETURNING *;
 
 -- name: count_jobs_by_state
-SELECT state, count(*) AS n FROM jobs GROUP BY state;
+-- How many jobs are in each state, and of them how many wait on dependencies.
+SELECT state, count(*) AS n, count(*) FILTER (WHERE waiting_on > 0) AS waiting FROM jobs GROUP BY state;
 
 -- name: held_by_worker
 -- $1 worker id. The attempts the store gives the worker, and whether each started.
