@@ -9,7 +9,16 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 JOBS = Gauge("hodei_jobs", "Jobs in the database by state.", ["state"], registry=REGISTRY)
-QUEUE_DEPTH = Gauge("hodei_queue_depth", "Jobs waiting for a worker (PENDING).", registry=REGISTRY)
+QUEUE_DEPTH = Gauge(
+    "hodei_queue_depth",
+    "Jobs waiting for a worker (PENDING, not waiting on dependencies).",
+    registry=REGISTRY,
+)
+WAITING_ON_DEPENDENCIES = Gauge(
+    "hodei_jobs_waiting_on_dependencies",
+    "PENDING jobs that wait on jobs not yet ended (--after, --after-any).",
+    registry=REGISTRY,
+)
 WORKERS = Gauge(
     "hodei_workers",
     "Workers connected to this daemon by state: ready (a free slot), full, draining.",
@@ -18,7 +27,8 @@ WORKERS = Gauge(
 )
 START_LATENCY = Histogram(
     "hodei_job_start_latency_seconds",
-    "From submission to the worker starting the job's first attempt.",
+    "From submission (or, for a job that waited on dependencies, from when the last of them "
+    "ended) to the worker starting the job's first attempt.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
     registry=REGISTRY,
 )

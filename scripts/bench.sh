@@ -14,6 +14,7 @@ declare -A small=(
   [failover]="--n 3"
   [console_log]="--lines 100000"
   [cross_daemon_logs]="--lines 50"
+  [dependents]="--n 500"
   [log_throughput]="--lines 100000 --runs 2 --followers 3 --follow-runs 1"
   [log_followers]="--mib 8 --stalled 4 --readers 4 --seconds 5 --timeout 60"
   [loglines]="--total 20000"

@@ -154,6 +154,21 @@ def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
         type=values.non_negative_float,
         help="on cancel or timeout, SIGKILL S seconds after SIGTERM (default: the worker's, 10)",
     )
+    add(
+        "--after",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="run only once job ID has SUCCEEDED; if it ends otherwise this job is CANCELLED "
+        "(repeatable; a unique prefix of the id will do)",
+    )
+    add(
+        "--after-any",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="run only once job ID has ended, in any state (repeatable)",
+    )
     add("--idempotency-key", metavar="K", help="submit once: a repeat returns the first job")
     add("--detach", action="store_true", help="print the job id and exit at once")
     add(

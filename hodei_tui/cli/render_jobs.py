@@ -71,6 +71,8 @@ def job_to_dict(job: v1.Job) -> dict[str, object]:
         "retry_backoff_seconds": spec.retry_backoff_seconds,
         "idempotency_key": spec.idempotency_key,
         "kill_grace_seconds": spec.kill_grace_seconds,
+        "after": list(spec.after),
+        "after_any": list(spec.after_any),
         "attempts": [attempt_to_dict(attempt) for attempt in job.attempts],
         "usage": usage_to_dict(job.usage),
     }
@@ -131,6 +133,8 @@ def _requests(spec: v1.JobSpec) -> list[tuple[str, str]]:
         ("retries", str(spec.max_retries) if spec.max_retries else ""),
         ("retry backoff", f"{number(spec.retry_backoff_seconds)} s" if spec.retry_backoff_seconds else ""),
         ("idempotency key", spec.idempotency_key),
+        ("after", ", ".join(spec.after)),
+        ("after any", ", ".join(spec.after_any)),
     ]
     return [(key, value) for key, value in fields if value]
 

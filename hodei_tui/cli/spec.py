@@ -45,4 +45,6 @@ def build_spec(args: argparse.Namespace) -> v1.JobSpec:
         retry_backoff_seconds=args.retry_backoff or 0.0,
         kill_grace_seconds=args.kill_grace or 0.0,
         idempotency_key=args.idempotency_key or "",
+        after=list(args.after),
+        after_any=list(args.after_any),
     )

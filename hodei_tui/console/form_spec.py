@@ -17,7 +17,7 @@ from hodei_tui.errors import UsageError
 # The order of the form, top to bottom; each name is the ``job run`` flag's destination.
 FIELDS = (
     "command", "name", "env", "selector", "cpu", "memory", "priority", "timeout", "retries",
-    "cwd", "kill_grace", "retry_backoff", "idempotency_key",
+    "cwd", "kill_grace", "retry_backoff", "idempotency_key", "after", "after_any",
 )  # fmt: skip
 TEXTS = ("name", "cwd", "idempotency_key")
 NUMBERS: dict[str, Callable[[str], Any]] = {
@@ -68,6 +68,11 @@ def _selector(text: str) -> list[str]:
     return [values.selector(expr) for expr in split_selector(text)]
 
 
+def _job_ids(text: str) -> list[str]:
+    """Job ids (or unique prefixes) separated by spaces or commas; the daemon resolves them."""
+    return text.replace(",", " ").split()
+
+
 def _optional(read: Callable[[str], Any]) -> Callable[[str], Any]:
     """An empty number field is the flag not given: the proto's zero, the daemon's default."""
     return lambda text: read(text) if text else None
@@ -81,6 +86,8 @@ def build_spec(fields: Mapping[str, str]) -> tuple[v1.JobSpec | None, dict[str, 
         "command": _command,
         "env": _env,
         "selector": _selector,
+        "after": _job_ids,
+        "after_any": _job_ids,
         **{name: _optional(read) for name, read in NUMBERS.items()},
     }
     for name, read in readers.items():

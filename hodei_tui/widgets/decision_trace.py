@@ -1,5 +1,6 @@
 """The selected job's decision trace: the newest decision's outcome and summary, its reason
-histogram, every worker's and provider's verdict, and the earlier decisions; expandable."""
+histogram, the jobs it waits on, every worker's and provider's verdict, and the earlier
+decisions; expandable."""
 
 from __future__ import annotations
 
@@ -92,6 +93,15 @@ class DecisionTrace(Tree[None]):
             reasons = node.add(Text("Reasons"), expand=True)
             for reason, count in sorted(decision.histogram.items(), key=lambda kv: (-kv[1], kv[0])):
                 reasons.add_leaf(Text.assemble((f"{count:>4} ", "bold"), plain(reason)))
+        waits = [v for v in decision.verdicts if v.kind == "dependency"]
+        if waits:
+            group = node.add(Text(f"Waiting on {len(waits)} job(s)"), expand=len(waits) <= 8)
+            for verdict in waits:
+                group.add_leaf(
+                    Text.assemble(
+                        ("⧗ ", "#e5c07b"), plain(verdict.target, "bold"), plain(f": {verdict.message}")
+                    )
+                )
         for kind, title in (("worker", "Workers"), ("provider", "Providers")):
             verdicts = [v for v in decision.verdicts if v.kind == kind]
             if verdicts:

@@ -13,7 +13,7 @@ from prometheus_client import start_http_server
 from hodei_api import v1
 from hodeid.control.daemon import Daemon
 from hodeid.errors import StoreError
-from hodeid.metrics import JOBS, QUEUE_DEPTH, REGISTRY, WORKERS
+from hodeid.metrics import JOBS, QUEUE_DEPTH, REGISTRY, WAITING_ON_DEPENDENCIES, WORKERS
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,11 @@ class MetricsEndpoint:
 
     async def refresh(self) -> None:
         """Set the gauges from the database (jobs) and the live sessions (workers)."""
-        counts = await self.daemon.job_counts()
+        counts, waiting = await self.daemon.job_counts()
         for state in _JOB_STATES:
             JOBS.labels(state=state).set(counts.get(state, 0))
-        QUEUE_DEPTH.set(counts.get(v1.JobState.PENDING.name, 0))
+        QUEUE_DEPTH.set(counts.get(v1.JobState.PENDING.name, 0) - waiting)
+        WAITING_ON_DEPENDENCIES.set(waiting)
         workers = {"ready": 0, "full": 0, "draining": 0}
         for worker in self.daemon.own_workers():
             if worker.draining:

@@ -8,8 +8,9 @@ import base64
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 
@@ -39,7 +40,9 @@ from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
 from hodeid.control.workerfeed import WorkerFeed
 from hodeid.control.workerinfo import recorded_info, worker_info
+from hodeid.domain import dependencies
 from hodeid.domain.classes import class_of
+from hodeid.domain.placement import Decision
 from hodeid.domain.states import ACTIVE, TERMINAL
 from hodeid.domain.validation import SpecLimits, validate
 from hodeid.errors import Conflict, InvalidRequest, NotFound, StoreError
@@ -171,20 +174,42 @@ class Daemon:
             return False
         return True
 
-    async def job_counts(self) -> dict[str, int]:
-        """How many jobs the database holds in each state."""
+    async def job_counts(self) -> tuple[dict[str, int], int]:
+        """How many jobs the database holds in each state, and how many PENDING ones wait on
+        dependencies."""
         return await self.jobs.count_by_state()
 
     async def submit(self, spec: v1.JobSpec, submitter: str | None = None) -> tuple[v1.Job, bool]:
         """Queue a job for the API token ``submitter``, within its limit of pending jobs."""
         spec = validate(spec, self.spec_limits)
+        after = [await self._dependency_id("--after", j) for j in spec.after]
+        after_any = [await self._dependency_id("--after-any", j) for j in spec.after_any]
+        spec = replace(spec, after=list(dict.fromkeys(after)), after_any=list(dict.fromkeys(after_any)))
+        wanted = dependencies.requested(spec.after, spec.after_any)
         limit = None if submitter is None else self.limits.max_pending_per_submitter
-        job, existing = await self.jobs.insert(spec, submitter, limit, placement_class=class_of(spec))
+        job, existing = await self.jobs.insert(
+            spec, submitter, limit, placement_class=class_of(spec),
+            dependencies={d.job_id: d.kind.value for d in wanted},
+            start=lambda states: _start(wanted, states),
+        )  # fmt: skip
         if not existing:
             command = " ".join(job.spec.command if job.spec else [])
             log.debug("job %s submitted: %s", job.id, command, extra={"job_id": job.id})
             self.scheduler.wake()
         return job, existing
+
+    async def _dependency_id(self, flag: str, job_id: str) -> str:
+        """The whole id of the job a dependency names (a unique prefix is enough); an unknown
+        one is refused as a bad argument, not as a job not found."""
+        try:
+            return str(uuid.UUID(await self.jobs.resolve_id(job_id)))
+        except (NotFound, InvalidRequest) as exc:
+            raise InvalidRequest(f"{flag} {job_id}: {exc.message}") from exc
+        except ValueError as exc:
+            raise InvalidRequest(
+                f"{flag} {job_id!r} is not a job id; give a job's id or a unique prefix of it "
+                "(at least 4 hex digits, see hodei job list)"
+            ) from exc
 
     async def get(self, job_id: str) -> v1.Job:
         """One job with its attempts; ``job_id`` may be a unique prefix of its id, as may the
@@ -257,8 +282,15 @@ class Daemon:
         job = await self.jobs.get(await self.jobs.resolve_id(job_id))
         decisions = await self.decisions.history(job.id)
         if job.state is v1.JobState.PENDING:
-            decisions.insert(0, to_proto(self.scheduler.evaluate(job), datetime.now(UTC), self.id))
+            decisions.insert(0, to_proto(await self._evaluate(job), datetime.now(UTC), self.id))
         return v1.ExplainJobResponse(state=job.state, decisions=decisions)
+
+    async def _evaluate(self, job: v1.Job) -> Decision:
+        """Why a PENDING job waits now: the jobs it waits on, if any, else where it would go."""
+        if unfinished := await self.jobs.unfinished_dependencies(job.id):
+            waits = [dependencies.Unfinished(j, dependencies.Kind(k), st, n) for j, k, st, n in unfinished]
+            return dependencies.waiting_decision(job.id, waits, self.scheduler.policy.strategy)
+        return self.scheduler.evaluate(job)
 
     def watch_decisions(self, job_id: str) -> AsyncGenerator[v1.Decision]:
         return self.decisions.watch(job_id)
@@ -337,6 +369,13 @@ class Daemon:
         session.send(v1.DaemonMessage(drain=v1.Drain(stay=stay)))
         self.registry.changed(worker_id)
         return worker_info(session, time.monotonic(), self.id)
+
+
+def _start(
+    wanted: Sequence[dependencies.Dependency], states: Mapping[str, v1.JobState]
+) -> tuple[v1.JobState, str, Mapping[str, v1.JobState], int]:
+    start = dependencies.at_submit(wanted, states)
+    return start.state, start.reason, start.settled, start.waiting_on
 
 
 def _encode_cursor(created_at: datetime, job_id: str) -> str:

@@ -116,6 +116,9 @@ class Decision:
         """One line a person can read, e.g. for a job that waits."""
         if self.worker_id:
             return f"placed on {self.worker_id} ({self.strategy})"
+        if waits := [v for v in self.verdicts if v.kind == "dependency"]:
+            named = ", and ".join(f"job {v.target} {v.message}" for v in waits)
+            return f"{self.outcome.name}: {len(waits)} {Reason.WAITING_ON_DEPENDENCY.name}: {named}"
         parts = ", ".join(f"{n} {r}" for r, n in sorted(self.histogram.items()))
         if (chosen := self.provisioner) is not None:
             parts = "; ".join(filter(None, [f"provider {chosen.target}: {chosen.message}", parts]))

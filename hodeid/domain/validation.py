@@ -24,6 +24,9 @@ MAX_PRIORITY = 1000
 MAX_RETRIES = 100
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_KEY = 256
+MAX_DEPENDENCIES = 1000
+# A job id is 36 characters; a longer one is no id.
+MAX_JOB_ID = 36
 
 
 def _number(name: str, value: float, *, upper: float | None = None) -> None:
@@ -127,6 +130,7 @@ def validate(spec: JobSpec, limits: SpecLimits = SpecLimits()) -> JobSpec:
         raise InvalidRequest(
             f"priority must be between -{MAX_PRIORITY} and {MAX_PRIORITY}, got {spec.priority}"
         )
+    _dependencies(spec)
     name = spec.name or " ".join(spec.command)[:60]
     return JobSpec(
         name=name,
@@ -141,4 +145,21 @@ def validate(spec: JobSpec, limits: SpecLimits = SpecLimits()) -> JobSpec:
         retry_backoff_seconds=spec.retry_backoff_seconds,
         idempotency_key=spec.idempotency_key,
         kill_grace_seconds=spec.kill_grace_seconds,
+        after=list(spec.after),
+        after_any=list(spec.after_any),
     )
+
+
+def _dependencies(spec: JobSpec) -> None:
+    count = len(spec.after) + len(spec.after_any)
+    if count > MAX_DEPENDENCIES:
+        raise InvalidRequest(
+            f"the job names {count} dependencies (after, after_any); at most {MAX_DEPENDENCIES}"
+        )
+    for flag, ids in (("--after", spec.after), ("--after-any", spec.after_any)):
+        for job_id in ids:
+            if not job_id or len(job_id) > MAX_JOB_ID or not job_id.isprintable():
+                raise InvalidRequest(
+                    f"{flag} {job_id[:40]!r} is not a job id; give a job's id or a unique prefix of "
+                    "it (at least 4 hex digits, as hodei job list shows)"
+                )

@@ -87,6 +87,11 @@ CLAIM_REACH = 4
 Decider = Callable[[ActiveRow, AttemptEnd], tuple[v1.JobState, int, float, str]]
 
 
+# (dependency states by whole id) -> (the new job's state, its reason, the dependencies that
+# already ended with their states, how many have not)
+Starter = Callable[[Mapping[str, v1.JobState]], tuple[v1.JobState, str, Mapping[str, v1.JobState], int]]
+
+
 # A job id prefix shorter than this would name too many jobs to be worth a query.
 MIN_PREFIX = 4
 # Candidates an ambiguous prefix's error lists.
@@ -123,6 +128,16 @@ def _uuid(job_id: str) -> uuid.UUID:
         raise NotFound(f"job {job_id} not found: job ids are UUIDs (see hodei job list)") from exc
 
 
+def _dependency_uuid(job_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(job_id)
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"{job_id!r} is not a job id; a job runs after jobs named by id or unique prefix "
+            "(see hodei job list)"
+        ) from exc
+
+
 class JobStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -134,25 +149,77 @@ class JobStore:
         max_pending: int | None = None,
         *,
         placement_class: str,
+        dependencies: Mapping[str, str] | None = None,
+        start: Starter | None = None,
     ) -> tuple[v1.Job, bool]:
         """Store a validated job of ``placement_class`` as PENDING, as submitted by the API
         token ``submitter``, unless that token already has ``max_pending`` PENDING jobs
         (LimitExceeded); with a known idempotency key return that job. One round trip, unless
-        the job is not inserted."""
+        the job is not inserted or has ``dependencies`` (whole job id -> dependency kind name).
+
+        With dependencies, their rows are key-share-locked (lock_dependencies says why) and
+        ``start`` tells, from their states, how the job starts; the job and its edges are
+        stored in that same transaction. An unknown dependency, or a resubmission (by
+        idempotency key) naming its own job or a job that runs after it, is refused
+        (InvalidRequest)."""
+        if not dependencies:
+            async with translate():
+                args = self._insert_args(spec, submitter, max_pending, placement_class)
+                row = await self.pool.fetchrow(Q["insert_job"], *args, [], [], 0, "PENDING", "")
+                return await self._inserted(self.pool, row, spec, max_pending)
+        assert start is not None
+        ids = [_dependency_uuid(job_id) for job_id in dependencies]
+        async with translate(), self.pool.acquire() as conn, conn.transaction():
+            locked = await conn.fetch(Q["lock_dependencies"], ids)
+            found = {str(r["id"]): v1.JobState[r["state"]] for r in locked}
+            if missing := [job_id for job_id in dependencies if job_id not in found]:
+                raise InvalidRequest(
+                    f"no job {', '.join(missing[:3])}: a job can run only after jobs that exist "
+                    "(see hodei job list)"
+                )
+            state, reason, settled, waiting_on = start(found)
+            args = self._insert_args(spec, submitter, max_pending, placement_class)
+            row = await conn.fetchrow(
+                Q["insert_job"], *args, [_dependency_uuid(j) for j in spec.after],
+                [_dependency_uuid(j) for j in spec.after_any], waiting_on, state.name, reason,
+            )  # fmt: skip
+            if row["id"] is not None:
+                await conn.execute(
+                    Q["insert_dependencies"], row["id"], ids, list(dependencies.values()),
+                    [settled[j].name if j in settled else None for j in dependencies],
+                )  # fmt: skip
+                return rows.job(row), False
+            job, existing = await self._inserted(conn, row, spec, max_pending)
+            if await conn.fetchval(Q["depends_on_any"], ids, uuid.UUID(job.id)):
+                raise InvalidRequest(
+                    f"idempotency key {spec.idempotency_key!r} names job {job.id}, and this "
+                    "submission would make it run after itself (directly or down a chain of "
+                    "dependencies); a job cannot depend on itself: use another key"
+                )
+            return job, existing
+
+    @staticmethod
+    def _insert_args(
+        spec: v1.JobSpec, submitter: str | None, max_pending: int | None, placement_class: str
+    ) -> tuple[Any, ...]:
         resources = spec.resources or v1.Resources()
-        key = spec.idempotency_key or None
-        args = (
+        return (
             uuid.uuid4(), spec.name, spec.command, spec.env, spec.cwd, spec.selector,
             resources.cpu, resources.memory_mb, spec.priority, spec.timeout_seconds,
-            spec.max_retries, spec.retry_backoff_seconds, spec.kill_grace_seconds, key, submitter,
-            max_pending, placement_class,
+            spec.max_retries, spec.retry_backoff_seconds, spec.kill_grace_seconds,
+            spec.idempotency_key or None, submitter, max_pending, placement_class,
         )  # fmt: skip
-        async with translate():
-            row = await self.pool.fetchrow(Q["insert_job"], *args)
-            if row["id"] is not None:
-                return rows.job(row), False
-            # A resubmission with a known key gets its job back, whatever the limit.
-            found = None if key is None else await self.pool.fetchrow(Q["get_job_by_idempotency_key"], key)
+
+    @staticmethod
+    async def _inserted(
+        db: asyncpg.Pool | asyncpg.Connection, row: asyncpg.Record, spec: v1.JobSpec, max_pending: int | None
+    ) -> tuple[v1.Job, bool]:
+        """The job ``insert_job`` gave, or the one its idempotency key names; else why none."""
+        if row["id"] is not None:
+            return rows.job(row), False
+        key = spec.idempotency_key or None
+        # A resubmission with a known key gets its job back, whatever the limit.
+        found = None if key is None else await db.fetchrow(Q["get_job_by_idempotency_key"], key)
         if found is not None:
             return rows.job(found), True
         if max_pending is not None and row["pending_before"] >= max_pending:
@@ -161,6 +228,12 @@ class JobStore:
                 "wait for some to start or cancel some, then submit again"
             )
         raise InvalidRequest(f"idempotency key {key!r} is in use; try again")
+
+    async def unfinished_dependencies(self, job_id: str) -> list[tuple[str, str, v1.JobState, str]]:
+        """The jobs ``job_id`` still waits on: (id, dependency kind name, state, name)."""
+        async with translate():
+            found = await self.pool.fetch(Q["unfinished_dependencies"], _uuid(job_id))
+        return [(str(r["depends_on"]), r["kind"], v1.JobState[r["state"]], r["name"]) for r in found]
 
     async def resolve_id(self, job_id: str) -> str:
         """The id of the one job ``job_id`` names: a whole id as given, or the job whose id
@@ -252,11 +325,13 @@ class JobStore:
             )
         return [Assignment(rows.job(r), r["first_seq"]) for r in assigned]
 
-    async def count_by_state(self) -> dict[str, int]:
-        """How many jobs are in each state (states with none are absent)."""
+    async def count_by_state(self) -> tuple[dict[str, int], int]:
+        """How many jobs are in each state (states with none are absent), and how many PENDING
+        ones wait on dependencies."""
         async with translate():
             found = await self.pool.fetch(Q["count_jobs_by_state"])
-        return {r["state"]: r["n"] for r in found}
+        waiting = sum(r["waiting"] for r in found if r["state"] == "PENDING")
+        return {r["state"]: r["n"] for r in found}, waiting
 
     async def mark_running(self, started: Sequence[tuple[str, int, datetime]]) -> set[tuple[str, int]]:
         """Mark attempts RUNNING (only the current attempt, only from ASSIGNED)."""

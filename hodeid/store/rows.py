@@ -25,6 +25,8 @@ def job_spec(row: Row) -> v1.JobSpec:
         retry_backoff_seconds=row["retry_backoff_seconds"],
         idempotency_key=row["idempotency_key"] or "",
         kill_grace_seconds=row["kill_grace_seconds"],
+        after=[str(j) for j in row["after_ok"]],
+        after_any=[str(j) for j in row["after_any"]],
     )
 
 

@@ -120,6 +120,30 @@ WAITING = v1.Decision(
 )
 
 
+# The pending job, submitted --after the running one and --after-any the one before it, as
+# hodeid explains it while they have not ended.
+WAITING_ON_JOBS = v1.Decision(
+    job_id=PENDING_ID,
+    outcome=v1.PlacementOutcome.WAITING,
+    strategy="least-loaded",
+    verdicts=[
+        verdict(
+            JOBS[4].id, "dependency", v1.PlacementReason.WAITING_ON_DEPENDENCY,
+            "'./train.py --epochs 3' is RUNNING; --after needs it SUCCEEDED",
+        ),
+        verdict(
+            JOBS[5].id, "dependency", v1.PlacementReason.WAITING_ON_DEPENDENCY,
+            "'echo hello' is ASSIGNED; --after-any needs it ended",
+        ),
+    ],
+    histogram={"WAITING_ON_DEPENDENCY": 2},
+    decided_at=NOW,
+    daemon_id=DAEMON,
+    summary=f"WAITING: 2 WAITING_ON_DEPENDENCY: job {JOBS[4].id} './train.py --epochs 3' is RUNNING; "
+    f"--after needs it SUCCEEDED, and job {JOBS[5].id} 'echo hello' is ASSIGNED; --after-any needs it ended",
+)  # fmt: skip
+
+
 def log_lines(job_id: str) -> list[Line]:
     base = int(ago(100).timestamp() * 1_000_000)
     lines = [

@@ -11,9 +11,10 @@ from textual.pilot import Pilot
 
 from hodei_api.backoff import Backoff
 from hodei_tui.console.app import HodeiApp, make_app
+from hodei_tui.console.form_spec import FIELDS
 from hodei_tui.widgets.jobs_table import JobsTable
 
-from .scripted_client import JOBS, NOW, PENDING_ID, WORKERS, ScriptedConsoleClient, worker
+from .scripted_client import JOBS, NOW, PENDING_ID, WAITING_ON_JOBS, WORKERS, ScriptedConsoleClient, worker
 
 SnapCompare = Callable[..., bool]
 WIDE = (160, 48)
@@ -65,6 +66,15 @@ def test_waiting_job_explained(snap_compare: SnapCompare) -> None:
     assert snap_compare(app(), terminal_size=WIDE, run_before=run_before)
 
 
+def test_job_waiting_on_its_dependencies_explained(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await select(pilot, PENDING_ID)
+        await pilot.press("3")  # the trace pane
+
+    client = ScriptedConsoleClient(explained={PENDING_ID: WAITING_ON_JOBS})
+    assert snap_compare(app(client), terminal_size=WIDE, run_before=run_before)
+
+
 def test_narrow_layout_shows_tabs(snap_compare: SnapCompare) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
@@ -100,7 +110,7 @@ def test_submit_form_at_80_by_24_scrolls_to_its_buttons(snap_compare: SnapCompar
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
-        await pilot.press(*"echo hi", *["tab"] * 13)
+        await pilot.press(*"echo hi", *["tab"] * len(FIELDS))
         await settle(pilot)
 
     assert snap_compare(app(), terminal_size=SMALL, run_before=run_before)

@@ -34,6 +34,8 @@ HINTS = {
     "kill_grace": ("Kill grace s", "SIGTERM, then SIGKILL after this long (default 10)"),
     "retry_backoff": ("Backoff s", "first retry after ~this long, doubling (default 0)"),
     "idempotency_key": ("Idem. key", "submit once: a repeat returns the first job"),
+    "after": ("After", "job ids that must succeed first (ids or prefixes)"),
+    "after_any": ("After any", "job ids that must have ended first"),
 }
 CHECKED_AS_TYPED = frozenset({"selector"})
 

@@ -6,7 +6,8 @@
 -- $8 memory_mb, $9 priority, $10 timeout_seconds, $11 max_retries,
 -- $12 retry_backoff_seconds, $13 kill_grace_seconds, $14 idempotency_key (or NULL),
 -- $15 submitted_by (API token id, or NULL), $16 how many PENDING jobs $15 may have (or NULL),
--- $17 placement_class
+-- $17 placement_class, $18 after_ok, $19 after_any, $20 waiting_on, $21 state (PENDING, or
+-- CANCELLED when a dependency already broke), $22 reason
 -- One row, in one round trip: pending_before ($15's PENDING jobs before this one) and the new
 -- job's columns, all NULL if it was not inserted (the limit is reached, or the key is taken).
 WITH pending AS (
@@ -15,15 +16,50 @@ WITH pending AS (
 ), inserted AS (
     INSERT INTO jobs (id, name, command, env, cwd, selector, cpu, memory_mb, priority,
                       timeout_seconds, max_retries, retry_backoff_seconds, kill_grace_seconds,
-                      idempotency_key, submitted_by, placement_class)
+                      idempotency_key, submitted_by, placement_class, after_ok, after_any,
+                      waiting_on, state, reason, finished_at)
     SELECT $1::uuid, $2::text, $3::text[], $4::jsonb, $5::text, $6::text[], $7::float8,
            $8::bigint, $9::integer, $10::float8, $11::integer, $12::float8, $13::float8,
-           $14::text, $15::text, $17::text
+           $14::text, $15::text, $17::text, $18::uuid[], $19::uuid[], $20::integer,
+           $21::job_state, $22::text, CASE WHEN $21::job_state = 'PENDING' THEN NULL ELSE now() END
     FROM pending WHERE $16::bigint IS NULL OR pending_before < $16::bigint
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING *
 )
 SELECT pending.pending_before, inserted.* FROM pending LEFT JOIN inserted ON true;
+
+-- name: lock_dependencies
+-- $1 job ids. Their states, each row key-share-locked until the submitting transaction ends.
+-- Every move of a job to a final state locks its row FOR UPDATE first (lock_active_attempts,
+-- cancel_pending_job, the trigger settle_dependents), which this lock holds off: a dependency
+-- cannot end meanwhile unseen (the transaction that ends it waits, then its trigger finds the
+-- new job's edges), nor end just before unseen (this waits for it, then reads it). The claim
+-- (FOR NO KEY UPDATE) does not wait for it: a flood of dependents does not keep their
+-- dependency from being placed.
+SELECT id, state FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE;
+
+-- name: insert_dependencies
+-- $1 the dependent job, $2 the jobs it runs after, $3 their kinds, $4 the final state of those
+-- that already ended (NULL for the others)
+INSERT INTO job_dependencies (job_id, depends_on, kind, settled_state)
+SELECT $1::uuid, d.depends_on, d.kind, d.settled_state
+FROM unnest($2::uuid[], $3::dependency_kind[], $4::job_state[]) AS d (depends_on, kind, settled_state);
+
+-- name: depends_on_any
+-- $1 jobs, $2 a job: whether any of $1 is $2 or runs after it, directly or down a chain.
+WITH RECURSIVE up (id) AS (
+    SELECT unnest($1::uuid[])
+    UNION
+    SELECT e.depends_on FROM job_dependencies e JOIN up ON e.job_id = up.id
+)
+SELECT EXISTS (SELECT 1 FROM up WHERE id = $2::uuid);
+
+-- name: unfinished_dependencies
+-- $1 job id. The jobs it still waits on, as they are now.
+SELECT e.depends_on, e.kind, j.state, j.name
+FROM job_dependencies e JOIN jobs j ON j.id = e.depends_on
+WHERE e.job_id = $1 AND e.settled_state IS NULL
+ORDER BY e.depends_on;
 
 -- name: get_job_by_idempotency_key
 -- $1 idempotency_key
@@ -63,16 +99,18 @@ LIMIT $3;
 -- name: lock_pending_jobs
 -- $1 limit, $2 placement classes to skip, $3 most classes to look into, $4 how far past the
 -- limit to look (in rows) for rows another daemon has not locked.
--- The first $1 PENDING jobs in priority order among the classes not skipped, however many
+-- The first $1 PENDING jobs that wait on no dependency (jobs_pending_class_idx holds only
+-- those), in priority order among the classes not skipped, however many
 -- jobs of skipped classes come first: the distinct classes are found by walking the index
 -- (one descent per class, not one row per job), then each class gives its own head, read
 -- without locking; the first $1 of those no other daemon holds are locked. Rows stay locked
 -- until the claiming transaction ends; other daemons skip them.
 WITH RECURSIVE classes AS (
-    (SELECT placement_class AS class FROM jobs WHERE state = 'PENDING'
+    (SELECT placement_class AS class FROM jobs WHERE state = 'PENDING' AND waiting_on = 0
      ORDER BY placement_class LIMIT 1)
     UNION ALL
-    SELECT (SELECT placement_class FROM jobs WHERE state = 'PENDING' AND placement_class > c.class
+    SELECT (SELECT placement_class FROM jobs
+            WHERE state = 'PENDING' AND waiting_on = 0 AND placement_class > c.class
             ORDER BY placement_class LIMIT 1)
     FROM classes c WHERE c.class IS NOT NULL
 ),
@@ -83,7 +121,8 @@ heads AS (
     SELECT h.id
     FROM open CROSS JOIN LATERAL (
         SELECT id, priority, created_at FROM jobs
-        WHERE state = 'PENDING' AND placement_class = open.class AND run_after <= now()
+        WHERE state = 'PENDING' AND waiting_on = 0 AND placement_class = open.class
+          AND run_after <= now()
         ORDER BY priority DESC, created_at, id
         LIMIT $4
     ) h
@@ -91,10 +130,10 @@ heads AS (
     LIMIT $4
 )
 SELECT id, selector, cpu, memory_mb, priority, placement_class FROM jobs
-WHERE id IN (SELECT id FROM heads) AND state = 'PENDING'
+WHERE id IN (SELECT id FROM heads) AND state = 'PENDING' AND waiting_on = 0
 ORDER BY priority DESC, created_at, id
 LIMIT $1
-FOR UPDATE SKIP LOCKED;
+FOR NO KEY UPDATE SKIP LOCKED;
 
 -- name: assign_jobs
 -- $1 job ids, $2 worker ids (same order)
@@ -113,15 +152,17 @@ INSERT INTO attempts (job_id, number, worker_id, session_id, daemon_id)
 SELECT *, $5 FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[]);
 
 -- name: mark_running
--- $1 job ids, $2 attempts, $3 started_at. Only the current attempt, only from ASSIGNED.
+-- $1 job ids, $2 attempts, $3 started_at. Only the current attempt, only from ASSIGNED. How
+-- long the job waited to start: since it could run (run_after: set when its last dependency
+-- ended, or a retry's backoff, which the first attempt never has).
 WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[])
            AS a (job_id, attempt, started_at)),
      j AS (UPDATE jobs j SET state = 'RUNNING', started_at = a.started_at, updated_at = now()
            FROM a WHERE j.id = a.job_id AND j.attempt = a.attempt AND j.state = 'ASSIGNED'
-           RETURNING j.id, j.attempt, a.started_at, j.created_at)
+           RETURNING j.id, j.attempt, a.started_at, greatest(j.created_at, j.run_after) AS ready)
 UPDATE attempts t SET started_at = j.started_at
 FROM j WHERE t.job_id = j.id AND t.number = j.attempt
-RETURNING t.job_id, t.number, extract(epoch FROM j.started_at - j.created_at)::float8 AS waited;
+RETURNING t.job_id, t.number, extract(epoch FROM j.started_at - j.ready)::float8 AS waited;
 
 -- name: lock_active_attempts
 -- $1 job ids, $2 attempts, $3 states the job may be in. The current attempt only.
@@ -195,10 +236,11 @@ FROM a
 WHERE t.job_id = a.job_id AND t.number = a.number;
 
 -- name: cancel_pending_job
--- $1 id, $2 reason
-UPDATE jobs SET state = 'CANCELLED', reason = $2, finished_at = now(), updated_at = now()
-WHERE id = $1 AND state = 'PENDING'
-RETURNING *;
+-- $1 id, $2 reason. Locked FOR UPDATE first, as every move to a final state (lock_dependencies).
+WITH locked AS (SELECT id FROM jobs WHERE id = $1 AND state = 'PENDING' FOR UPDATE)
+UPDATE jobs j SET state = 'CANCELLED', reason = $2, finished_at = now(), updated_at = now()
+FROM locked WHERE j.id = locked.id AND j.state = 'PENDING'
+RETURNING j.*;
 
 -- name: retry_finished_job
 -- $1 id, $2 reason, $3 the finished states (hodeid.domain.states.TERMINAL). Only a finished
@@ -212,7 +254,8 @@ WHERE id = $1 AND state = ANY($3::job_state[])
 RETURNING *;
 
 -- name: count_jobs_by_state
-SELECT state, count(*) AS n FROM jobs GROUP BY state;
+-- How many jobs are in each state, and of them how many wait on dependencies.
+SELECT state, count(*) AS n, count(*) FILTER (WHERE waiting_on > 0) AS waiting FROM jobs GROUP BY state;
 
 -- name: held_by_worker
 -- $1 worker id, $2 its new stream. The attempts the store gives the worker, whether each

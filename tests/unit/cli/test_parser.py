@@ -54,6 +54,10 @@ def words(command_line: str) -> list[str]:
         ("--memory 64 -- x", v1.JobSpec(command=["x"], resources=v1.Resources(memory_mb=64))),
         ("--cpu 0.25 -- x", v1.JobSpec(command=["x"], resources=v1.Resources(cpu=0.25))),
         ("--priority -3 -- x", v1.JobSpec(command=["x"], priority=-3)),
+        (
+            "--after 3f0b --after-any 7c1e --after 9a2d -- x",
+            v1.JobSpec(command=["x"], after=["3f0b", "9a2d"], after_any=["7c1e"]),
+        ),
     ],
 )
 def test_job_run_flags_all_reach_the_spec(command_line: str, expected: v1.JobSpec) -> None:

@@ -313,6 +313,7 @@ def test_every_worker_reason_is_in_the_table() -> None:
     not_of_workers = {
         Reason.UNSPECIFIED, Reason.NO_PROVIDER, Reason.PROVIDER_AT_MAX,
         Reason.PROVIDER_CANNOT_FIT, Reason.PROVIDER_FAILING,
+        Reason.WAITING_ON_DEPENDENCY,  # of a job waited on (hodeid.domain.dependencies)
     }  # fmt: skip
     worker_reasons = set(Reason) - not_of_workers
     assert {case[3] for case in REASONS} == worker_reasons

@@ -105,6 +105,14 @@ BAD = [
         {"priority": -MAX_PRIORITY - 1},
         "priority must be between -1000 and 1000, got -1001",
     ),
+    ("after-empty", {"after": [""]}, "--after '' is not a job id; give a job's id or a unique prefix"),
+    ("after-any-too-long", {"after_any": ["a" * 37]}, f"--after-any {'a' * 37!r} is not a job id"),
+    ("after-control", {"after": ["3f0b\x1b[2J"]}, "is not a job id"),
+    (
+        "too-many-dependencies",
+        {"after": ["3f0b"] * 600, "after_any": ["7c1e"] * 401},
+        "the job names 1001 dependencies (after, after_any); at most 1000",
+    ),
 ]
 
 
@@ -165,6 +173,8 @@ def test_every_field_is_kept() -> None:
         retry_backoff_seconds=2.5,
         idempotency_key="build-42",
         kill_grace_seconds=5.0,
+        after=["3f0b12"],
+        after_any=["7c1e", "5d8f2f6e-0000-4000-8000-000000000000"],
     )
     assert validate(spec).to_dict() == spec.to_dict()
 

@@ -15,7 +15,8 @@ def test_every_field_is_honoured() -> None:
             "command": "sh -c 'echo $A'", "name": " build ", "env": "A=1 B='two words'",
             "selector": "gpu=true, zone in (a,b)", "cpu": "1.5", "memory": "512", "priority": "-3",
             "timeout": "60", "retries": "2", "cwd": " /srv/build ", "kill_grace": "2.5",
-            "retry_backoff": "0.5", "idempotency_key": "nightly-42",
+            "retry_backoff": "0.5", "idempotency_key": "nightly-42", "after": "3f0b12, 7c1e 9a",
+            "after_any": " 5d8f ",
         }
     )  # fmt: skip
     assert errors == {}
@@ -23,7 +24,8 @@ def test_every_field_is_honoured() -> None:
         name="build", command=["sh", "-c", "echo $A"], env={"A": "1", "B": "two words"},
         selector=["gpu=true", "zone in (a,b)"], resources=v1.Resources(cpu=1.5, memory_mb=512),
         priority=-3, timeout_seconds=60.0, max_retries=2, cwd="/srv/build", kill_grace_seconds=2.5,
-        retry_backoff_seconds=0.5, idempotency_key="nightly-42",
+        retry_backoff_seconds=0.5, idempotency_key="nightly-42", after=["3f0b12", "7c1e", "9a"],
+        after_any=["5d8f"],
     )  # fmt: skip
 
 

@@ -293,6 +293,12 @@ class PlacementReason(betterproto2.Enum):
 
     PROVIDER_FAILING = 12
 
+    WAITING_ON_DEPENDENCY = 13
+    """
+    A job it waits for (JobSpec.after, after_any) has not ended yet; the verdict's target is
+    that job's id and its message names its state.
+    """
+
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
         return {
@@ -309,6 +315,7 @@ class PlacementReason(betterproto2.Enum):
             10: "PLACEMENT_REASON_PROVIDER_AT_MAX",
             11: "PLACEMENT_REASON_PROVIDER_CANNOT_FIT",
             12: "PLACEMENT_REASON_PROVIDER_FAILING",
+            13: "PLACEMENT_REASON_WAITING_ON_DEPENDENCY",
         }
 
     @classmethod
@@ -327,6 +334,7 @@ class PlacementReason(betterproto2.Enum):
             "PLACEMENT_REASON_PROVIDER_AT_MAX": 10,
             "PLACEMENT_REASON_PROVIDER_CANNOT_FIT": 11,
             "PLACEMENT_REASON_PROVIDER_FAILING": 12,
+            "PLACEMENT_REASON_WAITING_ON_DEPENDENCY": 13,
         }
 
 
@@ -837,6 +845,18 @@ class JobSpec(betterproto2.Message):
     Time between SIGTERM and SIGKILL on cancel or timeout; 0 means the daemon's default.
     """
 
+    after: "list[str]" = betterproto2.field(13, betterproto2.TYPE_STRING, repeated=True)
+    """
+    Jobs (ids, or unique prefixes of at least 4 hex digits; stored as whole ids) that must all
+    end SUCCEEDED before this one runs. If one ends FAILED, CANCELLED or TIMED_OUT (after its
+    retries), this job ends CANCELLED without running, and so on down the chain.
+    """
+
+    after_any: "list[str]" = betterproto2.field(14, betterproto2.TYPE_STRING, repeated=True)
+    """
+    Jobs that must all have ended, in any state, before this one runs.
+    """
+
 
 default_message_pool.register_message("hodei.v1", "JobSpec", JobSpec)
 
@@ -1223,7 +1243,7 @@ class Verdict(betterproto2.Message):
 
     kind: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    "worker" or "provider".
+    "worker", "provider", or "dependency" (a job it waits for).
     """
 
     reason: "PlacementReason" = betterproto2.field(
