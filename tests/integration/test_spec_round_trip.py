@@ -45,6 +45,10 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "timeout_seconds": _SECONDS,
     "retry_backoff_seconds": _SECONDS,
     "kill_grace_seconds": _SECONDS,
+    # A job that depends on others reaches a worker only once they ended, as whole ids:
+    # tests/integration/test_job_dependencies.py follows those fields from submit to run.
+    "after": st.just([]),
+    "after_any": st.just([]),
 }
 BY_TYPE: dict[str, st.SearchStrategy[Any]] = {
     "string": _TEXT,
