@@ -56,6 +56,8 @@ def job(row: Row, attempts: Sequence[Row] = ()) -> v1.Job:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         attempts=[attempt(a) for a in attempts],
+        schedule=row.get("schedule") or "",
+        planned_at=row.get("planned_at"),
     )
 
 
