@@ -84,7 +84,14 @@ def _record(r: Mapping[str, Any]) -> ScheduleRecord:
     )
 
 
-def _job_args(job_id: uuid.UUID, spec: v1.JobSpec, key: str | None, klass: str, planned: datetime) -> tuple[object, ...]:
+def _unjoined(row: asyncpg.Record) -> ScheduleRecord:
+    """A schedule's own row, without its latest run's state."""
+    return _record({**dict(row.items()), "last_state": None})
+
+
+def _job_args(
+    job_id: uuid.UUID, spec: v1.JobSpec, key: str | None, klass: str, planned: datetime
+) -> tuple[object, ...]:
     resources = spec.resources or v1.Resources()
     return (
         job_id, spec.name, spec.command, spec.env, spec.cwd, spec.selector, resources.cpu,
@@ -136,13 +143,15 @@ class ScheduleStore:
             raise _not_found(name)
         return _record(row)
 
-    async def list(self) -> list[ScheduleRecord]:
+    async def every(self) -> list[ScheduleRecord]:
         """Every schedule, by name."""
         async with translate():
             found = await self.pool.fetch(Q["list_schedules"])
         return [_record(r) for r in found]
 
-    async def set_paused(self, name: str, paused: bool, next_run: Callable[[ScheduleRecord, datetime], datetime]) -> None:
+    async def set_paused(
+        self, name: str, paused: bool, next_run: Callable[[ScheduleRecord, datetime], datetime]
+    ) -> None:
         """Pause or resume; a resumed schedule plans its next run by ``next_run(schedule,
         now)`` (runs planned while it was paused are not fired)."""
         async with translate(), self.pool.acquire() as conn, conn.transaction():
@@ -150,7 +159,8 @@ class ScheduleStore:
             if row is None:
                 raise _not_found(name)
             now = await conn.fetchval(Q["database_now"])
-            planned = next_run(_record({**dict(row.items()), "last_state": None}), now) if not paused and row["paused"] else None
+            resumed = not paused and row["paused"]
+            planned = next_run(_unjoined(row), now) if resumed else None
             await conn.execute(Q["set_schedule_paused"], name, paused, planned)
 
     async def delete(self, name: str) -> None:
@@ -166,7 +176,7 @@ class ScheduleStore:
             if row is None:
                 raise _not_found(name)
             now = await conn.fetchval(Q["database_now"])
-            record = _record({**dict(row.items()), "last_state": None})
+            record = _unjoined(row)
             job_id = uuid.uuid4()
             inserted = await conn.fetchrow(
                 Q["insert_scheduled_job"], *_job_args(job_id, record.job, None, record.placement_class, now)
@@ -190,7 +200,9 @@ class ScheduleStore:
                 if advance.job is not None:
                     inserted = await conn.fetchrow(
                         Q["insert_scheduled_job"],
-                        *_job_args(uuid.uuid4(), advance.job, advance.key, record.placement_class, advance.planned),
+                        *_job_args(
+                            uuid.uuid4(), advance.job, advance.key, record.placement_class, advance.planned
+                        ),
                     )
                     job = rows.job(inserted) if inserted is not None else None
                 fired.append(Fired(record, advance, job))
