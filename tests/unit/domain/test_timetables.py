@@ -43,7 +43,7 @@ CRON = [
         "0 9 * * *",
         "America/New_York",
         "2026-05-04T12:00:00+00:00",
-        "2026-05-05T09:00:00-04:00",
+        "2026-05-04T09:00:00-04:00",
     ),
     # Spring forward in Madrid (2026-03-29, 02:00 CET -> 03:00 CEST): 02:30 does not exist; it
     # runs once, shifted by the jump.
