@@ -75,6 +75,9 @@ class GrpcConsoleClient:
     async def explain_job(self, job_id: str) -> v1.ExplainJobResponse:
         return await self._backend.explain_job(job_id)
 
+    async def list_schedules(self) -> list[v1.Schedule]:
+        return await self._backend.list_schedules()
+
     async def get_job(self, job_id: str) -> v1.Job:
         return await self._backend.get_job(job_id)
 
