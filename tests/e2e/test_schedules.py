@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.support.jobs import cli_json
@@ -32,6 +33,13 @@ def wait_runs(
             return found
         assert time.monotonic() < deadline, f"{len(found)} runs of {name} after {timeout:g} s\n{c.logs()}"
         time.sleep(0.1)
+
+
+def schedules(c: Cluster) -> list[dict[str, Any]]:
+    """``hodei schedule list -o json``."""
+    listed = cli_json(c, "schedule", "list")
+    assert isinstance(listed, list)
+    return listed
 
 
 def create(c: Cluster, *args: str) -> None:
@@ -65,7 +73,7 @@ def test_an_interval_schedule_runs_until_deleted(system: Cluster) -> None:
 
 def test_schedule_list_shows_a_cron_schedules_next_run_in_local_time(bare: Cluster) -> None:
     create(bare, "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Madrid", "--", "echo", "backup")
-    [listed] = cli_json(bare, "schedule", "list")  # type: ignore[misc]
+    [listed] = schedules(bare)
     assert listed["expression"] == "cron 0 3 * * * Europe/Madrid"
     next_run = datetime.fromisoformat(listed["next_run"])
     madrid = next_run.astimezone(ZoneInfo("Europe/Madrid"))
@@ -82,11 +90,11 @@ def test_schedule_list_shows_a_cron_schedules_next_run_in_local_time(bare: Clust
 
     paused = bare.hodei("schedule", "pause", "nightly")
     assert paused.returncode == 0, paused.stderr
-    [listed] = cli_json(bare, "schedule", "list")  # type: ignore[misc]
+    [listed] = schedules(bare)
     assert listed["paused"] is True and listed["next_run"] is None
     run = bare.hodei("schedule", "run", "nightly")
     assert run.returncode == 0, run.stderr
-    [listed] = cli_json(bare, "schedule", "list")  # type: ignore[misc]
+    [listed] = schedules(bare)
     assert listed["last_job_id"] == run.stdout.decode().strip()
     assert listed["last_job_state"] == "PENDING"
 

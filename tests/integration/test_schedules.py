@@ -53,7 +53,10 @@ async def _make_due(pool: asyncpg.Pool, name: str, seconds_ago: float = 0.0) -> 
 
 
 async def _runs(pool: asyncpg.Pool, name: str) -> list[asyncpg.Record]:
-    return await pool.fetch("SELECT id, planned_at, idempotency_key FROM jobs WHERE schedule = $1", name)
+    found: list[asyncpg.Record] = await pool.fetch(
+        "SELECT id, planned_at, idempotency_key FROM jobs WHERE schedule = $1", name
+    )
+    return found
 
 
 async def _fired(daemon: Daemon, name: str, runs: int) -> v1.Job:
