@@ -7,7 +7,7 @@ import shlex
 from datetime import datetime
 
 from hodei_api import v1
-from hodei_tui.cli.render import NONE, clip, details, iso, table
+from hodei_tui.cli.render import NONE, clip, details, iso, resources_dict, table
 from hodei_tui.cli.render_jobs import NAME_WIDTH, spec_requests
 
 SCHEDULE_COLUMNS = ("NAME", "SCHEDULE", "NEXT RUN", "LAST JOB", "LAST STATE", "PAUSED")
@@ -79,9 +79,12 @@ def schedule_to_dict(schedule: v1.Schedule) -> dict[str, object]:
         "env": dict(job.env),
         "cwd": job.cwd,
         "selector": list(job.selector),
+        "resources": resources_dict(job.resources),
         "priority": job.priority,
         "timeout_seconds": job.timeout_seconds,
         "max_retries": job.max_retries,
+        "retry_backoff_seconds": job.retry_backoff_seconds,
+        "kill_grace_seconds": job.kill_grace_seconds,
     }
 
 

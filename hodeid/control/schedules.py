@@ -128,12 +128,12 @@ class Schedules:
         return [to_proto(r) for r in await self.store.every()]
 
     async def pause(self, name: str) -> v1.Schedule:
-        await self.store.set_paused(name, True, lambda record, now: record.next_run)
+        await self.store.pause(name)
         return await self.get(name)
 
     async def resume(self, name: str) -> v1.Schedule:
         """Plan the next run after now: runs planned while paused are not fired."""
-        await self.store.set_paused(name, False, lambda record, now: next_run(table_of(record), now))
+        await self.store.resume(name, lambda record, now: next_run(table_of(record), now))
         self._wake.set()
         return await self.get(name)
 
@@ -150,6 +150,8 @@ class Schedules:
         """While this daemon leads, fire due runs as they come due."""
         while True:
             wait = LOOK_EVERY
+            # Cleared before looking: a schedule created while this daemon fires is seen next.
+            self._wake.clear()
             if self.leading():
                 try:
                     await self.fire()
@@ -158,7 +160,6 @@ class Schedules:
                         wait = min(LOOK_EVERY, max(0.0, due_in))
                 except StoreError as exc:
                     log.warning("cannot fire due schedules now: %s", exc.message)
-            self._wake.clear()
             try:
                 async with asyncio.timeout(wait):
                     await self._wake.wait()
@@ -186,7 +187,7 @@ class Schedules:
                 record.name, fired.advance.planned.isoformat(), _skip_reason(fired),
             )  # fmt: skip
             return
-        log.info(
+        log.debug(
             "schedule %s: job %s submitted for %s", record.name, job.id, fired.advance.planned.isoformat(),
             extra={"job_id": job.id},
         )  # fmt: skip

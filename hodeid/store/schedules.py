@@ -149,19 +149,23 @@ class ScheduleStore:
             found = await self.pool.fetch(Q["list_schedules"])
         return [_record(r) for r in found]
 
-    async def set_paused(
-        self, name: str, paused: bool, next_run: Callable[[ScheduleRecord, datetime], datetime]
-    ) -> None:
-        """Pause or resume; a resumed schedule plans its next run by ``next_run(schedule,
-        now)`` (runs planned while it was paused are not fired)."""
+    async def pause(self, name: str) -> None:
+        """Fire none of its runs until it is resumed."""
+        async with translate():
+            found = await self.pool.fetchval(Q["set_schedule_paused"], name, True, None)
+        if found is None:
+            raise _not_found(name)
+
+    async def resume(self, name: str, next_run: Callable[[ScheduleRecord, datetime], datetime]) -> None:
+        """Fire its runs again; a paused schedule plans its next run by ``next_run(schedule,
+        now)``, so the runs planned while it was paused are not fired."""
         async with translate(), self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(Q["lock_schedule"], name)
             if row is None:
                 raise _not_found(name)
             now = await conn.fetchval(Q["database_now"])
-            resumed = not paused and row["paused"]
-            planned = next_run(_unjoined(row), now) if resumed else None
-            await conn.execute(Q["set_schedule_paused"], name, paused, planned)
+            planned = next_run(_unjoined(row), now) if row["paused"] else None
+            await conn.execute(Q["set_schedule_paused"], name, False, planned)
 
     async def delete(self, name: str) -> None:
         async with translate():
