@@ -1,6 +1,7 @@
 """Schedules with real hodeid and hodei-worker processes, through the ``hodei`` CLI: an
 interval fires runs that succeed and stops at delete; a cron schedule's next run is listed in
-local time; two daemons on one database fire each planned run once; bad input is refused."""
+local time; two daemons on one database fire each planned run once; bad input is refused, and
+a read-only token may only list and get."""
 
 from __future__ import annotations
 
@@ -127,6 +128,15 @@ def test_bad_schedules_are_refused_with_what_to_write(bare: Cluster) -> None:
     again = bare.hodei("schedule", "create", "twice", "--every", "1h", "--", "true")
     assert again.returncode == 125
     assert "a schedule named 'twice' exists already" in again.stderr.decode()
+    made = bare.hodeid("token", "create", "--role", "read", "--name", "viewer")
+    assert made.returncode == 0, made.stderr
+    reader = {"HODEI_TOKEN": made.stdout.decode().strip()}
+    assert bare.hodei("schedule", "list", env=reader).returncode == 0
+    assert bare.hodei("schedule", "get", "twice", env=reader).returncode == 0
+    for words in (["create", "r", "--every", "1h", "--", "true"], ["pause", "twice"], ["run", "twice"]):
+        denied = bare.hodei("schedule", *words, env=reader)
+        assert denied.returncode == 125
+        assert "needs a token of role admin; token viewer has role read" in denied.stderr.decode()
     unknown = bare.hodei("schedule", "delete", "nope")
     assert unknown.returncode == 125
     assert "no schedule named 'nope'" in unknown.stderr.decode()
