@@ -133,8 +133,8 @@ def test_bad_schedules_are_refused_with_what_to_write(bare: Cluster) -> None:
     reader = {"HODEI_TOKEN": made.stdout.decode().strip()}
     assert bare.hodei("schedule", "list", env=reader).returncode == 0
     assert bare.hodei("schedule", "get", "twice", env=reader).returncode == 0
-    for words in (["create", "r", "--every", "1h", "--", "true"], ["pause", "twice"], ["run", "twice"]):
-        denied = bare.hodei("schedule", *words, env=reader)
+    for command in (["create", "r", "--every", "1h", "--", "true"], ["pause", "twice"], ["run", "twice"]):
+        denied = bare.hodei("schedule", *command, env=reader)
         assert denied.returncode == 125
         assert "needs a token of role admin; token viewer has role read" in denied.stderr.decode()
     unknown = bare.hodei("schedule", "delete", "nope")
