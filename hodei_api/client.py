@@ -253,6 +253,7 @@ class Client:
         self.workers = v1.WorkerServiceStub(self.channel, metadata=metadata)
         self.providers = v1.ProviderServiceStub(self.channel, metadata=metadata)
         self.daemons = v1.DaemonServiceStub(self.channel, metadata=metadata)
+        self.schedules = v1.ScheduleServiceStub(self.channel, metadata=metadata)
 
     def close(self) -> None:
         self.channel.close()

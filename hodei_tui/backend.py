@@ -361,6 +361,38 @@ class Backend:
         request = v1.ListDaemonsRequest()
         return await self.call(lambda c: c.daemons.list_daemons(request, timeout=self._timeout))
 
+    async def create_schedule(self, spec: v1.ScheduleSpec) -> v1.Schedule:
+        """Store a schedule; its first run is the first planned time from now."""
+        request = v1.CreateScheduleRequest(spec=spec)
+        return await self.call(lambda c: c.schedules.create_schedule(request, timeout=self._timeout))
+
+    async def list_schedules(self) -> list[v1.Schedule]:
+        """Every schedule, by name."""
+        request = v1.ListSchedulesRequest()
+        response = await self.call(lambda c: c.schedules.list_schedules(request, timeout=self._timeout))
+        return list(response.schedules)
+
+    async def get_schedule(self, name: str) -> v1.Schedule:
+        request = v1.GetScheduleRequest(name=name)
+        return await self.call(lambda c: c.schedules.get_schedule(request, timeout=self._timeout))
+
+    async def pause_schedule(self, name: str) -> v1.Schedule:
+        request = v1.PauseScheduleRequest(name=name)
+        return await self.call(lambda c: c.schedules.pause_schedule(request, timeout=self._timeout))
+
+    async def resume_schedule(self, name: str) -> v1.Schedule:
+        request = v1.ResumeScheduleRequest(name=name)
+        return await self.call(lambda c: c.schedules.resume_schedule(request, timeout=self._timeout))
+
+    async def delete_schedule(self, name: str) -> None:
+        request = v1.DeleteScheduleRequest(name=name)
+        await self.call(lambda c: c.schedules.delete_schedule(request, timeout=self._timeout))
+
+    async def run_schedule(self, name: str) -> v1.Job:
+        """Submit one run of a schedule now; its job."""
+        request = v1.RunScheduleRequest(name=name)
+        return await self.call(lambda c: c.schedules.run_schedule(request, timeout=self._timeout))
+
     async def drain_worker(self, worker_id: str, stay: bool) -> v1.WorkerInfo:
         """Stop giving a worker jobs; with ``stay`` it stays connected once idle."""
         request = v1.DrainWorkerRequest(id=worker_id, stay=stay)

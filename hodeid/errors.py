@@ -22,6 +22,10 @@ class NotFound(HodeiError):
     """No such object."""
 
 
+class AlreadyExists(HodeiError):
+    """An object of that name exists already."""
+
+
 class Conflict(HodeiError):
     """The object is not in a state that allows this."""
 

@@ -19,6 +19,7 @@ declare -A small=(
   [log_followers]="--mib 8 --stalled 4 --readers 4 --seconds 5 --timeout 60"
   [loglines]="--total 20000"
   [placement]="--runs 200"
+  [schedule_lag]="--runs 5 --schedules 3"
   [submit]="--n 300"
   [throughput]="--n 300 --spawn"
 )

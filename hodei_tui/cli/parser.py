@@ -109,16 +109,10 @@ def _output(parser: Parser, form: str) -> None:
     parser.add_argument("-o", "--output", choices=[form], help=f"print {form} for programs")
 
 
-def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
-    run_parser = _command(group, "run", "submit a job and follow it", Command("run", "run_command"), common)
-    run_parser.usage = "hodei job run [options] -- CMD [ARG...]"
-    run_parser.epilog = (
-        "exit status: the job's own code; 128+N if it died of signal N; 124 if it timed out; "
-        "130 if it was cancelled, or on Ctrl-C, which leaves the job running (unless "
-        "--cancel-on-interrupt) and prints how to cancel it; "
-        f"125 if hodei itself failed. {ENVIRONMENT}"
-    )
-    add = run_parser.add_argument
+def add_job_options(parser: Parser) -> None:
+    """The options that describe a job (what ``JobSpec`` holds), shared by ``job run`` and
+    ``schedule create``: an option added here is taken by both."""
+    add = parser.add_argument
     add("--name", metavar="N", help="a name to recognise the job by")
     add(
         "--env",
@@ -170,6 +164,19 @@ def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
         help="run only once job ID has ended, in any state (repeatable)",
     )
     add("--idempotency-key", metavar="K", help="submit once: a repeat returns the first job")
+
+
+def _add_run(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
+    run_parser = _command(group, "run", "submit a job and follow it", Command("run", "run_command"), common)
+    run_parser.usage = "hodei job run [options] -- CMD [ARG...]"
+    run_parser.epilog = (
+        "exit status: the job's own code; 128+N if it died of signal N; 124 if it timed out; "
+        "130 if it was cancelled, or on Ctrl-C, which leaves the job running (unless "
+        "--cancel-on-interrupt) and prints how to cancel it; "
+        f"125 if hodei itself failed. {ENVIRONMENT}"
+    )
+    add_job_options(run_parser)
+    add = run_parser.add_argument
     add("--detach", action="store_true", help="print the job id and exit at once")
     add(
         "--cancel-on-interrupt",
@@ -298,6 +305,77 @@ def _add_daemons(group: argparse._SubParsersAction[Parser], common: Parser) -> N
     )
 
 
+def _add_schedules(group: argparse._SubParsersAction[Parser], common: Parser) -> None:
+    create = _command(
+        group,
+        "create",
+        "submit a job on a timetable: a cron expression or a fixed interval",
+        Command("schedules", "create_command"),
+        common,
+    )
+    create.usage = (
+        "hodei schedule create NAME (--cron EXPR [--timezone TZ] | --every DURATION) "
+        "[--overlap skip|allow|cancel-previous] [--catch-up none|one] [job options] -- CMD [ARG...]"
+    )
+    create.add_argument(
+        "schedule_name", metavar="NAME", help="the schedule's name, which each run's job takes"
+    )
+    when = create.add_mutually_exclusive_group(required=True)
+    when.add_argument(
+        "--cron",
+        metavar="EXPR",
+        help="five fields: minute hour day-of-month month day-of-week, e.g. '30 2 * * 1-5'",
+    )
+    when.add_argument(
+        "--every", metavar="DURATION", type=values.duration, help="an interval: 30s, 5m, 1h30m, 1d"
+    )
+    create.add_argument(
+        "--timezone",
+        metavar="TZ",
+        default="",
+        help="the IANA time zone the cron expression is read in, e.g. Europe/Madrid (default UTC)",
+    )
+    create.add_argument(
+        "--overlap",
+        choices=["skip", "allow", "cancel-previous"],
+        default="skip",
+        help="while the previous run's job has not ended: skip the run (default), run anyway, "
+        "or cancel the previous one and run",
+    )
+    create.add_argument(
+        "--catch-up",
+        choices=["none", "one"],
+        default="one",
+        help="runs planned while no daemon ran: fire one for them all (default), or none",
+    )
+    add_job_options(create)
+    # Not a REMAINDER, which would take the options after NAME too; what follows "--" when
+    # options come after NAME is handed over by parse_args.
+    create.add_argument("command", nargs="*", metavar="-- CMD [ARG...]", help="what to run")
+    create.set_defaults(command_after_dashes=True)
+    _output(create, "json")
+
+    listing = _command(
+        group,
+        "list",
+        "list the schedules: timetable, next run (local time), last run, paused",
+        Command("schedules", "list_command"),
+        common,
+    )
+    _output(listing, "json")
+
+    for name, summary, function in (
+        ("get", "show a schedule", "get_command"),
+        ("pause", "stop firing a schedule's runs until it is resumed", "pause_command"),
+        ("resume", "fire a paused schedule's runs again, from the next planned time", "resume_command"),
+        ("delete", "delete a schedule; the jobs of its runs are kept", "delete_command"),
+        ("run", "submit one run of a schedule now, whatever its timetable", "run_command"),
+    ):
+        parser = _command(group, name, summary, Command("schedules", function), common)
+        parser.add_argument("schedule_name", metavar="NAME")
+        _output(parser, "json")
+
+
 def build_parser() -> Parser:
     """The whole ``hodei`` command tree."""
     common = _common()
@@ -310,7 +388,9 @@ def build_parser() -> Parser:
     )
     top.add_argument("--version", action=PrintVersion, nargs=0, help="print hodei's version and exit")
     top.set_defaults(handler=None, usage_parser=top)
-    groups = top.add_subparsers(title="commands", metavar="{tui,job,worker,provider,daemon,completion}")
+    groups = top.add_subparsers(
+        title="commands", metavar="{tui,job,schedule,worker,provider,daemon,completion}"
+    )
     console = "open the console (also what hodei does with no command)"
     tui = groups.add_parser(
         "tui",
@@ -322,6 +402,7 @@ def build_parser() -> Parser:
     tui.set_defaults(usage_parser=tui)
     for name, summary, add in (
         ("job", "run and inspect jobs", _add_jobs),
+        ("schedule", "run jobs on a timetable (cron or interval)", _add_schedules),
         ("worker", "inspect and drain workers", _add_workers),
         ("provider", "inspect the providers that create workers", _add_providers),
         ("daemon", "inspect the hodeid daemons sharing one database", _add_daemons),
@@ -349,6 +430,8 @@ def _add_completion(group: argparse._SubParsersAction[Parser], top: Parser) -> N
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse a command line; any mistake raises ``UsageError`` naming the help to read."""
     args, extras = build_parser().parse_known_args(argv)
+    if getattr(args, "command_after_dashes", False) and extras[:1] == ["--"] and not args.command:
+        args.command, extras = extras, []
     if extras:
         # Reported by the innermost command so the hint points at the help that lists its flags.
         args.usage_parser.error(f"unrecognized arguments: {' '.join(extras)}")

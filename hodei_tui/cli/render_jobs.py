@@ -73,6 +73,8 @@ def job_to_dict(job: v1.Job) -> dict[str, object]:
         "kill_grace_seconds": spec.kill_grace_seconds,
         "after": list(spec.after),
         "after_any": list(spec.after_any),
+        "schedule": job.schedule or None,
+        "planned_at": iso(job.planned_at),
         "attempts": [attempt_to_dict(attempt) for attempt in job.attempts],
         "usage": usage_to_dict(job.usage),
     }
@@ -120,7 +122,7 @@ def _when(moment: datetime | None, now: datetime) -> str:
     return NONE if moment is None else f"{iso(moment)} ({age_since(moment, now)} ago)"
 
 
-def _requests(spec: v1.JobSpec) -> list[tuple[str, str]]:
+def spec_requests(spec: v1.JobSpec) -> list[tuple[str, str]]:
     """The spec fields that were set, so the detail view shows what the job asked for."""
     fields = [
         ("cwd", spec.cwd),
@@ -139,6 +141,13 @@ def _requests(spec: v1.JobSpec) -> list[tuple[str, str]]:
     return [(key, value) for key, value in fields if value]
 
 
+def _scheduled(job: v1.Job) -> list[tuple[str, str]]:
+    """The schedule whose run the job is, and the time it was planned for, if it is one."""
+    if not job.schedule:
+        return []
+    return [("schedule", job.schedule), ("planned", iso(job.planned_at) or NONE)]
+
+
 def job_text(job: v1.Job, now: datetime) -> str:
     """``job get``: ``key: value`` lines, then a table of attempts."""
     spec = job.spec or v1.JobSpec()
@@ -146,6 +155,7 @@ def job_text(job: v1.Job, now: datetime) -> str:
         [
             ("id", job.id),
             ("name", spec.name or NONE),
+            *_scheduled(job),
             ("command", shlex.join(spec.command)),
             ("state", job.state.name),
             ("reason", job.reason or NONE),
@@ -154,7 +164,7 @@ def job_text(job: v1.Job, now: datetime) -> str:
             ("attempt", str(job.attempt)),
             ("worker", job.worker_id or NONE),
             ("priority", str(spec.priority)),
-            *_requests(spec),
+            *spec_requests(spec),
             ("created", _when(job.created_at, now)),
             ("started", _when(job.started_at, now)),
             ("finished", _when(job.finished_at, now)),

@@ -8,11 +8,13 @@ from hodei_api import v1
 from hodei_tui.errors import UsageError
 
 
-def command_words(words: list[str]) -> list[str]:
+def command_words(
+    words: list[str], what: str = "job run", example: str = "hodei job run -- echo hi"
+) -> list[str]:
     """The job's argv: what follows ``--`` (argparse keeps that separator in a remainder)."""
     argv = words[1:] if words[:1] == ["--"] else words
     if not argv or not argv[0]:
-        raise UsageError("job run needs a command after --, e.g. hodei job run -- echo hi")
+        raise UsageError(f"{what} needs a command after --, e.g. {example}")
     return argv
 
 
@@ -26,15 +28,17 @@ def environment(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return env
 
 
-def build_spec(args: argparse.Namespace) -> v1.JobSpec:
-    """Every ``job run`` flag set into a spec; flags not given keep the proto's zero value,
+def build_spec(
+    args: argparse.Namespace, what: str = "job run", example: str = "hodei job run -- echo hi"
+) -> v1.JobSpec:
+    """Every job option set into a spec; options not given keep the proto's zero value,
     which the daemon reads as "no requirement" or "its default"."""
     resources = None
     if args.cpu is not None or args.memory is not None:
         resources = v1.Resources(cpu=args.cpu or 0.0, memory_mb=args.memory or 0)
     return v1.JobSpec(
         name=args.name or "",
-        command=command_words(args.command),
+        command=command_words(args.command, what, example),
         env=environment(args.env),
         cwd=args.cwd or "",
         selector=list(args.selector),
@@ -47,4 +51,33 @@ def build_spec(args: argparse.Namespace) -> v1.JobSpec:
         idempotency_key=args.idempotency_key or "",
         after=list(args.after),
         after_any=list(args.after_any),
+    )
+
+
+OVERLAP = {"skip": "SKIP", "allow": "ALLOW", "cancel-previous": "CANCEL_PREVIOUS"}
+CATCH_UP = {"one": "ONE", "none": "NONE"}
+
+
+def build_schedule(args: argparse.Namespace) -> v1.ScheduleSpec:
+    """``schedule create``'s arguments as the spec sent to the daemon; the job options that a
+    schedule sets itself are refused."""
+    example = f"hodei schedule create {args.schedule_name} --every 1h -- echo tick"
+    job = build_spec(args, "schedule create", example)
+    if job.name:
+        raise UsageError("a schedule's runs are named after the schedule; drop --name")
+    if job.idempotency_key:
+        raise UsageError(
+            "a schedule's runs take their idempotency key from the schedule and the planned time; "
+            "drop --idempotency-key"
+        )
+    if args.timezone and not args.cron:
+        raise UsageError("--timezone applies to --cron only; drop it, or give --cron EXPR")
+    return v1.ScheduleSpec(
+        name=args.schedule_name,
+        cron=args.cron or "",
+        timezone=args.timezone,
+        every_seconds=args.every or 0.0,
+        overlap=v1.OverlapPolicy[OVERLAP[args.overlap]],
+        catch_up=v1.CatchUpPolicy[CATCH_UP[args.catch_up]],
+        job=job,
     )

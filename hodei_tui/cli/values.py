@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from argparse import ArgumentTypeError
 
 from hodei_api.selectors import SelectorError, parse_expression
@@ -77,3 +78,22 @@ def selector(text: str) -> str:
     except SelectorError as exc:
         raise ArgumentTypeError(str(exc)) from None
     return text.strip()
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+DURATION_HINT = "write a positive duration such as 30s, 5m, 1h30m or 1d"
+
+
+def duration(text: str) -> float:
+    """An interval in seconds: ``90``, ``30s``, ``5m``, ``1h30m``, ``1d``; more than zero."""
+    compact = text.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", compact):
+        seconds = float(compact)
+    elif compact and _DURATION.sub("", compact) == "":
+        seconds = sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(compact))
+    else:
+        raise ArgumentTypeError(f"expected a duration, got {text!r}: {DURATION_HINT}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ArgumentTypeError(f"the duration must be more than zero, got {text!r}: {DURATION_HINT}")
+    return seconds

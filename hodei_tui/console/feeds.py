@@ -18,6 +18,8 @@ from hodei_tui.errors import DaemonUnreachable, HodeiError, RequestRefused
 
 Post = Callable[[Message], object]
 JOBS_LISTED = 500
+# Schedules change seldom and have no watch: they are listed again this often (seconds).
+SCHEDULES_EVERY = 5.0
 
 
 class StreamEnded(DaemonUnreachable):
@@ -96,6 +98,20 @@ class Feeds:
                 else:
                     self.post(m.WorkerChanged(event.worker))
         raise StreamEnded(f"hodeid at {addr} ended the workers watch (stopping?)")
+
+    async def schedules(self) -> None:
+        """The schedules, asked for again every ``SCHEDULES_EVERY`` seconds while connected."""
+        while True:
+            await self.online.wait()
+            try:
+                self.post(m.SchedulesListed(await self.client.list_schedules()))
+            except RequestRefused as exc:
+                # An older daemon serves no schedules: say so once, then stop asking.
+                self.post(m.Refused("schedules", str(exc)))
+                return
+            except DaemonUnreachable:
+                pass
+            await asyncio.sleep(SCHEDULES_EVERY)
 
     async def log(self, job_id: str, after_seq: Callable[[], int]) -> None:
         """The job's log from the last line held, resumed after each reconnection, until the

@@ -33,6 +33,13 @@ class WorkerChanged(Message):
 
 
 @dataclass
+class SchedulesListed(Message):
+    """The daemon's schedules, as last asked."""
+
+    schedules: list[v1.Schedule]
+
+
+@dataclass
 class Connected(Message):
     """Both watch streams are up, on the daemon at ``addr``."""
 

@@ -43,6 +43,10 @@ class ConsoleClient(Protocol):
         """The job's decisions, newest first (a waiting job's evaluated now)."""
         ...
 
+    async def list_schedules(self) -> list[v1.Schedule]:
+        """Every schedule, by name."""
+        ...
+
     async def get_job(self, job_id: str) -> v1.Job:
         """One job."""
         ...

@@ -10,6 +10,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from hodeid.errors import (
+    AlreadyExists,
     Conflict,
     HodeiError,
     InvalidRequest,
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 _STATUS: list[tuple[type[HodeiError], Status]] = [
     (InvalidRequest, Status.INVALID_ARGUMENT),
     (NotFound, Status.NOT_FOUND),
+    (AlreadyExists, Status.ALREADY_EXISTS),
     (Conflict, Status.FAILED_PRECONDITION),
     (Unavailable, Status.UNAVAILABLE),
     (Unauthenticated, Status.UNAUTHENTICATED),

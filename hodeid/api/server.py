@@ -20,6 +20,7 @@ from hodeid.api.logs import LogService
 from hodeid.api.providers import ProviderService
 from hodeid.api.reflection import with_reflection
 from hodeid.api.scheduler import SchedulerService
+from hodeid.api.schedules import ScheduleService
 from hodeid.api.workers import WorkerService
 from hodeid.control.daemon import Daemon
 
@@ -32,6 +33,7 @@ def _contract(daemon: Daemon) -> list[IServable]:
         WorkerService(daemon),
         ProviderService(daemon),
         DaemonService(daemon),
+        ScheduleService(daemon),
     ]
 
 

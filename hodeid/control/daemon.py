@@ -35,6 +35,7 @@ from hodeid.control.registry import Registry
 from hodeid.control.reports import Reports
 from hodeid.control.revocations import Revocations
 from hodeid.control.scheduler import Scheduler, cancel_message
+from hodeid.control.schedules import Schedules
 from hodeid.control.sessions import WorkerSessions
 from hodeid.control.settle import Settler
 from hodeid.control.tokens import JoinTokens
@@ -55,6 +56,7 @@ from hodeid.store.jobs import JobStore
 from hodeid.store.leadership import LeaderLock
 from hodeid.store.listen import JOB_CHANNEL, LOG_CHANNEL, TOKEN_CHANNEL, listen
 from hodeid.store.logs import LogStore
+from hodeid.store.schedules import ScheduleStore
 from hodeid.store.tokens import TokenStore
 from hodeid.store.workers import WorkerStore
 
@@ -130,6 +132,10 @@ class Daemon:
             self.api_tokens.cache,
         )
         self.worker_feed = WorkerFeed(self.registry, self.id, self._elsewhere)
+        self.schedules = Schedules(
+            ScheduleStore(pool), self.spec_limits, lambda: self.lease.leading, self.cancel,
+            self.scheduler.wake,
+        )  # fmt: skip
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -141,6 +147,7 @@ class Daemon:
             ("job feed", self.job_feed.run()),
             ("log notifications", self.log_wakes.run()),
             ("token revocations", self.revocations.run()),
+            ("schedules", self.schedules.run()),
         ):
             task = asyncio.create_task(loop, name=name)
             task.add_done_callback(_die_with)

@@ -72,6 +72,8 @@ def job(row: Row, attempts: Sequence[Row] = ()) -> v1.Job:
         finished_at=row["finished_at"],
         attempts=[attempt(a) for a in attempts],
         usage=usage(row),
+        schedule=row.get("schedule") or "",
+        planned_at=row.get("planned_at"),
     )
 
 

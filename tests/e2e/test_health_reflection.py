@@ -19,6 +19,7 @@ CONTRACT = {
     "hodei.v1.JobService",
     "hodei.v1.LogService",
     "hodei.v1.ProviderService",
+    "hodei.v1.ScheduleService",
     "hodei.v1.SchedulerService",
     "hodei.v1.WorkerService",
 }

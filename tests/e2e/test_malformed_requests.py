@@ -110,6 +110,29 @@ RPCS: dict[str, Rpc] = {
     "/hodei.v1.WorkerService/WatchWorkers": Rpc("unary_stream"),
     "/hodei.v1.ProviderService/ListProviders": Rpc("unary_unary"),
     "/hodei.v1.DaemonService/ListDaemons": Rpc("unary_unary"),
+    "/hodei.v1.ScheduleService/CreateSchedule": Rpc(
+        "unary_unary",
+        refused_with(
+            Code.INVALID_ARGUMENT,
+            st.builds(
+                v1.CreateScheduleRequest,
+                spec=st.builds(v1.ScheduleSpec, name=ids, cron=st.just("61 * * * *")),
+            ),
+        ),
+    ),
+    **{
+        f"/hodei.v1.ScheduleService/{method}": Rpc(
+            "unary_unary", refused_with(Code.NOT_FOUND, st.builds(request, name=ids))
+        )
+        for method, request in (
+            ("GetSchedule", v1.GetScheduleRequest),
+            ("PauseSchedule", v1.PauseScheduleRequest),
+            ("ResumeSchedule", v1.ResumeScheduleRequest),
+            ("DeleteSchedule", v1.DeleteScheduleRequest),
+            ("RunSchedule", v1.RunScheduleRequest),
+        )
+    },
+    "/hodei.v1.ScheduleService/ListSchedules": Rpc("unary_unary"),
     "/grpc.health.v1.Health/Check": Rpc("unary_unary"),
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": Rpc("stream_stream"),
 }

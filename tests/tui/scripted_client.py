@@ -154,6 +154,24 @@ def log_lines(job_id: str) -> list[Line]:
     return lines if job_id == JOBS[4].id else []
 
 
+def schedule(name: str, in_seconds: float | None, last: v1.Job | None = None, **spec: object) -> v1.Schedule:
+    """A schedule whose next run comes ``in_seconds`` after NOW (None: paused)."""
+    return v1.Schedule(
+        spec=v1.ScheduleSpec(name=name, job=v1.JobSpec(command=["true"]), **spec),  # type: ignore[arg-type]
+        paused=in_seconds is None,
+        next_run=None if in_seconds is None else NOW + timedelta(seconds=in_seconds),
+        last_job_id=last.id if last else "",
+        last_job_state=last.state if last else v1.JobState.UNSPECIFIED,
+    )
+
+
+SCHEDULES = [
+    schedule("nightly-backup", 63_000, JOBS[0], cron="30 2 * * *", timezone="Europe/Madrid"),
+    schedule("heartbeat", 1.5, JOBS[4], every_seconds=2.0),
+    schedule("reports", None, every_seconds=5400.0),
+]
+
+
 @dataclass
 class ScriptedConsoleClient:
     """Fixed jobs, workers, one waiting job's explanation and one running job's log (or the
@@ -168,6 +186,7 @@ class ScriptedConsoleClient:
     workers: list[v1.WorkerInfo] = field(default_factory=lambda: list(WORKERS))
     logs: dict[str, list[Line]] = field(default_factory=lambda: {JOBS[4].id: log_lines(JOBS[4].id)})
     explained: dict[str, v1.Decision] = field(default_factory=lambda: {PENDING_ID: WAITING})
+    schedules: list[v1.Schedule] = field(default_factory=lambda: list(SCHEDULES))
     refusal: str | None = None
     unreachable: str = (
         "cannot reach hodeid at 127.0.0.1:50051 (connection refused); start it with 'hodeid' "
@@ -208,6 +227,9 @@ class ScriptedConsoleClient:
         if job_id in self.explained:
             return v1.ExplainJobResponse(state=v1.JobState.PENDING, decisions=[self.explained[job_id]])
         return v1.ExplainJobResponse(state=v1.JobState.SUCCEEDED)
+
+    async def list_schedules(self) -> list[v1.Schedule]:
+        return list(self.schedules)
 
     async def get_job(self, job_id: str) -> v1.Job:
         raise RequestRefused(f"job {job_id} not found")

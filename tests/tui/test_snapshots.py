@@ -139,3 +139,12 @@ def test_help_overlay(snap_compare: SnapCompare) -> None:
         await settle(pilot)
 
     assert snap_compare(app(), terminal_size=WIDE, run_before=run_before)
+
+
+def test_schedules_tab_at_80_by_24(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("5")  # the schedules pane
+        await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=SMALL, run_before=run_before)

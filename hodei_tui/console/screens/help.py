@@ -22,7 +22,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("f", "filter jobs by text"),
             ("s", "cycle the jobs' state filter"),
             ("tab / shift+tab", "next / previous pane"),
-            ("1 2 3 4", "jobs, workers, trace, log pane"),
+            ("1 2 3 4 5", "jobs, workers, trace, log, schedules pane"),
             ("ctrl+p", "command palette: every action by name"),
             ("?", "this help"),
             ("q", "quit"),

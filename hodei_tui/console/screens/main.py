@@ -35,13 +35,18 @@ from hodei_tui.widgets.decision_trace import DecisionTrace
 from hodei_tui.widgets.jobs_table import JobsTable
 from hodei_tui.widgets.log_view import LogView
 from hodei_tui.widgets.pulse_strip import PulseStrip
+from hodei_tui.widgets.schedules_panel import SchedulesPanel
 from hodei_tui.widgets.workers_panel import WorkersPanel
 
 CANCEL_REASON = "cancelled from the console"
 NARROW = 120
 JOBS_APPLY_EVERY = 0.25
-PANES = ("jobs", "workers", "trace", "log")
-TITLES = {"jobs": "Jobs", "workers": "Workers", "trace": "Decision trace", "log": "Log"}
+PANES = ("jobs", "workers", "trace", "log", "schedules")
+TITLES = {
+    "jobs": "Jobs", "workers": "Workers", "trace": "Decision trace", "log": "Log", "schedules": "Schedules",
+}  # fmt: skip
+# The panes of each column of the wide layout.
+LEFT = ("jobs", "workers", "schedules")
 # Actions that need the daemon: off (and dimmed in the footer) while it is unreachable.
 ONLINE_ACTIONS = frozenset({"submit", "cancel", "retry", "drain", "goto"})
 
@@ -84,6 +89,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="left"):
                 yield JobsTable(self.clock, id="jobs")
                 yield WorkersPanel(self.clock, id="workers")
+                yield SchedulesPanel(self.clock, id="schedules")
             with Vertical(id="right"):
                 yield DecisionTrace(id="trace")
                 yield LogView(id="log")
@@ -100,14 +106,20 @@ class MainScreen(Screen[None]):
         self.query_one("#jobs").focus()
         self.set_interval(1.0, self._tick)
         self._watch()
+        self._follow_schedules()
 
     @work(exclusive=True, group="watch")
     async def _watch(self) -> None:
         await self.feeds.watch()
 
+    @work(exclusive=True, group="schedules")
+    async def _follow_schedules(self) -> None:
+        await self.feeds.schedules()
+
     def _tick(self) -> None:
         self.query_one(JobsTable).refresh_ages()
         self.query_one(WorkersPanel).refresh_ages()
+        self.query_one(SchedulesPanel).refresh_ages()
         self.query_one(ConnectionBanner).tick()
         self.query_one(PulseStrip).show(self.pulse)  # the window moves on, quiet or not
 
@@ -123,8 +135,8 @@ class MainScreen(Screen[None]):
         self.query_one(Footer).compact = narrow  # every key still fits in 100 columns
         for pane in PANES:
             self.query_one(f"#{pane}").display = not narrow or pane == self.pane
-        self.query_one("#left").display = not narrow or self.pane in ("jobs", "workers")
-        self.query_one("#right").display = not narrow or self.pane in ("trace", "log")
+        self.query_one("#left").display = not narrow or self.pane in LEFT
+        self.query_one("#right").display = not narrow or self.pane not in LEFT
 
     def _show_pane(self, pane: str) -> None:
         self.pane = pane
@@ -220,6 +232,9 @@ class MainScreen(Screen[None]):
     def on_workers_listed(self, event: m.WorkersListed) -> None:
         self.query_one(WorkersPanel).replace(event.workers)
         self._pulse_workers()
+
+    def on_schedules_listed(self, event: m.SchedulesListed) -> None:
+        self.query_one(SchedulesPanel).replace(event.schedules)
 
     def on_worker_changed(self, event: m.WorkerChanged) -> None:
         self.query_one(WorkersPanel).upsert(event.worker)

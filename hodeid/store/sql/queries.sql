@@ -587,3 +587,81 @@ SELECT used_at IS NOT NULL OR revoked_at IS NOT NULL FROM join_tokens WHERE toke
 -- name: worker_id_provisioned
 -- $1 worker id; whether a provider's token, not revoked, is bound to it
 SELECT EXISTS (SELECT 1 FROM join_tokens WHERE worker_id = $1 AND revoked_at IS NULL);
+
+-- name: database_now
+SELECT now();
+
+-- name: insert_schedule
+-- $1 id, $2 name, $3 cron, $4 timezone, $5 every_seconds, $6 overlap, $7 catch_up,
+-- $8 job_spec, $9 placement_class, $10 created_at, $11 next_run
+-- No row if the name is taken.
+INSERT INTO schedules (id, name, cron, timezone, every_seconds, overlap, catch_up, job_spec,
+                       placement_class, created_at, next_run)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (name) DO NOTHING
+RETURNING *, NULL::job_state AS last_state;
+
+-- name: get_schedule
+-- $1 name. With the state of its latest run's job.
+SELECT s.*, j.state AS last_state
+FROM schedules s LEFT JOIN jobs j ON j.id = s.last_job_id
+WHERE s.name = $1;
+
+-- name: lock_schedule
+-- $1 name
+SELECT * FROM schedules WHERE name = $1 FOR UPDATE;
+
+-- name: list_schedules
+SELECT s.*, j.state AS last_state
+FROM schedules s LEFT JOIN jobs j ON j.id = s.last_job_id
+ORDER BY s.name;
+
+-- name: set_schedule_paused
+-- $1 name, $2 paused, $3 next_run (or NULL to keep it)
+UPDATE schedules SET paused = $2, next_run = coalesce($3, next_run)
+WHERE name = $1
+RETURNING id;
+
+-- name: delete_schedule
+-- $1 name
+DELETE FROM schedules WHERE name = $1 RETURNING id;
+
+-- name: lock_due_schedules
+-- $1 limit. The schedules whose next run is due by the database's clock, with the state of
+-- their latest run's job; rows another transaction holds are skipped: it is firing them.
+SELECT s.*, j.state AS last_state
+FROM schedules s LEFT JOIN jobs j ON j.id = s.last_job_id
+WHERE NOT s.paused AND s.next_run <= now()
+ORDER BY s.next_run
+LIMIT $1
+FOR UPDATE OF s SKIP LOCKED;
+
+-- name: insert_scheduled_job
+-- $1 id, $2 name (the schedule's), $3 command, $4 env (jsonb), $5 cwd, $6 selector, $7 cpu,
+-- $8 memory_mb, $9 priority, $10 timeout_seconds, $11 max_retries, $12 retry_backoff_seconds,
+-- $13 kill_grace_seconds, $14 idempotency_key (or NULL), $15 placement_class, $16 planned_at
+-- No row if the key is taken: that planned run was fired already.
+INSERT INTO jobs (id, name, command, env, cwd, selector, cpu, memory_mb, priority,
+                  timeout_seconds, max_retries, retry_backoff_seconds, kill_grace_seconds,
+                  idempotency_key, placement_class, schedule, planned_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $2, $16)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING *;
+
+-- name: advance_schedules
+-- $1 ids, $2 next runs, $3 jobs fired (NULL where none was), $4 their planned times
+UPDATE schedules s
+SET next_run = u.next_run,
+    last_job_id = coalesce(u.job_id, s.last_job_id),
+    last_planned = CASE WHEN u.job_id IS NULL THEN s.last_planned ELSE u.planned END
+FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::timestamptz[])
+    AS u(id, next_run, job_id, planned)
+WHERE s.id = u.id;
+
+-- name: record_schedule_run
+-- $1 id, $2 job id, $3 planned time
+UPDATE schedules SET last_job_id = $2, last_planned = $3 WHERE id = $1;
+
+-- name: next_due_in
+-- Seconds until the earliest next run of a schedule not paused (NULL if none).
+SELECT extract(epoch FROM min(next_run) - now())::float8 FROM schedules WHERE NOT paused;

@@ -119,7 +119,7 @@ def test_job_run_spec_refusals(command_line: str, message: str) -> None:
         ("job logs x -o json", "argument -o/--output: invalid choice: 'json'"),
         ("job logs x --after -2", "argument --after: expected a whole number >= 0"),
         ("job get x -o yaml", "argument -o/--output: invalid choice: 'yaml'"),
-        ("nope", "argument {tui,job,worker,provider,daemon,completion}: invalid choice: 'nope'"),
+        ("nope", "argument {tui,job,schedule,worker,provider,daemon,completion}: invalid choice: 'nope'"),
     ],
 )
 def test_usage_errors_are_one_line_naming_the_help(command_line: str, message: str) -> None:
@@ -224,6 +224,6 @@ def test_every_command_names_a_handler_that_loads() -> None:
     # Handlers are imported only when their command runs, so a misspelt one would show no
     # earlier than that.
     commands = dict(_commands(build_parser()))
-    assert len(commands) == 11
+    assert len(commands) == 18
     for prog, command in commands.items():
         assert inspect.iscoroutinefunction(command.load()), prog
