@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from hodei_api.backoff import Backoff
 from hodei_tui.console.app import HodeiApp, make_app
@@ -34,6 +35,9 @@ def fixed_backoff() -> Backoff:
 async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause()
     await pilot.wait_for_scheduled_animations()
+    # A blinking cursor is drawn or not depending on when the picture is taken: hide it.
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
     await pilot.pause()
 
 
