@@ -319,3 +319,31 @@ async def test_a_new_leader_drains_an_idle_worker_the_old_one_created(start_daem
     other.sessions.detach(session)  # the drained worker exits
     await eventually(lambda: mine.destroyed == [worker_id])
     assert counts(other) == [(0, 0)]
+
+
+async def test_a_daemon_that_loses_the_lead_forgets_the_shared_workers_without_destroying_them(
+    start_daemon: StartDaemon, pool: asyncpg.Pool
+) -> None:
+    quick = SETTINGS.model_copy(update={"lease_seconds": 0.6})
+    limits = Limits(max=1, provisioning_timeout=5)
+    theirs, mine = FakeProvider(limits), FakeProvider(limits)
+    leader = await start_daemon(quick, [theirs])
+    other = await start_daemon(quick, [mine])
+    [job] = await submit(leader)
+    await eventually(lambda: theirs.tokens)
+    [(worker_id, token)] = theirs.tokens.items()
+    await connect(leader, worker_id, token)
+    await eventually(lambda: counts(leader) == [(0, 1)])
+    async with asyncio.timeout(30):
+        # End the connection that holds its lock, as when it loses the database (again if it
+        # takes the lock back first; never the other's).
+        while not other.lease.leading:
+            if (held := leader.lease.lock._conn) is not None:
+                await pool.execute("SELECT pg_terminate_backend($1)", held.get_server_pid())
+            await asyncio.sleep(0.1)
+    # The worker streams to the old leader: the new one counts it, the old one forgets it.
+    await eventually(lambda: counts(other) == [(0, 1)] and counts(leader) == [(0, 0)])
+    assert (theirs.destroyed, mine.destroyed, mine.tokens) == ([], [], {})
+    row = await other.tokens.store.get(digest(token))
+    assert row is not None and not row.revoked
+    del job
