@@ -106,6 +106,7 @@ class Daemon:
         self.fleet = Fleet(
             providers, self.registry, self.tokens,
             leading=lambda: self.lease.leading, elsewhere=lambda: self.lease.elsewhere,
+            others_run=lambda: self.daemon_store.others_live(self.id),
         )  # fmt: skip
         holders = HolderStore(pool)
         self.scheduler = Scheduler(

@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 import asyncpg
 
 from hodei_api import v1
 from hodei_api.worker_identity import ONE_TIME_PREFIX, RESUME_PREFIX
 from hodeid.errors import Unauthenticated
-from hodeid.store.join_tokens import JoinTokenStore
+from hodeid.store.join_tokens import JoinTokenStore, ProvisionedRow
 
 
 def digest(token: str) -> bytes:
@@ -40,26 +41,33 @@ class JoinTokens:
         self.store = JoinTokenStore(pool)
         self.ttl = ttl_seconds
         self.cluster_token = cluster_token
-        # The tokens of the workers this daemon admitted and has not destroyed, for ``consumed``.
-        self._spent: set[str] = set()
+        # The digests of the tokens of the workers this daemon admitted and has not
+        # destroyed, for ``consumed``.
+        self._spent: set[bytes] = set()
 
-    async def issue(self, worker_id: str) -> str:
-        """A new one-time token for the worker ``worker_id`` that is about to be created."""
+    async def issue(self, worker_id: str, provider: str | None = None) -> str:
+        """A new one-time token for the worker ``worker_id`` that ``provider`` is about to create."""
         token = ONE_TIME_PREFIX + secrets.token_urlsafe(24)
-        await self.store.insert(digest(token), worker_id, self.ttl)
+        await self.store.insert(digest(token), worker_id, self.ttl, provider)
         return token
 
-    async def revoke(self, token: str) -> None:
-        """The worker was destroyed: nobody may use its token, or its resume token, now (and
-        this daemon need not remember it: the fleet asks only about the workers it keeps)."""
-        self._spent.discard(token)
-        await self.store.revoke(digest(token))
+    async def members(self, providers: Sequence[str]) -> list[ProvisionedRow]:
+        """The workers ``providers`` created (on any daemon) that were not destroyed."""
+        return await self.store.members(providers)
 
-    def consumed(self, token: str) -> bool:
-        """Whether this daemon admitted a worker with ``token``. A provider's
+    async def revoke(self, token_digest: bytes) -> None:
+        """The worker whose one-time token has this digest was destroyed: nobody may use its
+        token, or its resume token, now (and this daemon need not remember it: the fleet asks
+        only about the workers it keeps). The digest is enough, so a daemon that took the
+        worker over from another also revokes it."""
+        self._spent.discard(token_digest)
+        await self.store.revoke(token_digest)
+
+    def consumed(self, token_digest: bytes) -> bool:
+        """Whether this daemon admitted a worker with the token of this digest. A provider's
         worker is given its daemon's address, so that is where it joins; the fleet asks in
         the moment between the Hello and the session's registration."""
-        return token in self._spent
+        return token_digest in self._spent
 
     async def admit(self, hello: v1.Hello) -> str:
         """Let the worker in or raise ``Unauthenticated``. A one-time token is consumed and
@@ -92,7 +100,7 @@ class JoinTokens:
     async def _consume(self, hello: v1.Hello, token: str) -> str:
         resume = RESUME_PREFIX + secrets.token_urlsafe(24)
         if await self.store.consume(digest(token), hello.worker_id, digest(resume)):
-            self._spent.add(token)
+            self._spent.add(digest(token))
             return resume
         row = await self.store.get(digest(token))
         if row is None:

@@ -69,6 +69,12 @@ class DaemonStore:
         async with translate():
             await self.pool.execute(Q["detach_workers"], daemon_id, list(live_sessions))
 
+    async def others_live(self, daemon_id: str) -> bool:
+        """Whether the lease of another daemon than ``daemon_id`` holds."""
+        async with translate():
+            live: bool = await self.pool.fetchval(Q["others_live"], daemon_id)
+        return live
+
     async def workers_elsewhere(self, daemon_id: str) -> frozenset[str]:
         """The workers streaming to another live daemon than ``daemon_id``."""
         async with translate():

@@ -3,6 +3,7 @@ the database admits a provisioned worker. Times are the database's: daemons' clo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -22,14 +23,34 @@ class JoinTokenRow:
     ttl_seconds: float
 
 
+@dataclass(frozen=True)
+class ProvisionedRow:
+    """A worker a provider created that is not destroyed: its token not revoked."""
+
+    worker_id: str
+    token_sha256: bytes
+    provider: str
+    joined: bool
+    """Its one-time token was used: it connected once."""
+
+
 class JoinTokenStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def insert(self, digest: bytes, worker_id: str, ttl_seconds: float) -> None:
-        """A one-time token for ``worker_id``, expiring ``ttl_seconds`` from now."""
+    async def insert(
+        self, digest: bytes, worker_id: str, ttl_seconds: float, provider: str | None = None
+    ) -> None:
+        """A one-time token for ``worker_id``, which ``provider`` creates, expiring
+        ``ttl_seconds`` from now."""
         async with translate():
-            await self.pool.execute(Q["insert_join_token"], digest, worker_id, ttl_seconds)
+            await self.pool.execute(Q["insert_join_token"], digest, worker_id, ttl_seconds, provider)
+
+    async def members(self, providers: Sequence[str]) -> list[ProvisionedRow]:
+        """The workers ``providers`` created and nobody destroyed, oldest first."""
+        async with translate():
+            found = await self.pool.fetch(Q["provisioned_members"], list(providers))
+        return [ProvisionedRow(**dict(r)) for r in found]
 
     async def consume(self, digest: bytes, worker_id: str, resume_digest: bytes) -> bool:
         """Spend the one-time token on ``worker_id`` and bind ``resume_digest`` to it; True only

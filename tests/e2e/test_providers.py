@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import secrets
 import signal
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.jobs import cli_json
-from tests.support.processes import BIN, Cluster
+from tests.support.jobs import cli_json, live_worker
+from tests.support.processes import BIN, Cluster, stop
 
 
 def providers(c: Cluster) -> dict[str, dict[str, object]]:
@@ -90,7 +91,7 @@ def test_a_burst_of_jobs_never_starts_more_than_max_local_workers(make: Cluster)
     assert len({j["worker_id"] for j in listed}) <= 2
 
 
-def exec_config(path: Path, create: str, destroy: str = "", max_: int = 2) -> Path:
+def exec_config(path: Path, create: str, destroy: str = "", max_: int = 2, idle_timeout: float = 60) -> Path:
     config = path / "hodeid.toml"
     config.write_text(
         "[[exec_providers]]\n"
@@ -98,6 +99,7 @@ def exec_config(path: Path, create: str, destroy: str = "", max_: int = 2) -> Pa
         f"create = {json.dumps(create)}\n"
         f"destroy = {json.dumps(destroy)}\n"
         f"max = {max_}\n"
+        f"idle_timeout_seconds = {idle_timeout}\n"
         'labels = { zone = "eu" }\n'
     )
     return config
@@ -166,6 +168,48 @@ def test_an_exec_provider_starts_a_worker_through_sh_and_destroys_it(make: Clust
         pid = int(pid_file.read_text())
         wait_for(lambda: not _alive(pid), "the destroy command did not end the worker", timeout=30)
     finally:
+        for pid_file in pids.iterdir():
+            if _alive(pid := int(pid_file.read_text())):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_an_exec_providers_worker_outlives_its_leader_and_the_next_one_destroys_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    # The daemon that created the worker stops while another runs: the worker moves to the
+    # other daemon, which takes the lead and the worker over, and destroys it once idle.
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    shared = {"HODEI_JOIN_TOKEN": "hodei-join-" + secrets.token_urlsafe(32)}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = Cluster(database_url, tmp_path / "a", extra_env=shared)
+    b = Cluster(database_url, tmp_path / "b", extra_env=shared)
+    create = (
+        f"HODEI_JOIN_TOKEN={{token}} {BIN}/hodei-worker --server {{addr}},{b.addr} --id {{worker_id}}"
+        f" --label {{labels}} >>{tmp_path}/exec-worker.log 2>&1 & echo $! > {pids}/{{worker_id}}"
+    )
+    destroy = f'kill "$(cat {pids}/{{worker_id}})"'
+    # Idle long enough for A not to drain it before it stops, on a busy machine.
+    config = {"HODEI_CONFIG": str(exec_config(tmp_path, create, destroy, max_=1, idle_timeout=8))}
+    try:
+        a.start_daemon(env=config)
+        b.start_daemon(env=config)
+        result = a.hodei("job", "run", "--selector", "zone=eu", "--", "echo", "from the cloud")
+        assert (result.returncode, result.stdout) == (0, b"from the cloud\n"), result.stderr
+        [pid_file] = pids.iterdir()
+        worker_id, pid = pid_file.name, int(pid_file.read_text())
+        assert a.daemon is not None
+        stop(a.daemon)
+        assert _alive(pid), "the stopping daemon destroyed a worker the other daemon could use"
+        live_worker(b, worker_id)
+        taken = "the new leader did not take the worker over"
+        wait_for(lambda: providers(b)["cloud"]["connected"] == 1, taken)
+        wait_for(lambda: not _alive(pid), "the new leader did not destroy the idle worker", timeout=60)
+        assert [p.name for p in pids.iterdir()] == [worker_id]  # it created no other
+    finally:
+        a.close()
+        b.close()
         for pid_file in pids.iterdir():
             if _alive(pid := int(pid_file.read_text())):
                 os.kill(pid, signal.SIGKILL)

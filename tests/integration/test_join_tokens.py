@@ -13,7 +13,7 @@ import pytest
 
 from hodei_api import v1
 from hodei_api.worker_identity import ONE_TIME_PREFIX, RESUME_PREFIX
-from hodeid.control.tokens import JoinTokens
+from hodeid.control.tokens import JoinTokens, digest
 from hodeid.errors import Unauthenticated
 from tests.support.database import age_join_tokens
 
@@ -41,7 +41,7 @@ async def test_a_token_issued_by_one_daemon_admits_its_worker_on_another(
     assert token.startswith(ONE_TIME_PREFIX)
     resume = await b.admit(hello("local-1", token))
     assert resume.startswith(RESUME_PREFIX)
-    assert b.consumed(token)
+    assert b.consumed(digest(token))
     # The resume token lets the worker back in anywhere, as often as its stream drops.
     for tokens in (a, b, a):
         assert await tokens.admit(hello("local-1", resume)) == ""
@@ -106,9 +106,9 @@ async def test_a_token_admits_only_the_worker_it_was_issued_to(a: JoinTokens, b:
 async def test_a_destroyed_worker_cannot_join_nor_resume(a: JoinTokens, b: JoinTokens) -> None:
     joined, unused = await a.issue("local-1"), await a.issue("local-2")
     resume = await a.admit(hello("local-1", joined))
-    await a.revoke(joined)
-    await a.revoke(unused)
-    assert not a.consumed(joined), "a destroyed worker's token is forgotten"
+    await a.revoke(digest(joined))
+    await a.revoke(digest(unused))
+    assert not a.consumed(digest(joined)), "a destroyed worker's token is forgotten"
     with pytest.raises(Unauthenticated, match="resume token is not valid"):
         await b.admit(hello("local-1", resume))
     with pytest.raises(Unauthenticated) as refused:
@@ -168,6 +168,25 @@ async def test_the_cluster_token_cannot_take_a_provisioned_workers_id(a: JoinTok
     await a.admit(hello("local-1", resume))
     with pytest.raises(Unauthenticated, match="belongs to a worker a provider created"):
         await b.admit(hello("local-1", "cluster"))
-    await a.revoke(token)
+    await a.revoke(digest(token))
     # Destroyed: the id is free again.
     assert await b.admit(hello("local-1", "cluster")) == ""
+
+
+async def test_another_daemon_lists_the_workers_a_provider_created_that_are_not_destroyed(
+    a: JoinTokens, b: JoinTokens
+) -> None:
+    joined, waiting = await a.issue("cloud-1", "cloud"), await a.issue("cloud-2", "cloud")
+    destroyed = await a.issue("cloud-3", "cloud")
+    await a.issue("local-1", "local")
+    await a.issue("older-1")  # issued before tokens recorded their provider
+    await a.admit(hello("cloud-1", joined))
+    await a.revoke(digest(destroyed))
+    found = [(m.worker_id, m.token_sha256, m.provider, m.joined) for m in await b.members(["cloud"])]
+    assert found == [
+        ("cloud-1", digest(joined), "cloud", True),
+        ("cloud-2", digest(waiting), "cloud", False),
+    ]
+    # The digest is enough to revoke one, as the daemon that took it over does.
+    await b.revoke(digest(waiting))
+    assert [m.worker_id for m in await b.members(["cloud", "local"])] == ["cloud-1", "local-1"]

@@ -55,13 +55,21 @@ def start(start_daemon: StartDaemon) -> Callable[[FakeProvider], Awaitable[Daemo
     return lambda provider: start_daemon(SETTINGS, [provider])
 
 
-async def connect(daemon: Daemon, worker_id: str, token: str) -> Session:
+def hello(worker_id: str, token: str) -> v1.Hello:
     resources = v1.Resources(cpu=2, memory_mb=1024)
-    hello = v1.Hello(
+    return v1.Hello(
         worker_id=worker_id, hostname="h", slots=1, resources=resources, labels={"pool": "fake"}, token=token
     )
-    session, _ = await daemon.sessions.attach(hello)
+
+
+async def connect(daemon: Daemon, worker_id: str, token: str) -> Session:
+    session, _ = await daemon.sessions.attach(hello(worker_id, token))
     return session
+
+
+def counts(daemon: Daemon) -> list[tuple[int, int]]:
+    """Each provider's (provisioning, connected)."""
+    return [(i.provisioning, i.connected) for i in daemon.providers()]
 
 
 async def submit(daemon: Daemon, count: int = 1) -> list[v1.Job]:
@@ -223,7 +231,8 @@ async def test_a_used_or_expired_token_is_refused_on_the_stream_as_unauthenticat
 async def test_only_the_leader_creates_the_workers_of_a_shared_provider(
     start: Callable[..., Awaitable[Daemon]],
 ) -> None:
-    mine, theirs = FakeProvider(Limits(max=3)), FakeProvider(Limits(max=3))
+    limits = Limits(max=3, provisioning_timeout=3)
+    mine, theirs = FakeProvider(limits), FakeProvider(limits)
     leader = await start(mine)
     other = await start(theirs)
     assert leader.lease.leading and not other.lease.leading
@@ -232,8 +241,13 @@ async def test_only_the_leader_creates_the_workers_of_a_shared_provider(
     await other.scheduler.schedule()  # the other daemon sees the same job wait for the provider
     assert (len(mine.tokens), theirs.tokens) == (1, {})
     await leader.stop()
-    # The lead passes on, and with it the provider's duties.
+    # The lead passes on, and with it the provider's duties: the worker on its way is taken
+    # over (it counts against the job's demand); it never connects, so the new leader
+    # destroys it and creates another.
+    await eventually(lambda: counts(other) == [(1, 0)])
+    [worker_id] = mine.tokens
     await eventually(lambda: theirs.tokens)
+    assert (theirs.destroyed, mine.destroyed) == ([worker_id], [])
     assert (await other.get(job.id)).state is v1.JobState.PENDING
 
 
@@ -252,3 +266,84 @@ async def test_the_leader_keeps_a_worker_it_created_that_streams_to_another_daem
     await eventually(lambda: other.registry.get(worker_id) and session.running)
     assert provider.destroyed == [] and leader.providers()[0].failures == 0
     assert (await other.get(job.id)).worker_id == worker_id
+
+
+async def test_a_new_leader_takes_over_the_shared_workers_the_old_one_created(
+    start_daemon: StartDaemon,
+) -> None:
+    # The leader dies or stops; its worker lives on and resumes on the other daemon, which
+    # counts it against max, and destroys it once it is gone.
+    quick = SETTINGS.model_copy(update={"lease_seconds": 0.6})
+    limits = Limits(max=1, provisioning_timeout=3)
+    theirs, mine = FakeProvider(limits), FakeProvider(limits)
+    leader = await start_daemon(quick, [theirs])
+    other = await start_daemon(quick, [mine])
+    assert leader.lease.leading
+    [job, waiting] = await submit(leader, 2)
+    await eventually(lambda: theirs.tokens)
+    [(worker_id, token)] = theirs.tokens.items()
+    _, welcome = await leader.sessions.attach(hello(worker_id, token))
+    await eventually(lambda: counts(leader) == [(0, 1)])
+    await leader.stop()
+    await eventually(lambda: other.lease.leading)
+    await eventually(lambda: counts(other) == [(0, 1)])  # it joined once: connected
+    assert theirs.destroyed == []
+    session, _ = await other.sessions.attach(hello(worker_id, welcome.resume_token))
+    for _ in range(3):  # the job that waits does not make it create a second worker
+        other.fleet.tick()
+        await other.scheduler.schedule()
+    assert mine.tokens == {} and counts(other) == [(0, 1)]
+    other.sessions.detach(session)  # and the worker never comes back
+    await eventually(lambda: mine.destroyed == [worker_id])
+    async with asyncio.timeout(30):
+        while not (row := await other.tokens.store.get(digest(token))) or not row.revoked:
+            await asyncio.sleep(0.02)
+    del job, waiting
+
+
+async def test_a_new_leader_drains_an_idle_worker_the_old_one_created(start_daemon: StartDaemon) -> None:
+    quick = SETTINGS.model_copy(update={"lease_seconds": 0.6})
+    limits = Limits(max=1, idle_timeout=0.2, provisioning_timeout=10)
+    theirs, mine = FakeProvider(limits), FakeProvider(limits)
+    leader = await start_daemon(quick, [theirs])
+    other = await start_daemon(quick, [mine])
+    [job] = await submit(leader)
+    await eventually(lambda: theirs.tokens)
+    [(worker_id, token)] = theirs.tokens.items()
+    await leader.cancel(job.id, "not needed")
+    await leader.stop()  # before the worker it created joined
+    await eventually(lambda: counts(other) == [(1, 0)])
+    assert theirs.destroyed == []
+    session, _ = await other.sessions.attach(hello(worker_id, token))
+    await eventually(lambda: session.draining)  # idle, above min
+    other.sessions.detach(session)  # the drained worker exits
+    await eventually(lambda: mine.destroyed == [worker_id])
+    assert counts(other) == [(0, 0)]
+
+
+async def test_a_daemon_that_loses_the_lead_forgets_the_shared_workers_without_destroying_them(
+    start_daemon: StartDaemon, pool: asyncpg.Pool
+) -> None:
+    quick = SETTINGS.model_copy(update={"lease_seconds": 0.6})
+    limits = Limits(max=1, provisioning_timeout=5)
+    theirs, mine = FakeProvider(limits), FakeProvider(limits)
+    leader = await start_daemon(quick, [theirs])
+    other = await start_daemon(quick, [mine])
+    [job] = await submit(leader)
+    await eventually(lambda: theirs.tokens)
+    [(worker_id, token)] = theirs.tokens.items()
+    await connect(leader, worker_id, token)
+    await eventually(lambda: counts(leader) == [(0, 1)])
+    async with asyncio.timeout(30):
+        # End the connection that holds its lock, as when it loses the database (again if it
+        # takes the lock back first; never the other's).
+        while not other.lease.leading:
+            if (held := leader.lease.lock._conn) is not None:
+                await pool.execute("SELECT pg_terminate_backend($1)", held.get_server_pid())
+            await asyncio.sleep(0.1)
+    # The worker streams to the old leader: the new one counts it, the old one forgets it.
+    await eventually(lambda: counts(other) == [(0, 1)] and counts(leader) == [(0, 0)])
+    assert (theirs.destroyed, mine.destroyed, mine.tokens) == ([], [], {})
+    row = await other.tokens.store.get(digest(token))
+    assert row is not None and not row.revoked
+    del job

@@ -1,5 +1,10 @@
 """The provisioned fleet: every provider, the workers each has created, and the rules that
-create and stop them (the arithmetic is in ``hodeid.domain.scaling``)."""
+create and stop them (the arithmetic is in ``hodeid.domain.scaling``).
+
+A shared provider's workers belong to the cluster: the leader creates them, and each is
+recorded in the database with its join token (by the provider that created it). A daemon
+that takes the lead takes over the ones it does not know, and one that stops leading
+forgets them without destroying them."""
 
 from __future__ import annotations
 
@@ -8,18 +13,18 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from hodei_api import v1
 from hodeid.control.providers.base import Provider
 from hodeid.control.registry import Registry
-from hodeid.control.tokens import JoinTokens
+from hodeid.control.tokens import JoinTokens, digest
 from hodeid.domain import scaling
 from hodeid.domain.placement import JobNeeds, Verdict
 from hodeid.domain.scaling import ProviderState
-from hodeid.errors import ProviderError
+from hodeid.errors import ProviderError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +39,8 @@ class Member:
 
     worker_id: str
     provider: Provider
-    token: str
+    token_digest: bytes
+    """The sha256 of its one-time token (empty until it is issued), which revokes it."""
     created_at: float
     connected: bool = False
     """It presented its token: it joined (its session may not be in the registry yet)."""
@@ -54,6 +60,10 @@ class Health:
     retry_at: float = 0.0
 
 
+async def _alone() -> bool:
+    return False
+
+
 class Fleet:
     """The providers the scheduler consults, and the workers they created."""
 
@@ -65,11 +75,20 @@ class Fleet:
         clock: Callable[[], float] = time.monotonic,
         leading: Callable[[], bool] = lambda: True,
         elsewhere: Callable[[], Collection[str]] = frozenset,
+        others_run: Callable[[], Awaitable[bool]] = _alone,
     ) -> None:
         self.providers = {p.name: p for p in providers}
         # Whether this daemon leads the cluster: only the leader creates shared providers' workers.
         self.leading = leading
         self._led = False
+        # Counts the changes of lead, so that a take-over finishing late knows it is stale.
+        self._term = 0
+        # Until the shared providers' workers created before this daemon led are known, it
+        # creates none (they count against max).
+        self._taking_over = False
+        # Whether another daemon's lease holds: then, on close, the shared providers' workers
+        # are left to the next leader.
+        self.others_run = others_run
         # The workers streaming to other daemons sharing the database.
         self.elsewhere = elsewhere
         self.registry = registry
@@ -110,23 +129,25 @@ class Fleet:
         """Create workers for the jobs placement sent to each provider (``PROVISION``); the
         workers already provisioning count against that demand, and ``max`` is never passed.
         A shared provider's workers are created by the cluster's leader alone (the other
-        daemons see the same queue, and the same demand)."""
+        daemons see the same queue, and the same demand), once it knows the ones there are
+        (``tick`` notices it leads, and takes over the workers created before)."""
         now = self.clock()
-        leading = self.leading()
+        leading = self.leading() and self._led and not self._taking_over
         for p in self.providers.values():
             if p.shared and not leading:
                 continue
             for _ in range(scaling.workers_to_create(demand.get(p.name, 0), self._state(p, now))):
                 worker_id = f"{p.name}-{secrets.token_hex(4)}"
-                member = Member(worker_id, p, "", now)  # its token is issued as it is created
+                member = Member(worker_id, p, b"", now)  # its token is issued as it is created
                 self.members[worker_id] = member
                 self.changes += 1
                 self._spawn(self._create(member), f"create {worker_id}")
 
     async def _create(self, member: Member) -> None:
         try:
-            member.token = await self.tokens.issue(member.worker_id)
-            await member.provider.create(member.worker_id, member.token)
+            token = await self.tokens.issue(member.worker_id, member.provider.name)
+            member.token_digest = digest(token)
+            await member.provider.create(member.worker_id, token)
         except ProviderError as exc:
             # A create that outlived the provisioning timeout has been counted as failed already.
             if self.members.get(member.worker_id) is member:
@@ -139,7 +160,13 @@ class Fleet:
         if (leading := self.leading()) != self._led:
             # The shared providers' workers are this daemon's to create now, or no longer.
             self._led = leading
+            self._term += 1
             self.changes += 1
+            if not leading:
+                self._forget_shared()
+            elif any(p.shared for p in self.providers.values()):
+                self._taking_over = True
+                self._spawn(self._take_over(self._term), "take over the shared providers' workers")
         elsewhere = self.elsewhere()
         for member in list(self.members.values()):
             session = self.registry.get(member.worker_id)
@@ -147,7 +174,7 @@ class Fleet:
             away = member.worker_id in elsewhere
             timeout = member.provider.limits.provisioning_timeout
             waited = now - member.created_at
-            if not member.connected and (live or away or self.tokens.consumed(member.token)):
+            if not member.connected and (live or away or self.tokens.consumed(member.token_digest)):
                 member.connected = True
                 self.changes += 1
                 self.health[member.provider.name] = Health(
@@ -179,6 +206,40 @@ class Fleet:
         for p in self.providers.values():
             self._stop_idle(p, now)
         self.scale({})
+
+    async def _take_over(self, term: int) -> None:
+        """Follow the shared providers' workers that were created before this daemon led (by
+        the leader before it, or by this daemon before it restarted): each gets a provisioning
+        timeout from now to be seen, and from then on the usual rules apply."""
+        shared = [p.name for p in self.providers.values() if p.shared]
+        try:
+            found = await self.tokens.members(shared)
+        except StoreError as exc:
+            log.warning("cannot list the shared providers' workers: %s; trying again", exc.message)
+            if term == self._term:
+                self._led = False  # the next tick takes the lead again, and with it this
+            return
+        if term != self._term:
+            return  # it stopped leading meanwhile
+        now = self.clock()
+        taken = [
+            Member(row.worker_id, self.providers[row.provider], row.token_sha256, now, connected=row.joined)
+            for row in found
+            if row.worker_id not in self.members
+        ]
+        for member in taken:
+            self.members[member.worker_id] = member
+        if taken:
+            ids = ", ".join(m.worker_id for m in taken)
+            log.info("this daemon leads: it takes over the workers %s of shared providers", ids)
+        self._taking_over = False
+        self.changes += 1  # the shared providers may create workers now
+
+    def _forget_shared(self) -> None:
+        """Another daemon leads now, and takes the shared providers' workers over: this one
+        forgets them, destroying none."""
+        for member in [m for m in self.members.values() if m.provider.shared]:
+            del self.members[member.worker_id]
 
     def _stop_idle(self, p: Provider, now: float) -> None:
         idle = sorted(
@@ -220,7 +281,7 @@ class Fleet:
     def _remove(self, member: Member) -> None:
         self.changes += 1
         self.members.pop(member.worker_id, None)
-        self._spawn(self.tokens.revoke(member.token), f"revoke {member.worker_id}'s tokens")
+        self._spawn(self.tokens.revoke(member.token_digest), f"revoke {member.worker_id}'s tokens")
         self._spawn(self._destroy(member), f"destroy {member.worker_id}")
 
     async def _destroy(self, member: Member) -> None:
@@ -254,7 +315,8 @@ class Fleet:
         return result
 
     async def close(self) -> None:
-        """The daemon stops: every worker created is destroyed, and its tokens revoked."""
+        """The daemon stops: every worker created is destroyed, and its tokens revoked; but
+        while another daemon runs, the shared providers' workers are left to the next leader."""
         if self._tasks:
             # Let destroys finish (a destroyed worker's process must not be left behind),
             # but do not wait for ever on a create command that hangs.
@@ -263,6 +325,19 @@ class Fleet:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         members, self.members = list(self.members.values()), {}
+        if any(m.provider.shared for m in members) and await self._others_run():
+            left = [m.worker_id for m in members if m.provider.shared]
+            log.info("another daemon runs: the workers %s are left to the next leader", ", ".join(left))
+            members = [m for m in members if not m.provider.shared]
         await asyncio.gather(
-            *(self._destroy(m) for m in members), *(self.tokens.revoke(m.token) for m in members)
+            *(self._destroy(m) for m in members), *(self.tokens.revoke(m.token_digest) for m in members)
         )
+
+    async def _others_run(self) -> bool:
+        try:
+            return await self.others_run()
+        except StoreError as exc:
+            # No process left behind: without a word from the database, no other daemon is
+            # known to take the workers over.
+            log.warning("cannot tell whether another daemon runs (%s): destroying every worker", exc.message)
+            return False

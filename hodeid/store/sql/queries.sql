@@ -443,6 +443,10 @@ WHERE d.expires_at > now() - make_interval(secs => $1)
 GROUP BY d.id
 ORDER BY d.started_at, d.id;
 
+-- name: others_live
+-- $1 this daemon. Whether another daemon's lease holds.
+SELECT EXISTS (SELECT 1 FROM daemons WHERE id <> $1 AND stopped_at IS NULL AND expires_at > now());
+
 -- name: workers_elsewhere
 -- $1 this daemon. The workers streaming to another daemon whose lease holds.
 SELECT w.id FROM workers w JOIN daemons d ON d.id = w.daemon_id
@@ -547,15 +551,16 @@ SELECT pg_try_advisory_lock(7041989);
 SELECT pg_advisory_unlock(7041989);
 
 -- name: insert_join_token
--- $1 token_sha256, $2 worker id, $3 seconds until it expires (by the database's clock). Also
+-- $1 token_sha256, $2 worker id, $3 seconds until it expires (by the database's clock), $4 the
+-- provider that creates the worker. Also
 -- forgets the tokens that expired an hour ago and were revoked or never used; a used one
 -- guards its worker's id from the cluster token while the worker exists.
 WITH forgotten AS (
     DELETE FROM join_tokens
     WHERE expires_at < now() - interval '1 hour' AND (revoked_at IS NOT NULL OR used_at IS NULL)
 )
-INSERT INTO join_tokens (token_sha256, worker_id, expires_at)
-VALUES ($1, $2, now() + make_interval(secs => $3));
+INSERT INTO join_tokens (token_sha256, worker_id, expires_at, provider)
+VALUES ($1, $2, now() + make_interval(secs => $3), $4);
 
 -- name: consume_join_token
 -- $1 token_sha256, $2 worker id, $3 resume_sha256; no row back unless the token was issued to
@@ -583,6 +588,13 @@ RETURNING worker_id;
 -- name: join_token_consumed
 -- $1 token_sha256; NULL if unknown
 SELECT used_at IS NOT NULL OR revoked_at IS NOT NULL FROM join_tokens WHERE token_sha256 = $1;
+
+-- name: provisioned_members
+-- $1 provider names. The workers those providers created and nobody destroyed (their token is
+-- not revoked), oldest first: a daemon taking the lead takes them over.
+SELECT worker_id, token_sha256, provider, used_at IS NOT NULL AS joined
+FROM join_tokens WHERE provider = ANY($1::text[]) AND revoked_at IS NULL
+ORDER BY issued_at, worker_id;
 
 -- name: worker_id_provisioned
 -- $1 worker id; whether a provider's token, not revoked, is bound to it

@@ -315,7 +315,9 @@ CREATE TABLE join_tokens (
     expires_at timestamptz NOT NULL,
     used_at timestamptz,
     resume_sha256 bytea UNIQUE,
-    revoked_at timestamptz
+    revoked_at timestamptz,
+    -- The provider that created the worker (NULL for tokens issued before it was recorded).
+    provider text
 );
 
 CREATE INDEX join_tokens_worker_id_idx ON join_tokens (worker_id) WHERE revoked_at IS NULL;
