@@ -70,6 +70,11 @@ def build_schedule(args: argparse.Namespace) -> v1.ScheduleSpec:
             "a schedule's runs take their idempotency key from the schedule and the planned time; "
             "drop --idempotency-key"
         )
+    if job.after or job.after_any:
+        raise UsageError(
+            "a schedule's runs cannot wait on other jobs (every run would wait on the same ones); "
+            "drop --after and --after-any"
+        )
     if args.timezone and not args.cron:
         raise UsageError("--timezone applies to --cron only; drop it, or give --cron EXPR")
     return v1.ScheduleSpec(

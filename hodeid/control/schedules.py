@@ -91,6 +91,11 @@ def _job_spec(spec: v1.ScheduleSpec, limits: SpecLimits) -> v1.JobSpec:
             "a schedule's runs get their idempotency key from the schedule and the planned time; "
             "leave the job's key empty"
         )
+    if spec.job.after or spec.job.after_any:
+        raise InvalidRequest(
+            "a schedule's runs cannot wait on other jobs (every run would wait on the same ones); "
+            "leave the job's after and after_any empty"
+        )
     return validate(replace(spec.job, name=spec.name), limits)
 
 

@@ -168,6 +168,15 @@ async def test_paused_schedules_fire_nothing_and_resume_after_now(daemon: Daemon
         (_spec("zero", every_seconds=0.0), Status.INVALID_ARGUMENT, "every 10m"),
         (_spec("negative", every_seconds=-5.0), Status.INVALID_ARGUMENT, "positive duration"),
         (_spec("", every_seconds=60.0), Status.INVALID_ARGUMENT, "e.g. nightly-backup"),
+        (
+            v1.ScheduleSpec(
+                name="waits",
+                every_seconds=60.0,
+                job=v1.JobSpec(command=["true"], after=["00000000-0000-4000-8000-000000000000"]),
+            ),
+            Status.INVALID_ARGUMENT,
+            "leave the job's after and after_any empty",
+        ),
     ],
 )
 async def test_bad_schedules_are_refused_saying_what_to_write(

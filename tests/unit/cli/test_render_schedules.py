@@ -162,6 +162,7 @@ def test_schedule_create_takes_every_job_option_of_job_run() -> None:
     [
         (["x", "--every", "1h", "--name", "n", "--", "true"], "drop --name"),
         (["x", "--every", "1h", "--idempotency-key", "k", "--", "true"], "drop --idempotency-key"),
+        (["x", "--every", "1h", "--after", "0a1b", "--", "true"], "drop --after and --after-any"),
         (["x", "--every", "1h", "--timezone", "UTC", "--", "true"], "--timezone applies to --cron only"),
         (["x", "--every", "1h"], "schedule create needs a command after --, e.g. hodei schedule create x"),
     ],
