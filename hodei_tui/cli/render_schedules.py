@@ -7,6 +7,7 @@ import shlex
 from datetime import datetime
 
 from hodei_api import v1
+from hodei_api.durations import interval_text
 from hodei_tui.cli.render import NONE, clip, details, iso, resources_dict, table
 from hodei_tui.cli.render_jobs import NAME_WIDTH, spec_requests
 
@@ -24,23 +25,11 @@ CATCH_UP_WORDS = {
 }
 
 
-def seconds_text(seconds: float) -> str:
-    """An interval as it would be written: ``2s``, ``5m``, ``1h30m``, ``1d``."""
-    if seconds != int(seconds) or seconds < 60:
-        return f"{seconds:g}s"
-    whole, parts = int(seconds), []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if whole >= size:
-            parts.append(f"{whole // size}{unit}")
-            whole %= size
-    return "".join(parts)
-
-
 def expression(spec: v1.ScheduleSpec) -> str:
     """``cron 30 2 * * * Europe/Madrid`` or ``every 5m``."""
     if spec.cron:
         return f"cron {spec.cron}" + (f" {spec.timezone}" if spec.timezone else " UTC")
-    return f"every {seconds_text(spec.every_seconds)}"
+    return f"every {interval_text(spec.every_seconds)}"
 
 
 def local_time(moment: datetime | None) -> str:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
+from hodei_api.durations import interval_text
 from hodeid.errors import InvalidRequest
 
 MIN_EVERY_SECONDS = 1.0
@@ -70,19 +71,7 @@ class Timetable:
         """The expression as a person wrote it: ``cron 0 3 * * * (Europe/Madrid)``, ``every 2s``."""
         if self.cron:
             return f"cron {self.cron}" + (f" ({self.timezone})" if self.timezone else "")
-        return f"every {format_seconds(self.every_seconds)}"
-
-
-def format_seconds(seconds: float) -> str:
-    """An interval as ``90s``, ``5m``, ``1h30m``, ``1d``."""
-    if seconds != int(seconds) or seconds < 60:
-        return f"{seconds:g}s"
-    whole, parts = int(seconds), []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if whole >= size:
-            parts.append(f"{whole // size}{unit}")
-            whole %= size
-    return "".join(parts)
+        return f"every {interval_text(self.every_seconds)}"
 
 
 def timetable(cron: str, timezone: str, every_seconds: float, anchor: datetime) -> Timetable:

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hodei_api.durations import interval_text
 from hodeid.domain.timetables import (
     Action,
     CatchUp,
     Overlap,
     decide,
-    format_seconds,
     next_run,
     timetable,
 )
@@ -246,4 +246,4 @@ def test_decide(
     ("seconds", "text"), [(2.0, "2s"), (1.5, "1.5s"), (300.0, "5m"), (5400.0, "1h30m"), (86400.0, "1d")]
 )
 def test_intervals_are_described_as_written(seconds: float, text: str) -> None:
-    assert format_seconds(seconds) == text
+    assert interval_text(seconds) == text
