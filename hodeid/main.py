@@ -193,9 +193,9 @@ async def serve(settings: Settings) -> int:
     ssl_context = tls.server_context(settings)
     url = await database_url(settings)
     pool = await open_database(url)
-    # Connections of their own LISTEN for job changes, stored log lines and token revocations
-    # (one each): the queries keep the whole pool.
-    listen_pool = await db.connect(url, min_size=3, max_size=3)
+    # Connections of their own LISTEN for job changes, stored log lines, token revocations and
+    # cancels (one each): the queries keep the whole pool.
+    listen_pool = await db.connect(url, min_size=4, max_size=4)
     try:
         daemon = await make_daemon(settings, pool, listen_pool)
         # The lease first: a daemon refused beside another version never listens.

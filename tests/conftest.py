@@ -48,7 +48,8 @@ def database_url(databases: Databases) -> Iterator[str]:
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    # A started Daemon given no pool to listen on holds three of these (jobs, logs, tokens).
-    pool = await db.connect(database_url, min_size=1, max_size=5)
+    # A started Daemon given no pool to listen on holds four of these (jobs, logs, tokens,
+    # cancels); the other two serve its queries.
+    pool = await db.connect(database_url, min_size=1, max_size=6)
     yield pool
     await pool.close()

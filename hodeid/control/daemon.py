@@ -19,6 +19,7 @@ import asyncpg
 from hodei_api import v1
 from hodeid.config import LimitSettings, SchedulerSettings
 from hodeid.control.apitokens import ApiTokens
+from hodeid.control.cancels import CancelRelay
 from hodeid.control.credentials import WorkerCredentials
 from hodeid.control.daemoninfo import daemon_infos
 from hodeid.control.decisions import DecisionLog, to_proto
@@ -54,7 +55,7 @@ from hodeid.store.decisions import DecisionStore
 from hodeid.store.holders import HolderStore
 from hodeid.store.jobs import JobStore
 from hodeid.store.leadership import LeaderLock
-from hodeid.store.listen import JOB_CHANNEL, LOG_CHANNEL, TOKEN_CHANNEL, listen
+from hodeid.store.listen import CANCEL_CHANNEL, JOB_CHANNEL, LOG_CHANNEL, TOKEN_CHANNEL, listen
 from hodeid.store.logs import LogStore
 from hodeid.store.schedules import ScheduleStore
 from hodeid.store.tokens import TokenStore
@@ -127,6 +128,9 @@ class Daemon:
         self.log_wakes = LogWakes(
             self.hub, lambda *calls: listen(notified, LOG_CHANNEL, *calls), self.logs.writer
         )
+        self.cancel_relay = CancelRelay(
+            self.jobs, self.ledger, lambda *calls: listen(notified, CANCEL_CHANNEL, *calls), self.id
+        )
         self.revocations = Revocations(
             self.api_tokens.store,
             lambda *calls: listen(notified, TOKEN_CHANNEL, *calls),
@@ -148,6 +152,7 @@ class Daemon:
             ("job feed", self.job_feed.run()),
             ("log notifications", self.log_wakes.run()),
             ("token revocations", self.revocations.run()),
+            ("cancel notifications", self.cancel_relay.run()),
             ("schedules", self.schedules.run()),
         ):
             task = asyncio.create_task(loop, name=name)

@@ -37,6 +37,16 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class CancelAsked:
+    """A held attempt a cancel was asked for."""
+
+    job_id: str
+    attempt: int
+    reason: str
+    kill_grace: float
+
+
+@dataclass(frozen=True)
 class AttemptEnd:
     """An attempt that ended (or must be given up), as reported or decided."""
 
@@ -414,6 +424,16 @@ class JobStore:
                 return None
             attempts = await self.pool.fetch(Q["get_attempts"], [row["id"]])
         return rows.job(row, attempts)
+
+    async def cancels_of(self, daemon_id: str, held: Collection[v1.JobState]) -> list[CancelAsked]:
+        """The attempts the streams of daemon ``daemon_id`` hold (the job in one of the ``held``
+        states) that a cancel was asked for."""
+        async with translate():
+            found = await self.pool.fetch(Q["cancels_of_daemon"], daemon_id, [s.name for s in held])
+        return [
+            CancelAsked(str(r["id"]), r["attempt"], r["cancel_reason"], r["kill_grace_seconds"])
+            for r in found
+        ]
 
     async def request_cancel(self, job_id: str, reason: str, held: Collection[v1.JobState]) -> v1.Job | None:
         """Record a cancel for a job a worker holds, in one of the ``held`` states (None if it

@@ -18,6 +18,9 @@ jobs_*_notify triggers)."""
 LOG_CHANNEL = "hodei_logs"
 """Announces each batch of stored log lines as 'job id:greatest seq:writer' (LogStore.append)."""
 
+CANCEL_CHANNEL = "hodei_cancels"
+"""Announces each cancel asked for a job a worker holds as 'job id:attempt' (request_cancel)."""
+
 TOKEN_CHANNEL = "hodei_tokens"
 """Announces each revocation of an API token with the token's id (the api_tokens_revoked_notify
 trigger)."""

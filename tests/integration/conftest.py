@@ -35,13 +35,13 @@ StartDaemon = Callable[..., Awaitable[Daemon]]
 @pytest.fixture
 async def start_daemon(database_url: str) -> AsyncIterator[StartDaemon]:
     """Start daemons on the test's database, each with pools of its own as hodeid gives it
-    (one for queries, three connections that listen): several daemons sharing a database."""
+    (one for queries, four connections that listen): several daemons sharing a database."""
     started: list[Daemon] = []
     pools: list[asyncpg.Pool] = []
 
     async def start(settings: SchedulerSettings = FAST, providers: Sequence[Provider] = ()) -> Daemon:
         pools.append(queries := await db.connect(database_url, min_size=1, max_size=6))
-        pools.append(listening := await db.connect(database_url, min_size=3, max_size=3))
+        pools.append(listening := await db.connect(database_url, min_size=4, max_size=4))
         daemon = Daemon(queries, settings, providers, listen_pool=listening, address=f"test-{len(started)}")
         await daemon.start()
         started.append(daemon)

@@ -284,3 +284,20 @@ async def test_a_job_claimed_for_a_stream_that_ended_meanwhile_is_not_sent_on_th
         run = (await back[0].next("run_job")).run_job
         assert run is not None and (run.job_id, run.attempt) == (job.id, 2)
         back[0].close()
+
+
+async def test_a_cancel_asked_of_another_daemon_reaches_the_worker(start: Start) -> None:
+    a = await start(lost_grace_seconds=60.0)
+    b = await start(lost_grace_seconds=60.0)
+    async with channel_for(a, name="on-a") as on_a, channel_for(b, name="on-b") as on_b:
+        worker, job = await started(on_a, on_b, kill_grace_seconds=3.0)
+        await v1.JobServiceStub(on_b).cancel_job(v1.CancelJobRequest(id=job.id, reason="from b"))
+        # A's stream holds the attempt: A hears of the cancel and sends it on.
+        cancel = (await worker.next("cancel", timeout=10)).cancel
+        assert cancel is not None and (cancel.job_id, cancel.attempt) == (job.id, 1)
+        assert "from b" in cancel.reason and cancel.grace_seconds == 3.0
+        worker.send(
+            finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.CANCELLED, signal=15)
+        )
+        assert (await wait_state(on_b, job.id, v1.JobState.CANCELLED)).attempt == 1
+        worker.close()

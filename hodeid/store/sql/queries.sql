@@ -309,10 +309,24 @@ WHERE j.state IN ('ASSIGNED', 'RUNNING') AND g.since IS NOT NULL
 
 -- name: request_cancel
 -- $1 id, $2 reason, $3 the states a held job is in (hodeid.domain.states.ACTIVE). Only a job a
--- worker holds.
-UPDATE jobs SET cancel_reason = $2, updated_at = now()
-WHERE id = $1 AND state = ANY($3::job_state[])
-RETURNING *;
+-- worker holds. Announced at commit on hodei_cancels as 'job id:attempt': the daemon whose
+-- stream holds the attempt, whichever it is, sends the cancel to the worker.
+WITH held AS (
+    UPDATE jobs SET cancel_reason = $2, updated_at = now()
+    WHERE id = $1 AND state = ANY($3::job_state[])
+    RETURNING *
+), told AS (
+    SELECT pg_notify('hodei_cancels', id::text || ':' || attempt) FROM held
+)
+SELECT held.* FROM held LEFT JOIN told ON true;
+
+-- name: cancels_of_daemon
+-- $1 this daemon, $2 the states a held job is in (hodeid.domain.states.ACTIVE). The attempts
+-- its streams hold that a cancel was asked for (to send again those it may not have heard).
+SELECT j.id, j.attempt, j.cancel_reason, j.kill_grace_seconds
+FROM jobs j
+JOIN attempts t ON t.job_id = j.id AND t.number = j.attempt
+WHERE t.daemon_id = $1 AND j.cancel_reason IS NOT NULL AND j.state = ANY($2::job_state[]);
 
 -- name: insert_log_lines
 -- $1 job id, $2 seqs, $3 attempts, $4 streams (the LogStream numbers: 1 STDOUT, 2 STDERR,
