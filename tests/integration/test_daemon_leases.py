@@ -58,6 +58,12 @@ async def started(on: object, seen_from: object, **spec: object) -> tuple[Script
     return worker, job
 
 
+def succeed(worker: ScriptedWorker, job_id: str) -> None:
+    """The worker reports attempt 1 of ``job_id`` SUCCEEDED."""
+    finished = v1.Finished(job_id=job_id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
+    worker.send(finished=finished)
+
+
 async def reaped_after_the_grace(daemon: Daemon) -> None:
     """Run ``daemon``'s reaper now, once the grace has passed since the worker left."""
     await asyncio.sleep(GRACE * 2)
@@ -73,9 +79,7 @@ async def test_a_peer_leaves_alone_the_attempt_a_live_stream_on_another_daemon_h
         for daemon in (b, a):
             await reaped_after_the_grace(daemon)
         assert (await wait_state(on_b, job.id, v1.JobState.RUNNING)).attempt == 1
-        worker.send(
-            finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
-        )
+        succeed(worker, job.id)
         done = await wait_state(on_b, job.id, v1.JobState.SUCCEEDED)
         assert [a.outcome for a in done.attempts] == [v1.AttemptOutcome.SUCCEEDED]
         worker.close()
@@ -96,9 +100,7 @@ async def test_a_worker_that_moves_to_another_daemon_keeps_its_attempt(
         assert await HolderStore(pool).absent(a.id, True) == [], "B's stream holds it"
         held = await pool.fetchval("SELECT daemon_id FROM attempts WHERE job_id = $1", uuid.UUID(job.id))
         assert held == b.id
-        moved.send(
-            finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
-        )
+        succeed(moved, job.id)
         assert (await wait_state(on_a, job.id, v1.JobState.SUCCEEDED)).attempt == 1
         moved.close()
 
@@ -229,9 +231,7 @@ async def test_a_hello_the_worker_gave_up_judges_nothing_its_newer_stream_holds(
         assert "newer stream" in (refused.value.message or "")
         assert await pool.fetchval("SELECT daemon_id FROM workers WHERE id = 'w1'") == a.id
         newer.send(accepted=v1.Accepted(job_id=job.id, attempt=1, started_at=datetime.now(UTC)))
-        newer.send(
-            finished=v1.Finished(job_id=job.id, attempt=1, outcome=v1.AttemptOutcome.SUCCEEDED, exit_code=0)
-        )
+        succeed(newer, job.id)
         done = await wait_state(on_b, job.id, v1.JobState.SUCCEEDED)
         assert [t.outcome for t in done.attempts] == [v1.AttemptOutcome.SUCCEEDED]
         newer.close()
