@@ -6,6 +6,7 @@ are drained and destroyed; a join token admits once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -338,8 +339,10 @@ async def test_a_daemon_that_loses_the_lead_forgets_the_shared_workers_without_d
         # End the connection that holds its lock, as when it loses the database (again if it
         # takes the lock back first; never the other's).
         while not other.lease.leading:
-            if (held := leader.lease.lock._conn) is not None:
-                await pool.execute("SELECT pg_terminate_backend($1)", held.get_server_pid())
+            # The lock's connection goes back to the pool once ended: then look again.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                if (held := leader.lease.lock._conn) is not None:
+                    await pool.execute("SELECT pg_terminate_backend($1)", held.get_server_pid())
             await asyncio.sleep(0.1)
     # The worker streams to the old leader: the new one counts it, the old one forgets it.
     await eventually(lambda: counts(other) == [(0, 1)] and counts(leader) == [(0, 0)])
