@@ -354,8 +354,7 @@ class JobStore:
             )
         for r in done:
             if r["number"] == 1:
-                # The worker's clock against the database's: a little skew is not a negative wait.
-                START_LATENCY.observe(max(0.0, float(r["waited"])))
+                _started(r["waited"])
         return {(str(r["job_id"]), r["number"]) for r in done}
 
     async def settle(
@@ -404,6 +403,9 @@ class JobStore:
                 Q["settle_attempts"],
                 *(cols[k] for k in "ids att out ex sig why start end user sys rss wall".split()),
             )
+        for r in settled:
+            if r["waited"] is not None:
+                _started(r["waited"])
         return [Settled(str(r["id"]), r["attempt"], v1.JobState[r["state"]]) for r in settled]
 
     async def cancel_pending(self, job_id: str, reason: str) -> v1.Job | None:
@@ -441,3 +443,9 @@ class JobStore:
         async with translate():
             row = await self.pool.fetchrow(Q["request_cancel"], _uuid(job_id), reason, [s.name for s in held])
         return rows.job(row) if row else None
+
+
+def _started(waited: float) -> None:
+    """A first attempt started after waiting ``waited`` seconds to (counted once per job)."""
+    # The worker's clock against the database's: a little skew is not a negative wait.
+    START_LATENCY.observe(max(0.0, float(waited)))

@@ -186,6 +186,8 @@ FOR UPDATE OF j, t;
 -- A job set back to PENDING is a retry: it keeps no worker, no finish time and no exit code
 -- or signal (those of the attempt that ended stay on the attempt; the reason tells of it).
 -- Its usage adds up over its attempts; max_rss_bytes is the highest (greatest skips NULLs).
+-- waited: for a first attempt that starts here (it ended before it was marked RUNNING, as a
+-- job that ends at once does), how long it waited to start, as mark_running says it.
 WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::integer[],
                                 $5::integer[], $6::text[], $7::timestamptz[],
                                 $8::timestamptz[], $9::integer[], $10::double precision[],
@@ -193,7 +195,9 @@ WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::
                                 $14::double precision[])
            AS a (job_id, attempt, state, exit_code, signal, reason, started_at, finished_at,
                  add_failures, delay, cpu_user_seconds, cpu_system_seconds, max_rss_bytes,
-                 wall_seconds))
+                 wall_seconds)),
+     was AS (SELECT id, started_at, greatest(created_at, run_after) AS ready
+             FROM jobs WHERE id = ANY($1::uuid[]))
 UPDATE jobs j
 SET state = a.state,
     exit_code = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.exit_code END,
@@ -213,9 +217,11 @@ SET state = a.state,
     wall_seconds = CASE WHEN a.wall_seconds IS NULL THEN j.wall_seconds
                         ELSE coalesce(j.wall_seconds, 0) + a.wall_seconds END,
     updated_at = now()
-FROM a
+FROM a JOIN was ON was.id = a.job_id
 WHERE j.id = a.job_id AND j.attempt = a.attempt
-RETURNING j.id, j.attempt, j.state;
+RETURNING j.id, j.attempt, j.state,
+          CASE WHEN j.attempt = 1 AND was.started_at IS NULL
+               THEN extract(epoch FROM a.started_at - was.ready)::float8 END AS waited;
 
 -- name: settle_attempts
 -- $1 job ids, $2 attempts, $3 outcomes, $4 exit codes, $5 signals, $6 reasons,
