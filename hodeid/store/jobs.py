@@ -324,15 +324,9 @@ class JobStore:
             if not pairs:
                 return []
             job_ids = [uuid.UUID(j) for j, _ in pairs]
-            assigned = await conn.fetch(Q["assign_jobs"], job_ids, [w for _, w in pairs])
-            await conn.execute(
-                Q["insert_attempts"],
-                [r["id"] for r in assigned],
-                [r["attempt"] for r in assigned],
-                [r["worker_id"] for r in assigned],
-                [streams[r["worker_id"]] for r in assigned],
-                daemon_id,
-            )
+            workers = [w for _, w in pairs]
+            sessions = [streams[w] for w in workers]
+            assigned = await conn.fetch(Q["assign_jobs"], job_ids, workers, sessions, daemon_id)
         return [Assignment(rows.job(r), r["first_seq"]) for r in assigned]
 
     async def count_by_state(self) -> tuple[dict[str, int], int]:
@@ -397,11 +391,7 @@ class JobStore:
                 return []
             settled = await conn.fetch(
                 Q["settle_jobs"],
-                *(cols[k] for k in "ids att st ex sig why start end add delay user sys rss wall".split()),
-            )
-            await conn.execute(
-                Q["settle_attempts"],
-                *(cols[k] for k in "ids att out ex sig why start end user sys rss wall".split()),
+                *(cols[k] for k in "ids att st ex sig why start end add delay user sys rss wall out".split()),
             )
         for r in settled:
             if r["waited"] is not None:
