@@ -14,6 +14,7 @@ from grpclib.client import Channel, Handler
 from grpclib.protocol import H2Protocol
 
 from hodei_api import v1
+from hodei_api.corking import CorkedH2Protocol
 from hodei_api.paths import ADMIN_TOKEN_FILE, JOIN_TOKEN_FILE, default_data_dir
 
 DEFAULT_ADDR = "127.0.0.1:50051"
@@ -129,8 +130,8 @@ class NotHodeid(WrongPeer):
     """The address answers, but not as hodeid does (no HTTP/2), or not at all."""
 
 
-class _Answering(H2Protocol):
-    """grpclib's HTTP/2 protocol, noting whether the server answered before the connection
+class _Answering(CorkedH2Protocol):
+    """grpclib's HTTP/2 protocol (writes corked), noting whether the server answered before the connection
     ended, and whether its first bytes were an HTTP/2 SETTINGS frame."""
 
     def __init__(self, *args: Any) -> None:

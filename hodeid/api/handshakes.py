@@ -16,8 +16,8 @@ import time
 from typing import Any
 
 from grpclib.protocol import H2Protocol
-from grpclib.server import Server
 
+from hodei_api.corking import CorkedServer
 from hodeid.metrics import TLS_HANDSHAKE_FAILURES
 from hodeid.tls import HANDSHAKE, Handshake
 
@@ -139,9 +139,9 @@ class _Handshaking(asyncio.Protocol):
         early.hand_over(self._app, tls)
 
 
-class TlsServer(Server):
-    """grpclib's Server over TLS, each connection's handshake done as the module says; start it
-    with ``ssl=None``."""
+class TlsServer(CorkedServer):
+    """grpclib's Server (writes corked) over TLS, each connection's handshake done as the module
+    says; start it with ``ssl=None``."""
 
     def __init__(self, *args: Any, tls: ssl.SSLContext, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -11,6 +11,7 @@ from grpclib.encoding.proto import ProtoCodec
 from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 
+from hodei_api.corking import CorkedServer
 from hodeid.api.auth import guard
 from hodeid.api.daemons import DaemonService
 from hodeid.api.handshakes import TlsServer
@@ -72,4 +73,4 @@ def build_server(
     every = with_reflection([*contract, health_service(daemon, contract)])
     handlers = guard(every, daemon.api_tokens, daemon.revocations, worker_cert)
     codec = LimitedCodec(max_message_bytes)
-    return Server(handlers, codec=codec) if tls is None else TlsServer(handlers, codec=codec, tls=tls)
+    return CorkedServer(handlers, codec=codec) if tls is None else TlsServer(handlers, codec=codec, tls=tls)

@@ -75,7 +75,9 @@ class Reports:
             job_lines = concat(parts)
             await self.logs.append(job_id, job_lines)
             self.hub.publish(job_id, job_lines)
-        if started:
+        # An attempt that ended in the same batch starts at its settlement: one write, not two.
+        ending = {(end.job_id, end.attempt) for end in ends}
+        if started := [s for s in started if (s[0], s[1]) not in ending]:
             await self.jobs.mark_running(started)
         if ends:
             # Settling frees the slots before it writes: let the scheduler refill them meanwhile.

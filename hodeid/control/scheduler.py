@@ -164,7 +164,6 @@ class Scheduler:
         if self.policy.strategy is Strategy.ROUND_ROBIN and assignments:
             self.policy = replace(self.policy, cursor=self.policy.cursor + len(assignments))
         blocked = self._block(decisions, classes, needs, states, (fleet, changes))
-        await self.decisions.record(decisions)
         deadline = time.monotonic() + self.settings.dispatch_timeout_seconds
         for a in assignments:
             key = (a.job.id, a.job.attempt)
@@ -189,6 +188,9 @@ class Scheduler:
                 )
             )
             log.debug("job %s attempt %d dispatched to %s", a.job.id, a.job.attempt, session.worker_id)
+        # Stored once the jobs are on their way: the trace keeps every decision, and a worker
+        # need not wait for it to start.
+        await self.decisions.record(decisions)
         return len(assignments), len(needs), blocked
 
     def _block(

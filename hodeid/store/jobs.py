@@ -324,15 +324,9 @@ class JobStore:
             if not pairs:
                 return []
             job_ids = [uuid.UUID(j) for j, _ in pairs]
-            assigned = await conn.fetch(Q["assign_jobs"], job_ids, [w for _, w in pairs])
-            await conn.execute(
-                Q["insert_attempts"],
-                [r["id"] for r in assigned],
-                [r["attempt"] for r in assigned],
-                [r["worker_id"] for r in assigned],
-                [streams[r["worker_id"]] for r in assigned],
-                daemon_id,
-            )
+            workers = [w for _, w in pairs]
+            sessions = [streams[w] for w in workers]
+            assigned = await conn.fetch(Q["assign_jobs"], job_ids, workers, sessions, daemon_id)
         return [Assignment(rows.job(r), r["first_seq"]) for r in assigned]
 
     async def count_by_state(self) -> tuple[dict[str, int], int]:
@@ -354,8 +348,7 @@ class JobStore:
             )
         for r in done:
             if r["number"] == 1:
-                # The worker's clock against the database's: a little skew is not a negative wait.
-                START_LATENCY.observe(max(0.0, float(r["waited"])))
+                _started(r["waited"])
         return {(str(r["job_id"]), r["number"]) for r in done}
 
     async def settle(
@@ -398,12 +391,11 @@ class JobStore:
                 return []
             settled = await conn.fetch(
                 Q["settle_jobs"],
-                *(cols[k] for k in "ids att st ex sig why start end add delay user sys rss wall".split()),
+                *(cols[k] for k in "ids att st ex sig why start end add delay user sys rss wall out".split()),
             )
-            await conn.execute(
-                Q["settle_attempts"],
-                *(cols[k] for k in "ids att out ex sig why start end user sys rss wall".split()),
-            )
+        for r in settled:
+            if r["waited"] is not None:
+                _started(r["waited"])
         return [Settled(str(r["id"]), r["attempt"], v1.JobState[r["state"]]) for r in settled]
 
     async def cancel_pending(self, job_id: str, reason: str) -> v1.Job | None:
@@ -441,3 +433,9 @@ class JobStore:
         async with translate():
             row = await self.pool.fetchrow(Q["request_cancel"], _uuid(job_id), reason, [s.name for s in held])
         return rows.job(row) if row else None
+
+
+def _started(waited: float) -> None:
+    """A first attempt started after waiting ``waited`` seconds to (counted once per job)."""
+    # The worker's clock against the database's: a little skew is not a negative wait.
+    START_LATENCY.observe(max(0.0, float(waited)))

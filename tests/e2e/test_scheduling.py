@@ -3,11 +3,15 @@ and the explanation of every decision."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tests.support.jobs import cli_json, detach, job_json, wait_state
@@ -97,3 +101,52 @@ def test_priority_goes_first_and_an_unplaceable_urgent_job_blocks_nothing(
         started = {j: str(job_json(c, j)["started_at"]) for j in [urgent, *low]}
         assert min(started, key=lambda j: started[j]) == urgent
         assert job_json(c, stuck)["state"] == "PENDING"
+
+
+@contextmanager
+def decisions_locked(database_url: str) -> Iterator[None]:
+    """Another session holds the decisions table in SHARE mode: reads go on, inserts wait."""
+    held, release = threading.Event(), threading.Event()
+    failed: list[BaseException] = []
+
+    async def hold() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE decisions IN SHARE MODE")
+                held.set()
+                await asyncio.get_running_loop().run_in_executor(None, release.wait)
+        finally:
+            await conn.close()
+
+    def run() -> None:
+        try:
+            asyncio.run(hold())
+        except BaseException as exc:
+            failed.append(exc)
+            held.set()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert held.wait(30) and not failed, failed
+        yield
+    finally:
+        release.set()
+        thread.join(30)
+
+
+def test_a_stalled_write_of_the_decision_trace_does_not_hold_the_job_back(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The trace is stored once the job is on its way; it is stored all the same."""
+    with cluster(database_url, tmp_path, workers=[["--slots", "1"]]) as c:
+        wait_workers(c, 1)
+        with decisions_locked(database_url):
+            job_id = detach(c, "--", "true")
+            wait_state(c, job_id, "SUCCEEDED", timeout=60)
+        deadline = time.monotonic() + 30
+        while not (decisions := explain(c, job_id)["decisions"]):
+            assert time.monotonic() < deadline, "the decision was never stored"
+            time.sleep(0.1)
+        assert decisions[0]["outcome"] == "PLACED"  # type: ignore[index]

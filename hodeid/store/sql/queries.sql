@@ -136,20 +136,20 @@ LIMIT $1
 FOR NO KEY UPDATE SKIP LOCKED;
 
 -- name: assign_jobs
--- $1 job ids, $2 worker ids (same order)
-WITH a AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS a (job_id, worker_id))
-UPDATE jobs j
-SET state = 'ASSIGNED', attempt = j.attempt + 1, worker_id = a.worker_id,
-    assigned_at = now(), updated_at = now(), exit_code = NULL, signal = NULL, reason = ''
-FROM a
-WHERE j.id = a.job_id AND j.state = 'PENDING'
-RETURNING j.*, (SELECT coalesce(max(l.seq), 0) + 1 FROM log_lines l WHERE l.job_id = j.id)
-          AS first_seq;
-
--- name: insert_attempts
--- $1 job ids, $2 attempt numbers, $3 worker ids, $4 their streams' sessions, $5 this daemon
-INSERT INTO attempts (job_id, number, worker_id, session_id, daemon_id)
-SELECT *, $5 FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[]);
+-- $1 job ids, $2 worker ids, $3 the sessions of those workers' streams (same order), $4 this
+-- daemon. Each job assigned gets its new attempt, held by that stream, in the same statement.
+WITH a AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a (job_id, worker_id, session_id)),
+     j AS (UPDATE jobs j
+           SET state = 'ASSIGNED', attempt = j.attempt + 1, worker_id = a.worker_id,
+               assigned_at = now(), updated_at = now(), exit_code = NULL, signal = NULL, reason = ''
+           FROM a
+           WHERE j.id = a.job_id AND j.state = 'PENDING'
+           RETURNING j.*, a.session_id AS stream_session,
+                     (SELECT coalesce(max(l.seq), 0) + 1 FROM log_lines l WHERE l.job_id = j.id)
+                     AS first_seq),
+     t AS (INSERT INTO attempts (job_id, number, worker_id, session_id, daemon_id)
+           SELECT id, attempt, worker_id, stream_session, $4 FROM j)
+SELECT * FROM j;
 
 -- name: mark_running
 -- $1 job ids, $2 attempts, $3 started_at. Only the current attempt, only from ASSIGNED. How
@@ -182,18 +182,31 @@ FOR UPDATE OF j, t;
 -- $1 job ids, $2 attempts, $3 new job states, $4 exit codes, $5 signals, $6 reasons,
 -- $7 started_at, $8 finished_at, $9 failures to add, $10 retry delays (seconds),
 -- $11 CPU user seconds, $12 CPU system seconds, $13 peak RSS bytes, $14 wall seconds (NULL
--- when the attempt reported none).
+-- when the attempt reported none), $15 attempt outcomes.
+-- The attempt is settled in the same statement: its outcome, exit code or signal, reason,
+-- times and usage.
 -- A job set back to PENDING is a retry: it keeps no worker, no finish time and no exit code
 -- or signal (those of the attempt that ended stay on the attempt; the reason tells of it).
 -- Its usage adds up over its attempts; max_rss_bytes is the highest (greatest skips NULLs).
+-- waited: for a first attempt that starts here (it ended before it was marked RUNNING, as a
+-- job that ends at once does), how long it waited to start, as mark_running says it.
 WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::integer[],
                                 $5::integer[], $6::text[], $7::timestamptz[],
                                 $8::timestamptz[], $9::integer[], $10::double precision[],
                                 $11::double precision[], $12::double precision[], $13::bigint[],
-                                $14::double precision[])
+                                $14::double precision[], $15::attempt_outcome[])
            AS a (job_id, attempt, state, exit_code, signal, reason, started_at, finished_at,
                  add_failures, delay, cpu_user_seconds, cpu_system_seconds, max_rss_bytes,
-                 wall_seconds))
+                 wall_seconds, outcome)),
+     was AS (SELECT id, started_at, greatest(created_at, run_after) AS ready
+             FROM jobs WHERE id = ANY($1::uuid[])),
+     t AS (UPDATE attempts t
+           SET outcome = a.outcome, exit_code = a.exit_code, signal = a.signal, reason = a.reason,
+               started_at = coalesce(t.started_at, a.started_at), finished_at = a.finished_at,
+               cpu_user_seconds = a.cpu_user_seconds, cpu_system_seconds = a.cpu_system_seconds,
+               max_rss_bytes = a.max_rss_bytes, wall_seconds = a.wall_seconds
+           FROM a
+           WHERE t.job_id = a.job_id AND t.number = a.attempt)
 UPDATE jobs j
 SET state = a.state,
     exit_code = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.exit_code END,
@@ -213,27 +226,11 @@ SET state = a.state,
     wall_seconds = CASE WHEN a.wall_seconds IS NULL THEN j.wall_seconds
                         ELSE coalesce(j.wall_seconds, 0) + a.wall_seconds END,
     updated_at = now()
-FROM a
+FROM a JOIN was ON was.id = a.job_id
 WHERE j.id = a.job_id AND j.attempt = a.attempt
-RETURNING j.id, j.attempt, j.state;
-
--- name: settle_attempts
--- $1 job ids, $2 attempts, $3 outcomes, $4 exit codes, $5 signals, $6 reasons,
--- $7 started_at, $8 finished_at, $9 CPU user seconds, $10 CPU system seconds,
--- $11 peak RSS bytes, $12 wall seconds
-WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::attempt_outcome[],
-                                $4::integer[], $5::integer[], $6::text[],
-                                $7::timestamptz[], $8::timestamptz[], $9::double precision[],
-                                $10::double precision[], $11::bigint[], $12::double precision[])
-           AS a (job_id, number, outcome, exit_code, signal, reason, started_at, finished_at,
-                 cpu_user_seconds, cpu_system_seconds, max_rss_bytes, wall_seconds))
-UPDATE attempts t
-SET outcome = a.outcome, exit_code = a.exit_code, signal = a.signal, reason = a.reason,
-    started_at = coalesce(t.started_at, a.started_at), finished_at = a.finished_at,
-    cpu_user_seconds = a.cpu_user_seconds, cpu_system_seconds = a.cpu_system_seconds,
-    max_rss_bytes = a.max_rss_bytes, wall_seconds = a.wall_seconds
-FROM a
-WHERE t.job_id = a.job_id AND t.number = a.number;
+RETURNING j.id, j.attempt, j.state,
+          CASE WHEN j.attempt = 1 AND was.started_at IS NULL
+               THEN extract(epoch FROM a.started_at - was.ready)::float8 END AS waited;
 
 -- name: cancel_pending_job
 -- $1 id, $2 reason. Locked FOR UPDATE first, as every move to a final state (lock_dependencies).
