@@ -52,14 +52,15 @@ def scratch_database(url: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-def drop_database(url: str) -> None:
-    """Drop the database of ``url`` (made by ``scratch_database``), whoever is still on it."""
+def drop_database(server_url: str, url: str) -> None:
+    """Drop the database of ``url`` (made by ``scratch_database`` on the server of
+    ``server_url``), whoever is still on it."""
     name = urlsplit(url).path.lstrip("/")
-    asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', database="postgres"))
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _admin(url: str, statement: str, database: str | None = None) -> None:
-    conn = await asyncpg.connect(url, database=database)
+async def _admin(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(url)
     try:
         await conn.execute(statement)
     finally:
@@ -143,14 +144,14 @@ class System:
         self._handlers: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def __enter__(self) -> System:
-        # Without this SIGTERM (or a closed terminal) would end the script at once, leaving
-        # its daemons and workers running.
         if self.server_url is not None:
             try:
                 self.database_url = scratch_database(self.server_url)
             except BaseException:
                 shutil.rmtree(self.data_dir, ignore_errors=True)
                 raise
+        # Without this SIGTERM (or a closed terminal) would end the script at once, leaving
+        # its daemons and workers running.
         for sig in (signal.SIGTERM, signal.SIGHUP):
             self._handlers[sig] = signal.signal(sig, _exit_on_signal)
         return self
@@ -226,8 +227,8 @@ class System:
                     proc.send_signal(signal.SIGTERM)
             for proc in group:
                 stop(proc)
-        if self.database_url is not None:
-            drop_database(self.database_url)
+        if self.server_url is not None and self.database_url is not None:
+            drop_database(self.server_url, self.database_url)
         elif postmaster(self.data_dir / "pg") is not None:
             EmbeddedServer(self.data_dir).stop()
         if self.output is not None:
