@@ -28,9 +28,9 @@ class Heartbeats:
         return v1.Heartbeat(
             seq=self.sent,
             sent_at=datetime.now(UTC),
-            echo_seq=peer.seq if peer else 0,
-            echo_sent_at=peer.sent_at if peer else None,
-            echo_held_seconds=time.monotonic() - self._peer_at if peer else 0.0,
+            echo_seq=peer.seq if peer is not None else 0,
+            echo_sent_at=peer.sent_at if peer is not None else None,
+            echo_held_seconds=time.monotonic() - self._peer_at if peer is not None else 0.0,
             running=running,
         )
 

@@ -12,6 +12,7 @@ declare -A small=(
   [backlog]="--backlog 2000 --n 200 --probes 20 --idle 3"
   [cli_start]="--runs 10"
   [failover]="--n 3"
+  [idle_workers]="--workers 50 --seconds 5"
   [console_log]="--lines 100000"
   [cross_daemon_logs]="--lines 50"
   [dependents]="--n 500"

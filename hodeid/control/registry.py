@@ -61,7 +61,9 @@ class Session:
         return (now if now is not None else time.monotonic()) - self.last_heard
 
     def state(self, now: float | None = None) -> WorkerState:
-        resources = self.hello.resources or v1.Resources()
+        # Not ``or``: a message's truth is a walk over all its fields, and this runs for every
+        # live worker on every scheduling pass.
+        resources = self.hello.resources if self.hello.resources is not None else v1.Resources()
         return WorkerState(
             id=self.worker_id,
             slots_total=self.hello.slots,

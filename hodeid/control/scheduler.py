@@ -137,11 +137,23 @@ class Scheduler:
         not skipped; skip from now on the classes of those that did not fit. Return how many
         jobs were dispatched and looked at, and how many classes were newly skipped."""
         now = time.monotonic()
-        states = [s.state(now) for s in self.registry.live()]
+        live = self.registry.live()
+        states: list[WorkerState] = []
+
+        def workers() -> list[WorkerState]:
+            """The live workers as placement sees them, made when first needed: a pass that
+            skips no class and finds the queue empty (every tick of an idle daemon) makes
+            none, whatever the size of its fleet."""
+            if not states:
+                states.extend(s.state(now) for s in live)
+            return states
+
         fleet, changes = self.fleet.states(), self.fleet.changes
         providers = self.fleet.verdicts(fleet)
         stale_after = self.policy.heartbeat_stale_after
-        if reopened := self.blocked.reopen(snapshot(states, fleet, stale_after, changes)):
+        if len(self.blocked) and (
+            reopened := self.blocked.reopen(snapshot(workers(), fleet, stale_after, changes))
+        ):
             log.debug("%d placement class(es) may fit now; looking at them again", reopened)
         needs: dict[str, JobNeeds] = {}
         classes: dict[str, str] = {}
@@ -152,11 +164,11 @@ class Scheduler:
                 needs[job.id] = needs_of(job)
                 classes[job.id] = job.placement_class
             decisions.extend(
-                place_batch(list(needs.values()), states, providers, self.policy, time.perf_counter)
+                place_batch(list(needs.values()), workers(), providers, self.policy, time.perf_counter)
             )
             return [(d.job_id, d.worker_id) for d in decisions if d.worker_id]
 
-        streams = {s.worker_id: s.id for s in self.registry.live()}
+        streams = {s.worker_id: s.id for s in live}
         assignments = await self.jobs.claim(
             window, placer, streams, self.lease.daemon_id, self.blocked.names()
         )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -116,14 +115,6 @@ async def bench(url: str, args: argparse.Namespace) -> None:
         await pool.close()
 
 
-async def scratch_database(url: str, name: str, create: bool) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(f'{"CREATE" if create else "DROP"} DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -132,19 +123,13 @@ def main() -> None:
     parser.add_argument("--database-url", help="use this PostgreSQL instead of an embedded one")
     args = parser.parse_args()
     with System(args.database_url) as system:
-        if args.database_url is None:
-            # Stopped by the system on the way out, as a daemon's would be.
-            server = EmbeddedServer(system.data_dir)
-            server.prepare_data_dir()
-            asyncio.run(bench(server.ensure_running(), args))
+        if system.database_url is not None:  # a scratch database of the run's own
+            asyncio.run(bench(system.database_url, args))
             return
-        name = f"hodei_bench_{secrets.token_hex(4)}"
-        asyncio.run(scratch_database(args.database_url, name, create=True))
-        try:
-            base, _, _ = args.database_url.rpartition("/")
-            asyncio.run(bench(f"{base}/{name}", args))
-        finally:
-            asyncio.run(scratch_database(args.database_url, name, create=False))
+        # Stopped by the system on the way out, as a daemon's would be.
+        server = EmbeddedServer(system.data_dir)
+        server.prepare_data_dir()
+        asyncio.run(bench(server.ensure_running(), args))
 
 
 if __name__ == "__main__":

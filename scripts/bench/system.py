@@ -1,8 +1,9 @@
 """A Hodei system for one benchmark run: hodeid daemons on one PostgreSQL (the embedded one of
-their shared data directory, or the one given by URL) and hodei-worker agents, on 127.0.0.1 in
-a temporary folder. Every process is ended by its PID when the run ends, however it ends (an
-error, Ctrl-C, SIGTERM), and the folder is removed, so that runs never see each other's jobs
-and none leaves a process behind.
+their shared data directory, or a scratch database made for the run on the server given by
+URL) and hodei-worker agents, on 127.0.0.1 in a temporary folder. Every process is ended by its
+PID when the run ends, however it ends (an error, Ctrl-C, SIGTERM), and the folder and the
+scratch database are removed, so that runs never see each other's jobs, workers or daemons, and
+none leaves a process behind.
 
     with System(args.database_url) as system:
         a, b = system.start_daemon(), system.start_daemon()
@@ -12,7 +13,9 @@ and none leaves a process behind.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -24,6 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
 
 from hodei_api.paths import ADMIN_TOKEN_FILE, JOIN_TOKEN_FILE
 from hodeid.store.embedded_server import EmbeddedServer, postmaster
@@ -37,6 +43,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def scratch_database(url: str) -> str:
+    """A new, empty database on the server of ``url``, named for this run; its URL."""
+    name = f"hodei_bench_{secrets.token_hex(4)}"
+    asyncio.run(_admin(url, f'CREATE DATABASE "{name}"'))
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def drop_database(server_url: str, url: str) -> None:
+    """Drop the database of ``url`` (made by ``scratch_database`` on the server of
+    ``server_url``), whoever is still on it."""
+    name = urlsplit(url).path.lstrip("/")
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
 
 
 def listening(port: int) -> bool:
@@ -96,7 +124,9 @@ class System:
     (its figures then stand alone); else it goes where the benchmark's goes."""
 
     def __init__(self, database_url: str | None = None, *, log: bool = False) -> None:
-        self.database_url = database_url
+        self.server_url = database_url
+        """The PostgreSQL server given, if any; the run's own database is ``database_url``."""
+        self.database_url: str | None = None
         # As root the embedded PostgreSQL runs as hodei-postgres, which must enter the folder
         # (/var/tmp: root's TMPDIR may be one it cannot reach).
         as_root = os.geteuid() == 0
@@ -114,6 +144,12 @@ class System:
         self._handlers: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def __enter__(self) -> System:
+        if self.server_url is not None:
+            try:
+                self.database_url = scratch_database(self.server_url)
+            except BaseException:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+                raise
         # Without this SIGTERM (or a closed terminal) would end the script at once, leaving
         # its daemons and workers running.
         for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -191,7 +227,9 @@ class System:
                     proc.send_signal(signal.SIGTERM)
             for proc in group:
                 stop(proc)
-        if self.database_url is None and postmaster(self.data_dir / "pg") is not None:
+        if self.server_url is not None and self.database_url is not None:
+            drop_database(self.server_url, self.database_url)
+        elif postmaster(self.data_dir / "pg") is not None:
             EmbeddedServer(self.data_dir).stop()
         if self.output is not None:
             self.output.close()

@@ -77,3 +77,15 @@ def test_sigterm_ends_every_process_the_script_started() -> None:
                 script.wait()
         assert left() == []
         assert code == 128 + signal.SIGTERM  # it ended by its own exit, having cleaned up
+
+
+def test_idle_workers_stream_from_the_script_itself_and_leave_no_process(database_url: str) -> None:
+    # The workers are hodei-worker's own agents inside the script; hodeid on a scratch database
+    # of the test's server.
+    argv = bench("idle_workers.py", "--workers", "20", "--seconds", "1", "--database-url", database_url)
+    with adopting_orphans() as left:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "still connected     20 of 20, 0 reconnects" in done.stdout
+        assert "hodeid CPU" in done.stdout
+        assert left() == []
