@@ -1,13 +1,15 @@
 """Whether a job user's exec of a program is sure to succeed, read from the files' modes first.
 
-A root worker starts its jobs through ``setpriv``, which drops root and then execs the program
-itself, so the worker no longer sees the exec fail. It uses that way only when this module finds,
-before spawning, that the exec will work: the program is looked up as ``execvp`` does on the job's
-PATH, and every folder on the way and the file itself are judged by their owner, group and mode
-against the job user's uid, gid and groups, as the kernel judges them. Anything it cannot judge
-from those alone (an ACL, a noexec mount, a file neither ELF for this machine nor a ``#!`` script
-of such a program) counts as not sure, and the job starts the old way, which reports failures
-exactly as before.
+A root worker starts its jobs through ``setpriv``, which switches the ids and then execs the
+program itself, so the worker no longer sees the exec fail. It uses that way only when this
+module finds, before spawning, that the exec will work: the program is looked up as ``execvp``
+does on the job's PATH, and every folder on the way and the file itself are judged by their
+owner, group and mode against the job user's uid, gid and groups, as the kernel judges them.
+setpriv looks the program up while it still has root's capabilities (the exec drops them), so
+the first file root finds must be one the user may run. Anything it cannot judge from those
+alone (an ACL, a noexec mount, a file neither ELF for this machine nor a ``#!`` script of such a
+program) counts as not sure, and the job starts the old way, which reports failures exactly as
+before.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Protocol
 _ACL = "system.posix_acl_access"
 _MAX_SYMLINKS = 40  # the kernel's own limit
 _HEADER = 256  # what the kernel reads of a file to pick its format (BINPRM_BUF_SIZE)
-_SKIPPED = (errno.ENOENT, errno.ENOTDIR)
+_MISSING = (errno.ENOENT, errno.ENOTDIR)
 
 
 class User(Protocol):
@@ -36,13 +38,18 @@ class User(Protocol):
 
 class _Verdict(Enum):
     RUNS = "runs"
-    SKIPPED = "skipped"  # ENOENT, ENOTDIR or EACCES: execvp and Popen both go on to the next
+    MISSING = "missing"  # not there even for root: execvp and Popen both try the next
     UNSURE = "unsure"
 
 
 def surely_runs(program: str, env: Mapping[str, str], cwd: str, user: User) -> bool:
     """Whether ``user``, in ``cwd``, would exec ``program`` (found as ``execvp`` finds it on
-    ``env``'s PATH, as Popen also does) without an error. False means: not known."""
+    ``env``'s PATH, as Popen also does) without an error. False means: not known.
+
+    setpriv's execvp runs before the exec drops root's capabilities, so it finds what root
+    finds: the first candidate that exists for root must be one the user may run, or the two
+    ways would run different files (a program in root's ``~/.local/bin`` before the system's).
+    """
     if user.uid == 0 or not program or "\0" in program:
         return False
     if "/" in program:
@@ -55,7 +62,7 @@ def surely_runs(program: str, env: Mapping[str, str], cwd: str, user: User) -> b
             if not candidate.startswith("/") and not here:
                 here = os.path.realpath(os.path.join(os.getcwd(), cwd))
             verdict = _judge(here, candidate, user, script_ok=True)
-            if verdict is not _Verdict.SKIPPED:
+            if verdict is not _Verdict.MISSING:
                 return verdict is _Verdict.RUNS
     except (OSError, ValueError):  # a NUL byte in PATH or cwd, a directory gone: Popen says
         return False
@@ -69,17 +76,15 @@ def _judge(here: str, path: str, user: User, *, script_ok: bool) -> _Verdict:
     try:
         os.stat(path if absolute else os.path.join(here, path))
     except OSError as exc:
-        return _Verdict.SKIPPED if exc.errno in _SKIPPED else _Verdict.UNSURE
+        return _Verdict.MISSING if exc.errno in _MISSING else _Verdict.UNSURE
     try:
         found = _walk("/" if absolute else here, path, user)
     except OSError:
         return _Verdict.UNSURE
-    if isinstance(found, _Verdict):
-        return found
+    if found is None:
+        return _Verdict.UNSURE
     real, info = found
-    if not _permits(info, user, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH):
-        return _Verdict.SKIPPED if stat.S_ISREG(info.st_mode) else _Verdict.UNSURE
-    if not stat.S_ISREG(info.st_mode):
+    if not stat.S_ISREG(info.st_mode) or not _may_exec(info, user):
         return _Verdict.UNSURE
     try:
         if os.statvfs(real).f_flag & os.ST_NOEXEC:
@@ -95,18 +100,15 @@ def _judge(here: str, path: str, user: User, *, script_ok: bool) -> _Verdict:
     return _Verdict.UNSURE
 
 
-def _walk(here: str, path: str, user: User) -> tuple[str, os.stat_result] | _Verdict:
+def _walk(here: str, path: str, user: User) -> tuple[str, os.stat_result] | None:
     """Resolve ``path`` from the folder ``here`` as the kernel does for ``user``: the real path
-    and its stat; SKIPPED if a folder on the way may not be searched; UNSURE if something cannot
-    be judged."""
+    and its stat, or None if a folder on the way may not be searched or cannot be judged."""
     pending = [part for part in path.split("/") if part]
     links = 0
     while pending:
         folder = os.stat(here)
-        if _has_acl(here) or not stat.S_ISDIR(folder.st_mode):
-            return _Verdict.UNSURE
-        if not _permits(folder, user, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH):
-            return _Verdict.SKIPPED
+        if _has_acl(here) or not stat.S_ISDIR(folder.st_mode) or not _may_exec(folder, user):
+            return None
         part = pending.pop(0)
         if part == ".":
             continue
@@ -119,7 +121,7 @@ def _walk(here: str, path: str, user: User) -> tuple[str, os.stat_result] | _Ver
             links += 1
             # fs.protected_symlinks may refuse links in sticky world-writable folders.
             if links > _MAX_SYMLINKS or folder.st_mode & stat.S_ISVTX:
-                return _Verdict.UNSURE
+                return None
             target = os.readlink(nxt)
             pending[:0] = [p for p in target.split("/") if p]
             if target.startswith("/"):
@@ -127,17 +129,16 @@ def _walk(here: str, path: str, user: User) -> tuple[str, os.stat_result] | _Ver
             continue
         here = nxt
     info = os.stat(here)
-    if _has_acl(here):
-        return _Verdict.UNSURE
-    return here, info
+    return None if _has_acl(here) else (here, info)
 
 
-def _permits(info: os.stat_result, user: User, owner: int, group: int, other: int) -> bool:
+def _may_exec(info: os.stat_result, user: User) -> bool:
+    """Execute (search, for a folder) by mode bits, as the kernel picks owner, group or other."""
     if info.st_uid == user.uid:
-        return bool(info.st_mode & owner)
+        return bool(info.st_mode & stat.S_IXUSR)
     if info.st_gid == user.gid or info.st_gid in user.groups:
-        return bool(info.st_mode & group)
-    return bool(info.st_mode & other)
+        return bool(info.st_mode & stat.S_IXGRP)
+    return bool(info.st_mode & stat.S_IXOTH)
 
 
 def _has_acl(path: str) -> bool:

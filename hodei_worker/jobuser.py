@@ -52,7 +52,8 @@ class JobUser:
 
     def through_setpriv(self, argv: Sequence[str]) -> list[str]:
         """``argv`` run by setpriv as this user, with its gid and all its groups (``spawn_args``'
-        switch, no capability left). setpriv execs ``argv[0]`` as ``execvp`` does, argv unchanged."""
+        switch, no capability left). setpriv execs ``argv[0]`` as ``execvp`` does, argv unchanged,
+        but before that exec drops root's capabilities: see ``execcheck.surely_runs``."""
         assert self.setpriv is not None, "only with a trusted setpriv"
         groups = f"--groups={','.join(map(str, self.groups))}" if self.groups else "--clear-groups"
         return [self.setpriv, f"--reuid={self.uid}", f"--regid={self.gid}", groups, "--", *argv]

@@ -35,7 +35,9 @@ def nobody(*, setpriv: bool, groups: tuple[int, ...] = ()) -> JobUser:
     return replace(user, groups=user.groups + groups, setpriv=SETPRIV if setpriv else None)
 
 
-async def run(command: list[str], user: JobUser) -> tuple[v1.Finished, list[bytes], list[bytes]]:
+async def run(
+    command: list[str], user: JobUser, env: dict[str, str] | None = None
+) -> tuple[v1.Finished, list[bytes], list[bytes]]:
     """The job's end, its stdout lines and its stderr lines."""
     out: list[bytes] = []
     err: list[bytes] = []
@@ -45,7 +47,7 @@ async def run(command: list[str], user: JobUser) -> tuple[v1.Finished, list[byte
             for line in unpack(message.log_batch.lines):
                 (out if line.stream is v1.LogStream.STDOUT else err).append(line.data)
 
-    job = v1.RunJob(job_id="j", attempt=1, spec=v1.JobSpec(command=command), first_seq=1)
+    job = v1.RunJob(job_id="j", attempt=1, spec=v1.JobSpec(command=command, env=env or {}), first_seq=1)
     finished = await asyncio.wait_for(AttemptProcess(job, keep, user=user).run(), 60)
     assert finished is not None
     return finished, out, err
@@ -111,6 +113,21 @@ async def test_a_file_without_a_known_format_fails_as_before(setpriv: bool, root
         f"cannot start {str(plain)!r}: Exec format error",
         [],
     )
+
+
+@pytest.mark.parametrize("setpriv", [True, False], ids=["setpriv", "popen-user"])
+async def test_a_program_first_on_path_in_a_folder_only_root_may_search_is_passed_over(
+    setpriv: bool, root_only_dir: Path
+) -> None:
+    """setpriv's execvp still has root's capabilities: it must not run root's copy."""
+    for name, mode in (("closed", 0o700), ("open", 0o755)):
+        (root_only_dir / name).mkdir(mode=mode)
+        program = root_only_dir / name / "prog"
+        program.write_text(f"#!/bin/sh\necho {name}\n")
+        program.chmod(0o755)
+    path = f"{root_only_dir / 'closed'}:{root_only_dir / 'open'}"
+    finished, out, _ = await run(["prog"], nobody(setpriv=setpriv), {"PATH": path})
+    assert (finished.exit_code, out) == (0, [b"open\n"])
 
 
 def loaderless(folder: Path) -> Path:
@@ -194,7 +211,7 @@ def test_which_programs_surely_run(root_only_dir: Path) -> None:
     (closed / "true").write_bytes(elf)
     (closed / "true").chmod(0o755)
     path = {"PATH": f"{closed}:{Path(true).parent}"}
-    assert surely_runs("true", path, "/", user), "skips a folder nobody may not search"
+    assert not surely_runs("true", path, "/", user), "root, not nobody, finds the first true"
     assert not surely_runs(str(closed / "true"), {}, "/", user)
     assert surely_runs(script, {}, "/", user)
     assert surely_runs("./script", {}, str(root_only_dir), user)
