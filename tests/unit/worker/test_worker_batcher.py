@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hodei_api import v1
@@ -132,7 +132,6 @@ def test_the_way_output_is_read_does_not_change_the_lines(data: bytes, cuts: lis
     max_bytes=st.integers(1, 40),
 )
 @example(data=b"a\n" * 10, cuts=[], max_lines=6, max_bytes=4)  # a batch full to the byte
-@settings(max_examples=500, deadline=None)
 def test_batches_obey_the_limits_and_do_not_depend_on_how_output_is_read(
     data: bytes, cuts: list[int], max_lines: int, max_bytes: int
 ) -> None:
