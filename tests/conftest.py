@@ -7,9 +7,17 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from hypothesis import settings
 
 from hodeid.store import db
 from tests.support.database import Databases, embedded_server, with_database
+
+# Property tests run 50 examples each, so the unit suite stays fast; `pytest
+# --hypothesis-profile=thorough` runs 1,000 each. No deadline: a busy machine must not fail a
+# property by timing.
+settings.register_profile("quick", max_examples=50, deadline=None)
+settings.register_profile("thorough", max_examples=1000, deadline=None)
+settings.load_profile("quick")
 
 
 @pytest.fixture(autouse=True)

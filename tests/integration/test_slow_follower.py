@@ -4,7 +4,6 @@ stream is switched to storage and catches up by sequence number; it slows nobody
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -20,6 +19,7 @@ from hodeid.domain.access import Role
 from hodeid.domain.classes import class_of
 from tests.support.auth import bearer
 from tests.support.scripted_worker import ScriptedWorker, acknowledged, batch, out, submit, wait_state
+from tests.support.sockets import listening_socket
 
 BATCHES = 400
 PER_BATCH = 25
@@ -30,8 +30,7 @@ async def connect(daemon: Daemon) -> AsyncIterator[Callable[..., Channel]]:
     """Connections to the daemon on loopback, one per client as separate processes would
     have (HTTP/2 flow control is per connection too: a reader that stops blocks its own)."""
     server = build_server(daemon, daemon.limits.max_message_bytes)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = listening_socket()
     await server.start(sock=sock)
     _, token = await daemon.api_tokens.create("test-admin", Role.ADMIN)
     channels: list[Channel] = []

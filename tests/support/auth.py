@@ -3,7 +3,6 @@ production codec, health and reflection, every service behind the token check) o
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +12,7 @@ from grpclib.events import SendRequest, listen
 from hodeid.api.server import build_server
 from hodeid.control.daemon import Daemon
 from hodeid.domain.access import Role
+from tests.support.sockets import listening_socket
 
 
 def bearer(channel: Channel, token: str) -> None:
@@ -31,7 +31,7 @@ async def channel_for(
     """A channel to ``daemon``'s server, carrying a new token of ``role`` (none if None)
     named ``name`` (default ``test-<role>``)."""
     server = build_server(daemon, daemon.limits.max_message_bytes)
-    listening = socket.create_server(("127.0.0.1", 0))
+    listening = listening_socket()
     await server.start(sock=listening)
     channel = Channel("127.0.0.1", listening.getsockname()[1])
     try:

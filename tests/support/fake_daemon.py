@@ -17,6 +17,7 @@ from grpclib.server import Server
 from hodei_api import v1
 from hodei_api.loglines import Line, unpack
 from hodei_worker.config import WorkerSettings
+from tests.support.sockets import listening_socket
 
 _END = None
 
@@ -147,9 +148,7 @@ async def serve(port: int = 0) -> AsyncIterator[FakeDaemon]:
     """A FakeDaemon listening on 127.0.0.1 (``port``, or a free one)."""
     daemon = FakeDaemon()
     server = Server([daemon])
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
+    sock = listening_socket(port)
     daemon.addr = f"127.0.0.1:{sock.getsockname()[1]}"
     await server.start(sock=sock)
     try:

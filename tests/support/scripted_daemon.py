@@ -6,7 +6,6 @@ The CLI talks to it over loopback exactly as it would to hodeid; only the answer
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from grpclib.server import Server
 
 from hodei_api import v1
 from hodei_api.loglines import Line, micros, pack
+from tests.support.sockets import listening_socket
 
 CREATED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -178,21 +178,13 @@ class Daemons(v1.DaemonServiceBase):
         return self.script.daemons
 
 
-def _listening_socket(port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    # So a link brought back up can take the port it had before, as a restarted daemon would.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    return sock
-
-
 @asynccontextmanager
 async def serving(script: Script) -> AsyncIterator[int]:
     """Serve the script on a free loopback port, yielded."""
     server = Server(
         [Jobs(script), Logs(script), Workers(script), Scheduler(script), Providers(script), Daemons(script)]
     )
-    sock = _listening_socket()
+    sock = listening_socket()
     await server.start(sock=sock)
     try:
         yield sock.getsockname()[1]
@@ -213,7 +205,7 @@ class Link:
         self._relays: set[asyncio.Task[None]] = set()
 
     async def up(self) -> None:
-        self._server = await asyncio.start_server(self._accept, sock=_listening_socket(self.port))
+        self._server = await asyncio.start_server(self._accept, sock=listening_socket(self.port))
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def down(self) -> None:

@@ -73,7 +73,7 @@ def test_watchdog_period_comes_from_watchdog_usec(usec: str, pid: str | None, se
 
 async def test_keep_alive_pings_every_half_period(path_socket: tuple[socket.socket, str]) -> None:
     sock, path = path_socket
-    task = asyncio.create_task(Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "100000"}).keep_alive())
+    task = asyncio.create_task(Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "20000"}).keep_alive())
     try:
         for _ in range(3):
             assert await asyncio.to_thread(sock.recv, 4096) == b"WATCHDOG=1"

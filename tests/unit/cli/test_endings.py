@@ -92,5 +92,5 @@ async def test_job_run_says_how_the_attempt_ended_instead_of_why_the_job_waits(
         explained={"job-1": v1.ExplainJobResponse(state=S.PENDING, decisions=[placed])},
     )
     async with serving(script) as port, connect(f"127.0.0.1:{port}") as backend:
-        assert await wait_notes(backend, "job-1", give_up_after=0.3) is True
+        assert await wait_notes(backend, "job-1", give_up_after=0.05) is True
     assert capsys.readouterr().err == "hodei: job job-1: attempt 1 failed (exit 5); attempt 2 of 3 in 1.0 s\n"

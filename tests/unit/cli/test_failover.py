@@ -189,12 +189,12 @@ async def test_a_follower_gives_up_naming_every_daemon() -> None:
         await link.up()
         async with connect(f"127.0.0.1:{link.port},127.0.0.1:{dead}") as backend:
             following = asyncio.create_task(
-                follow_log(backend, "job-1", Collected(), give_up_after=0.5, backoff=quick())
+                follow_log(backend, "job-1", Collected(), give_up_after=0.2, backoff=quick())
             )
             await a.streaming.wait()
             await link.down()
             with pytest.raises(DaemonUnreachable) as raised:
                 await asyncio.wait_for(following, DEADLINE)
     assert str(raised.value).startswith(
-        f"lost hodeid at 127.0.0.1:{link.port}, 127.0.0.1:{dead} for 0.5 s while following job job-1;"
+        f"lost hodeid at 127.0.0.1:{link.port}, 127.0.0.1:{dead} for 0.2 s while following job job-1;"
     )

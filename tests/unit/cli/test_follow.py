@@ -68,11 +68,15 @@ async def test_reconnects_to_a_daemon_that_came_back() -> None:
         link = Link(port)
         await link.up()
         async with connect(f"127.0.0.1:{link.port}") as backend:
-            following = asyncio.create_task(follow_log(backend, "job-1", sink, backoff=quick()))
+            backoff = quick()
+            following = asyncio.create_task(follow_log(backend, "job-1", sink, backoff=backoff))
             await sink.received.wait()
             await link.down()
-            # Down long enough for several probes to be refused.
-            await asyncio.sleep(0.3)
+            # Down long enough for several probes to be refused: each delay after the first
+            # follows a probe that failed.
+            async with asyncio.timeout(10):
+                while backoff.failures < 4 and not following.done():
+                    await asyncio.sleep(0.01)
             assert not following.done()
             await link.up()
             assert await asyncio.wait_for(following, 10) == v1.JobState.FAILED
@@ -88,7 +92,7 @@ async def test_gives_up_after_the_daemon_stays_away() -> None:
         await link.up()
         async with connect(f"127.0.0.1:{link.port}") as backend:
             following = asyncio.create_task(
-                follow_log(backend, "job-1", Collected(), give_up_after=0.5, backoff=quick())
+                follow_log(backend, "job-1", Collected(), give_up_after=0.2, backoff=quick())
             )
             await script.streaming.wait()
             lost_at = time.monotonic()
@@ -96,9 +100,9 @@ async def test_gives_up_after_the_daemon_stays_away() -> None:
             with pytest.raises(DaemonUnreachable) as raised:
                 await asyncio.wait_for(following, 10)
             waited = time.monotonic() - lost_at
-    assert 0.5 <= waited < 5
+    assert 0.2 <= waited < 5
     assert str(raised.value) == (
-        f"lost hodeid at 127.0.0.1:{link.port} for 0.5 s while following job job-1; "
+        f"lost hodeid at 127.0.0.1:{link.port} for 0.2 s while following job job-1; "
         "it may still be running: check with 'hodei job get job-1' once hodeid is back"
     )
 

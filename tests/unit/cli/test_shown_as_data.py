@@ -124,7 +124,7 @@ async def test_job_run_notes_are_data_and_the_jobs_output_is_its_bytes(
     # The job waits (its log stream stays open), so job run says why, gives up and cancels it.
     script = hostile_script(v1.JobState.PENDING)
     script.logs = [LogScript([chunk(line(1, v1.LogStream.STDOUT, b"\x1b[31mred\x1b[0m\n"))], then="hang")]
-    assert await hodei(script, "job", "run", "--wait-timeout", "1.5", "--", "x") == HODEI_FAILED
+    assert await hodei(script, "job", "run", "--wait-timeout", "0.2", "--", "x") == HODEI_FAILED
     out, err = capsysbinary.readouterr()
     assert out == b"\x1b[31mred\x1b[0m\n"
     assert_shown_as_data(err.decode())

@@ -17,5 +17,5 @@ async def test_a_daemon_that_cannot_explain_costs_the_notes_not_the_run(
     # The scripted daemon serves no SchedulerService: ExplainJob is UNIMPLEMENTED there.
     script = Script(jobs={"job-1": v1.Job(id="job-1", state=state, created_at=CREATED)})
     async with serving(script) as port, connect(f"127.0.0.1:{port}") as backend:
-        assert await wait_notes(backend, "job-1", give_up_after=0.3) is gave_up
+        assert await wait_notes(backend, "job-1", give_up_after=0.05) is gave_up
     assert capsys.readouterr().err == ""

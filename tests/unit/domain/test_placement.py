@@ -701,7 +701,7 @@ def _can_take(job: JobNeeds, w: WorkerState, policy: Policy) -> bool:
     )
 
 
-@settings(database=None, deadline=None, max_examples=300)
+@settings(database=None)
 @given(job=jobs(), fleet=fleets(), strategy=st.sampled_from(Strategy), with_provider=st.booleans())
 def test_placed_worker_can_take_the_job(
     job: JobNeeds, fleet: list[WorkerState], strategy: Strategy, with_provider: bool
@@ -730,7 +730,7 @@ def test_placed_worker_can_take_the_job(
         assert decision.outcome is (Outcome.WAITING if could_fit else Outcome.UNPLACEABLE)
 
 
-@settings(database=None, deadline=None, max_examples=200)
+@settings(database=None)
 @given(
     batch=st.lists(jobs(), max_size=8).map(lambda js: [replace(j, job_id=f"j{i}") for i, j in enumerate(js)]),
     fleet=fleets(),

@@ -183,7 +183,7 @@ def test_max_retry_delay_is_an_hour() -> None:
     assert MAX_RETRY_DELAY == 3600.0
 
 
-@settings(database=None, deadline=None)
+@settings(database=None)
 @given(
     failures=st.integers(0, 99),
     backoff=st.floats(0.0, 1e6, allow_nan=False, allow_infinity=False),
