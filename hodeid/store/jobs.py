@@ -15,7 +15,15 @@ from hodeid.errors import InvalidRequest, LimitExceeded, NotFound
 from hodeid.metrics import START_LATENCY
 from hodeid.store import rows
 from hodeid.store.db import translate
+from hodeid.store.group_insert import GroupInsert
 from hodeid.store.queries import Q
+
+# insert_jobs' keys, in the order of _insert_args.
+_GROUP_KEYS = (
+    "id", "name", "command", "env", "cwd", "selector", "cpu", "memory_mb", "priority",
+    "timeout_seconds", "max_retries", "retry_backoff_seconds", "kill_grace_seconds",
+    "idempotency_key", "submitted_by", "max_pending", "placement_class",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,7 @@ def _dependency_uuid(job_id: str) -> uuid.UUID:
 class JobStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self.group = GroupInsert(pool)
 
     async def insert(
         self,
@@ -164,8 +173,9 @@ class JobStore:
     ) -> tuple[v1.Job, bool]:
         """Store a validated job of ``placement_class`` as PENDING, as submitted by the API
         token ``submitter``, unless that token already has ``max_pending`` PENDING jobs
-        (LimitExceeded); with a known idempotency key return that job. One round trip, unless
-        the job is not inserted or has ``dependencies`` (whole job id -> dependency kind name).
+        (LimitExceeded); with a known idempotency key return that job. Without ``dependencies``
+        (whole job id -> dependency kind name) it is committed with the jobs submitted at the
+        same moment (GroupInsert); one that is not inserted there is tried alone, which says why.
 
         With dependencies, their rows are key-share-locked (lock_dependencies says why) and
         ``start`` tells, from their states, how the job starts; the job and its edges are
@@ -173,8 +183,12 @@ class JobStore:
         idempotency key) naming its own job or a job that runs after it, is refused
         (InvalidRequest)."""
         if not dependencies:
+            args = self._insert_args(spec, submitter, max_pending, placement_class)
+            group_row = dict(zip(_GROUP_KEYS, (str(args[0]), *args[1:]), strict=True))
+            inserted = await self.group.insert(group_row)
+            if inserted is not None:
+                return rows.job(inserted), False
             async with translate():
-                args = self._insert_args(spec, submitter, max_pending, placement_class)
                 row = await self.pool.fetchrow(Q["insert_job"], *args, [], [], 0, "PENDING", "")
                 return await self._inserted(self.pool, row, spec, max_pending)
         assert start is not None

@@ -28,6 +28,46 @@ WITH pending AS (
 )
 SELECT pending.pending_before, inserted.* FROM pending LEFT JOIN inserted ON true;
 
+-- name: insert_jobs
+-- $1 jobs without dependencies, as a jsonb array of objects keyed by the column names below
+-- (max_pending: how many PENDING jobs its submitted_by may have, or null). The group commit of
+-- concurrent submissions: one statement, one transaction, one NOTIFY for all of them. A job
+-- is inserted if its submitter stays within its limit counting the jobs before it in $1, and
+-- its idempotency key is free; the inserted jobs are returned. Each one's created_at is the
+-- time its row was made, in the order of $1, so that jobs submitted together are claimed in
+-- the order they were submitted.
+WITH new AS (
+    SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (
+        id uuid, name text, command text[], env jsonb, cwd text, selector text[], cpu float8,
+        memory_mb bigint, priority integer, timeout_seconds float8, max_retries integer,
+        retry_backoff_seconds float8, kill_grace_seconds float8, idempotency_key text,
+        submitted_by text, max_pending bigint, placement_class text
+    )) WITH ORDINALITY
+), pending AS (
+    -- Counted up to the submitter's limit, all a decision needs: with a backlog of PENDING
+    -- jobs a count of all of them was the submit's largest cost in PostgreSQL.
+    SELECT s.submitted_by,
+           (SELECT count(*) FROM (SELECT FROM jobs j
+                                  WHERE j.submitted_by = s.submitted_by AND j.state = 'PENDING'
+                                  LIMIT s.max_pending) AS counted) AS pending_before
+    FROM (SELECT submitted_by, max(max_pending) AS max_pending FROM new
+          WHERE submitted_by IS NOT NULL GROUP BY submitted_by) AS s
+), ranked AS (
+    SELECT new.*, coalesce(pending.pending_before, 0)
+           + row_number() OVER (PARTITION BY new.submitted_by ORDER BY new.ordinality) - 1 AS ahead
+    FROM new LEFT JOIN pending ON pending.submitted_by = new.submitted_by
+)
+INSERT INTO jobs (id, name, command, env, cwd, selector, cpu, memory_mb, priority,
+                  timeout_seconds, max_retries, retry_backoff_seconds, kill_grace_seconds,
+                  idempotency_key, submitted_by, placement_class, created_at)
+SELECT id, name, command, env, cwd, selector, cpu, memory_mb, priority, timeout_seconds,
+       max_retries, retry_backoff_seconds, kill_grace_seconds, idempotency_key, submitted_by,
+       placement_class, clock_timestamp()
+FROM ranked WHERE max_pending IS NULL OR ahead < max_pending
+ORDER BY ordinality
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING *;
+
 -- name: lock_dependencies
 -- $1 job ids. Their states, each row key-share-locked until the submitting transaction ends.
 -- Every move of a job to a final state locks its row FOR UPDATE first (lock_active_attempts,
