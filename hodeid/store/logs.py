@@ -116,11 +116,10 @@ class LogStore:
         return await self.kept.get(key, lambda: self._query(job_id, after_seq, limit, max_bytes))
 
     async def _query(self, job_id: str, after_seq: int, limit: int, max_bytes: int) -> v1.LogLines:
-        async with self._reads, translate():
+        async with self._reads, translate(), self.pool.acquire() as conn, conn.transaction():
             self.queries += 1
-            found = await self.pool.fetchrow(
-                Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit, max_bytes
-            )
+            await conn.execute(Q["plan_read_log_lines"])
+            found = await conn.fetchrow(Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit, max_bytes)
         assert found is not None  # an aggregate gives one row
         return rows.log_lines(found)
 

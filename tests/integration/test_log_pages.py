@@ -5,6 +5,9 @@ no line lost for a page read while the job was writing."""
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
+from typing import Any
 
 import asyncpg
 
@@ -15,6 +18,7 @@ from hodeid.control.loghub import LogHub
 from hodeid.store.jobs import JobStore
 from hodeid.store.logpages import PageCache, page_bytes
 from hodeid.store.logs import LogStore
+from hodeid.store.queries import Q
 from tests.integration.test_log_store import MIB, lines, new_job
 
 
@@ -119,3 +123,24 @@ async def test_a_reader_that_goes_does_not_cancel_the_read_others_wait_for(pool:
     first.cancel()
     assert seq_numbers(await second) == tuple(range(1, 11))
     assert first.cancelled() and logs.queries == 1
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[str]:
+    return [plan["Node Type"], *(n for p in plan.get("Plans", []) for n in plan_nodes(p))]
+
+
+async def test_a_page_is_read_by_the_ordered_index_scan_however_stale_the_statistics(
+    pool: asyncpg.Pool,
+) -> None:
+    # Lines just stored, not analyzed: the planner's estimate is far below what matches.
+    jobs, logs = JobStore(pool), LogStore(pool)
+    job, _ = await new_job(jobs)
+    await logs.append(job.id, pack(lines(1, 3 * PAGE)))
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(Q["plan_read_log_lines"])
+        explained = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) " + Q["read_log_lines"], uuid.UUID(job.id), PAGE, PAGE, MIB
+        )
+    nodes = plan_nodes(json.loads(explained)[0]["Plan"])
+    assert "Index Scan" in nodes
+    assert not {"Bitmap Heap Scan", "Seq Scan", "Sort"} & set(nodes), nodes
