@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+from grpclib.client import Channel
 
 from hodei_api import v1
 from hodei_api.loglines import pack, seq_numbers
+from hodeid.control.daemon import Daemon
 from hodeid.control.follow import PAGE, follow
 from hodeid.control.loghub import LogHub
 from hodeid.store.jobs import JobStore
@@ -144,3 +147,22 @@ async def test_a_page_is_read_by_the_ordered_index_scan_however_stale_the_statis
     nodes = plan_nodes(json.loads(explained)[0]["Plan"])
     assert "Index Scan" in nodes
     assert not {"Bitmap Heap Scan", "Seq Scan", "Sort"} & set(nodes), nodes
+
+
+async def test_followers_over_grpc_get_the_same_bytes_from_one_query_a_page(
+    daemon: Daemon, connect: Callable[..., Channel]
+) -> None:
+    job, _ = await new_job(daemon.jobs)
+    await daemon.logs.append(job.id, pack(lines(1, 3 * PAGE)))
+    queries = daemon.logs.queries
+
+    async def read(channel: Channel) -> bytes:
+        got = b""
+        async for chunk in v1.LogServiceStub(channel).stream_logs(v1.StreamLogsRequest(job_id=job.id)):
+            got += (chunk.lines or v1.LogLines()).data
+        return got
+
+    # A connection each, as ten `hodei job logs` processes would have.
+    got = await asyncio.gather(*(read(connect()) for _ in range(10)))
+    assert all(g == data_of(1, 3 * PAGE) for g in got)
+    assert daemon.logs.queries - queries == 4
