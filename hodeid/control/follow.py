@@ -42,12 +42,19 @@ async def _history(
     stops reading holds at most one page of the daemon's memory.
     """
     while (upto is None or after_seq < upto) and (
-        seqs := seq_numbers(page := await logs.read(job_id, after_seq, PAGE, page_bytes))
+        seqs := seq_numbers(page := await logs.read(job_id, after_seq, _to_round(after_seq), page_bytes))
     ):
         after_seq = seqs[-1]
         yield page, after_seq
         if sub is not None and sub.caught_up(after_seq):
             return
+
+
+def _to_round(after_seq: int) -> int:
+    """Lines up to the next multiple of ``PAGE``: readers that start inside another's page (a
+    follower back from an overflowed queue) end their first page where it ends, and from there
+    ask for the same pages, which they share (see ``LogStore.read``)."""
+    return PAGE - after_seq % PAGE
 
 
 async def follow(

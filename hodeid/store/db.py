@@ -35,8 +35,9 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     """Release without a reset query. asyncpg still rolls back a transaction left open and
     drops listener callbacks before calling this; what the default query would also undo
     (SET, LISTEN, advisory locks, open cursors) the daemon's queries never leave behind:
-    they run no SET and open no cursor, LISTEN runs on a pool of its own, and the one advisory
-    lock (``migrate``) is released, or its connection closed, before it goes back."""
+    they run no SET but SET LOCAL (undone when its transaction ends) and open no cursor,
+    LISTEN runs on a pool of its own, and the one advisory lock (``migrate``) is released, or
+    its connection closed, before it goes back."""
 
 
 async def connect(

@@ -15,6 +15,7 @@ from hodeid.metrics import LOG_BYTES, LOG_LINES
 from hodeid.store import rows
 from hodeid.store.db import translate
 from hodeid.store.listen import LOG_CHANNEL
+from hodeid.store.logpages import PageCache
 from hodeid.store.queries import Q
 
 # Log pages read at once: readers of big logs queue here rather than for the pool, so that
@@ -34,6 +35,9 @@ class LogStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self._reads = asyncio.Semaphore(READS_AT_ONCE)
+        self.kept = PageCache()
+        self.queries = 0
+        """Pages read from PostgreSQL (the others came from ``kept``)."""
         self.writer = uuid.uuid4().hex[:12]
         """Names this store in its announcements, so that its daemon knows its own."""
 
@@ -104,11 +108,18 @@ class LogStore:
 
     async def read(self, job_id: str, after_seq: int, limit: int, max_bytes: int) -> v1.LogLines:
         """Lines with seq greater than ``after_seq``, in order: up to ``limit`` lines holding
-        up to ``max_bytes`` of data, but at least one line (however long) if there is one."""
-        async with self._reads, translate():
-            found = await self.pool.fetchrow(
-                Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit, max_bytes
-            )
+        up to ``max_bytes`` of data, but at least one line (however long) if there is one.
+
+        Readers of the same page share it (see ``PageCache``): the returned page is theirs
+        too, never to be changed."""
+        key = (job_id, after_seq, limit, max_bytes)
+        return await self.kept.get(key, lambda: self._query(job_id, after_seq, limit, max_bytes))
+
+    async def _query(self, job_id: str, after_seq: int, limit: int, max_bytes: int) -> v1.LogLines:
+        async with self._reads, translate(), self.pool.acquire() as conn, conn.transaction():
+            self.queries += 1
+            await conn.execute(Q["plan_read_log_lines"])
+            found = await conn.fetchrow(Q["read_log_lines"], uuid.UUID(job_id), after_seq, limit, max_bytes)
         assert found is not None  # an aggregate gives one row
         return rows.log_lines(found)
 

@@ -1,7 +1,8 @@
 """Log throughput end to end, through the real programs: ``hodei job run -- seq 1 1000000``
 ``--runs`` times (each run's stdout must equal ``seq 1 1000000`` byte for byte), printing
 each wall time and the median; then ten ``hodei job logs -f`` followers of one such job
-against one follower (each follower's bytes checked too), printing both walls, their ratio
+against one follower (each follower's bytes checked too), printing both walls and their ratio;
+then one and ten followers of that job once it has ended (its history alone);
 and the daemon's peak RSS.
 
     python scripts/bench/log_throughput.py --database-url postgresql://postgres@127.0.0.1/postgres
@@ -15,6 +16,7 @@ submitted until the last follower has written the job's last line and exited.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -51,7 +53,12 @@ def follow(env: dict[str, str], lines: int, count: int, expected: bytes, workdir
         hodei(env, "job", "run", "--detach", "--", "seq", "1", str(lines)),
         env=env, capture_output=True, check=True,
     )  # fmt: skip
-    job_id = submitted.stdout.decode().strip()
+    return follow_job(env, submitted.stdout.decode().strip(), count, expected, workdir)
+
+
+def follow_job(env: dict[str, str], job_id: str, count: int, expected: bytes, workdir: Path) -> float:
+    """Follow ``job_id`` with ``count`` ``hodei job logs -f``: the wall time until every
+    follower is done, each one's bytes checked."""
     started = time.perf_counter()
     outputs = [workdir / f"follower-{n}.out" for n in range(count)]
     procs = []
@@ -67,6 +74,14 @@ def follow(env: dict[str, str], lines: int, count: int, expected: bytes, workdir
             sys.exit(f"follower wrote {len(got):,} bytes, not seq's {len(expected):,} (job {job_id})")
         path.unlink()
     return took
+
+
+def job_of_last_run(env: dict[str, str]) -> str:
+    """The id of the job submitted last."""
+    listed = subprocess.run(
+        hodei(env, "job", "list", "--limit", "1", "-o", "json"), env=env, capture_output=True, check=True
+    )
+    return str(json.loads(listed.stdout)[0]["id"])
 
 
 def bench(args: argparse.Namespace, env: dict[str, str], daemon_pid: int, workdir: Path) -> None:
@@ -88,6 +103,13 @@ def bench(args: argparse.Namespace, env: dict[str, str], daemon_pid: int, workdi
     print(
         f"logs -f         {args.followers} followers: median {many_wall:.2f} s"
         f" ({', '.join(f'{w:.2f}' for w in many)}); ratio {many_wall / one_wall:.2f}"
+    )
+    # The history alone of the last job followed, now ended (pages still kept are read from memory).
+    done = follow_job(env, job_of_last_run(env), 1, expected, workdir)
+    done_many = follow_job(env, job_of_last_run(env), args.followers, expected, workdir)
+    print(
+        f"logs -f done    1 follower {done:.2f} s, {args.followers} followers {done_many:.2f} s"
+        f" (the job had ended); ratio {done_many / done:.2f}"
     )
     print(f"daemon          peak RSS {memory_mib(daemon_pid)['VmHWM']:.0f} MiB (VmHWM, whole run)")
 

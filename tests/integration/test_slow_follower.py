@@ -7,47 +7,16 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-import pytest
 from grpclib.client import Channel
-from grpclib.config import Configuration
 
 from hodei_api import v1
 from hodei_api.loglines import Line, micros, pack, unpack
-from hodeid.api.server import build_server
 from hodeid.control.daemon import Daemon
-from hodeid.domain.access import Role
 from hodeid.domain.classes import class_of
-from tests.support.auth import bearer
 from tests.support.scripted_worker import ScriptedWorker, acknowledged, batch, out, submit, wait_state
-from tests.support.sockets import listening_socket
 
 BATCHES = 400
 PER_BATCH = 25
-
-
-@pytest.fixture
-async def connect(daemon: Daemon) -> AsyncIterator[Callable[..., Channel]]:
-    """Connections to the daemon on loopback, one per client as separate processes would
-    have (HTTP/2 flow control is per connection too: a reader that stops blocks its own)."""
-    server = build_server(daemon, daemon.limits.max_message_bytes)
-    sock = listening_socket()
-    await server.start(sock=sock)
-    _, token = await daemon.api_tokens.create("test-admin", Role.ADMIN)
-    channels: list[Channel] = []
-
-    def channel(window: int = 4 * 2**20) -> Channel:
-        config = Configuration(http2_connection_window_size=window, http2_stream_window_size=window)
-        channels.append(Channel("127.0.0.1", sock.getsockname()[1], config=config))
-        bearer(channels[-1], token)
-        return channels[-1]
-
-    try:
-        yield channel
-    finally:
-        for c in channels:
-            c.close()
-        server.close()
-        await server.wait_closed()
 
 
 async def read_all(stream: AsyncIterator[v1.LogChunk], pause: asyncio.Event | None = None) -> list[int]:
