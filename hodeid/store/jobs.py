@@ -91,6 +91,8 @@ class Settled:
     job_id: str
     attempt: int
     state: v1.JobState
+    waited_on: bool = False
+    """Some job waited on this one (a dependency), so its end may have made work claimable."""
 
 
 # How many placement classes one claim looks into: a bound on its cost when the queue holds
@@ -466,4 +468,4 @@ async def _settle(
     for r in settled:
         if r["waited"] is not None:
             _started(r["waited"])
-    return [Settled(str(r["id"]), r["attempt"], v1.JobState[r["state"]]) for r in settled]
+    return [Settled(str(r["id"]), r["attempt"], v1.JobState[r["state"]], r["waited_on"]) for r in settled]

@@ -232,6 +232,7 @@ FOR UPDATE OF j, t;
 -- Its usage adds up over its attempts; max_rss_bytes is the highest (greatest skips NULLs).
 -- waited: for a first attempt that starts here (it ended before it was marked RUNNING, as a
 -- job that ends at once does), how long it waited to start, as mark_running says it.
+-- waited_on: some job still waits on this one (settle_dependents settles it now).
 WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::integer[],
                                 $5::integer[], $6::text[], $7::timestamptz[],
                                 $8::timestamptz[], $9::integer[], $10::double precision[],
@@ -265,7 +266,9 @@ WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::
            WHERE j.id = a.job_id AND j.attempt = a.attempt AND j.state = ANY($16::job_state[])
            RETURNING j.id, j.attempt, j.state,
                      CASE WHEN j.attempt = 1 AND was.started_at IS NULL
-                          THEN extract(epoch FROM a.started_at - was.ready)::float8 END AS waited),
+                          THEN extract(epoch FROM a.started_at - was.ready)::float8 END AS waited,
+                     EXISTS (SELECT 1 FROM job_dependencies e
+                             WHERE e.depends_on = j.id AND e.settled_state IS NULL) AS waited_on),
      t AS (UPDATE attempts t
            SET outcome = a.outcome, exit_code = a.exit_code, signal = a.signal, reason = a.reason,
                started_at = coalesce(t.started_at, a.started_at), finished_at = a.finished_at,
