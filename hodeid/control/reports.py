@@ -81,8 +81,10 @@ class Reports:
             await self.jobs.mark_running(started)
         if ends:
             # Settling frees the slots before it writes: let the scheduler refill them meanwhile.
-            self.scheduler.wake()
-            await self.settler.end(ends, ACTIVE)
+            self.scheduler.slots_freed()
+            settled = await self.settler.end(ends, ACTIVE)
+            if any(s.state is v1.JobState.PENDING or s.waited_on for s in settled):
+                self.scheduler.wake()  # a retry queued, or jobs that waited on these may run
 
     def _current(self, session: Session, job_id: str, attempt: int, what: str) -> bool:
         if self.ledger.holds(session, (job_id, attempt)):

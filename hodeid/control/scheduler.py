@@ -6,7 +6,6 @@ connect); also returns unacknowledged dispatches and the attempts of lost worker
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -88,19 +87,35 @@ class Scheduler:
         )
         self._next_reap = 0.0
         self._wake = asyncio.Event()
+        self._events = 0
+        # Until then (monotonic) the queue is known to hold nothing to claim: a claim found
+        # nothing, and no event since may have queued any. Never longer than a tick, so work
+        # no event announces (a retry's backoff running out, another daemon's submission) is
+        # looked for as often as before.
+        self._nothing_until = 0.0
         self.blocked = BlockedClasses()
 
     def wake(self) -> None:
-        """Ask for a scheduling pass now (events are the fast path; the timer the safety net)."""
+        """Ask for a scheduling pass now: something may have become claimable (a job queued,
+        a worker came, a dependency ended). Events are the fast path; the timer the safety net."""
+        self._events += 1
+        self._nothing_until = 0.0
+        self._wake.set()
+
+    def slots_freed(self) -> None:
+        """Ask for a pass to fill slots that came free, which queues nothing: if the last claim
+        found the queue empty, and nothing queued since, the pass does not ask the database."""
         self._wake.set()
 
     async def run(self) -> None:
         while True:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel that
             # arrives as the wake-up does, and the daemon would then never stop.
-            with contextlib.suppress(TimeoutError):
+            try:
                 async with asyncio.timeout(self.settings.tick_seconds):
                     await self._wake.wait()
+            except TimeoutError:
+                self._nothing_until = 0.0  # the timer, the safety net, always looks
             self._wake.clear()
             try:
                 self.fleet.tick()
@@ -125,6 +140,8 @@ class Scheduler:
                 if room := self.fleet.room(self.fleet.states()):
                     await self.schedule_pass(min(self.settings.claim_batch, max(16, 4 * room)))
                 return
+            if time.monotonic() < self._nothing_until:
+                return
             window = min(self.settings.claim_batch, max(16, 4 * free))
             placed, seen, blocked = await self.schedule_pass(window)
             # Every job looked at was placed or its class is now skipped: a short window saw
@@ -137,6 +154,7 @@ class Scheduler:
         not skipped; skip from now on the classes of those that did not fit. Return how many
         jobs were dispatched and looked at, and how many classes were newly skipped."""
         now = time.monotonic()
+        events = self._events
         live = self.registry.live()
         states: list[WorkerState] = []
 
@@ -172,6 +190,8 @@ class Scheduler:
         assignments = await self.jobs.claim(
             window, placer, streams, self.lease.daemon_id, self.blocked.names()
         )
+        if not needs and self._events == events:
+            self._nothing_until = time.monotonic() + self.settings.tick_seconds
         self.fleet.scale(demand(decisions))
         if self.policy.strategy is Strategy.ROUND_ROBIN and assignments:
             self.policy = replace(self.policy, cursor=self.policy.cursor + len(assignments))

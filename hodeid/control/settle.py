@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from hodei_api import v1
 from hodeid.control.ledger import Ledger
 from hodeid.control.loghub import LogHub
+from hodeid.domain.retry import final
 from hodeid.domain.retry import settle as decide_retry
 from hodeid.domain.states import ACTIVE, is_terminal
 from hodeid.metrics import (
@@ -70,7 +71,19 @@ class Settler:
         for end in ends:
             if end.fence is None:
                 self.ledger.release((end.job_id, end.attempt))
-        settled = await self.jobs.settle(ends, sorted(from_states), decide)
+        states = sorted(from_states)
+        # A worker's own report of a success or a cancel carried out settles its job whatever
+        # the job's row says: one statement, no read and lock first.
+        decided, rest = [], []
+        for end in ends:
+            known = final(end.outcome, end.reason) if end.fence is None else None
+            if known is None:
+                rest.append(end)
+            else:
+                decided.append((end, (known.state, known.add_failures, known.delay, known.reason)))
+        settled = await self.jobs.settle_decided(decided, states)
+        if rest:
+            settled += await self.jobs.settle(rest, states, decide)
         count_usage(ends, settled)
         for s in settled:
             context = {"job_id": s.job_id, "attempt": s.attempt}

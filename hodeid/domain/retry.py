@@ -28,6 +28,15 @@ class Settlement:
     reason: str
 
 
+def final(outcome: AttemptOutcome, reason: str) -> Settlement | None:
+    """The settlement of an attempt that ended with ``outcome`` when it does not depend on the
+    job's history (its failures, retries or a cancel asked for): a success or a cancel carried
+    out ends the job so, whatever else; None for every other outcome."""
+    if outcome in _FINAL:
+        return Settlement(_FINAL[outcome], 0, 0.0, reason)
+    return None
+
+
 def settle(
     outcome: AttemptOutcome,
     *,
@@ -46,8 +55,8 @@ def settle(
     for while the attempt ran: then nothing runs again — an attempt lost or never acknowledged
     ends the job CANCELLED, one that failed or timed out first ends it so.
     """
-    if outcome in _FINAL:
-        return Settlement(_FINAL[outcome], 0, 0.0, reason)
+    if (settled := final(outcome, reason)) is not None:
+        return settled
     if outcome is not AttemptOutcome.NOT_ACKNOWLEDGED and outcome not in _FAILURES:
         raise ValueError(f"attempt outcome {outcome.name} does not end an attempt")
     if cancel and outcome in (AttemptOutcome.LOST, AttemptOutcome.NOT_ACKNOWLEDGED):

@@ -91,6 +91,8 @@ class Settled:
     job_id: str
     attempt: int
     state: v1.JobState
+    waited_on: bool = False
+    """Some job waited on this one (a dependency), so its end may have made work claimable."""
 
 
 # How many placement classes one claim looks into: a bound on its cost when the queue holds
@@ -102,7 +104,9 @@ CLAIM_CLASSES = 1024
 CLAIM_REACH = 4
 
 # (row, end) -> (new job state, failures to add, retry delay, reason)
-Decider = Callable[[ActiveRow, AttemptEnd], tuple[v1.JobState, int, float, str]]
+Decision = tuple[v1.JobState, int, float, str]
+"""The job's next state, the failures to add, the retry's delay (seconds) and the reason."""
+Decider = Callable[[ActiveRow, AttemptEnd], Decision]
 
 
 # (dependency states by whole id) -> (the new job's state, its reason, the dependencies that
@@ -368,7 +372,8 @@ class JobStore:
     async def settle(
         self, ends: Sequence[AttemptEnd], from_states: Sequence[v1.JobState], decide: Decider
     ) -> list[Settled]:
-        """Record how attempts ended and move their jobs on, as ``decide`` says.
+        """Record how attempts ended and move their jobs on, as ``decide`` says from each
+        job's row, read and locked first.
 
         Only the job's current attempt in one of ``from_states`` is touched: a report
         from a stale attempt changes nothing (and is not in the result).
@@ -381,36 +386,26 @@ class JobStore:
                 [e.attempt for e in ends],
                 [s.name for s in from_states],
             )
-            cols: dict[str, list[Any]] = {
-                k: [] for k in "ids att st ex sig why start end add delay out user sys rss wall".split()
-            }
+            decided = []
             for r in locked:
                 row = ActiveRow(
                     str(r["id"]), r["attempt"], v1.JobState[r["state"]], r["failures"],
                     r["max_retries"], r["retry_backoff_seconds"], r["cancel_reason"],
                 )  # fmt: skip
                 end = by_key[(row.job_id, row.attempt)]
-                if end.fence is not None and end.fence != r["session_id"]:
-                    continue
-                state, add, delay, reason = decide(row, end)
-                for k, value in zip(
-                    cols,
-                    (r["id"], row.attempt, state.name, end.exit_code, end.signal, reason,
-                     end.started_at, end.finished_at, add, delay, end.outcome.name,
-                     *_usage_columns(end.usage)),
-                    strict=True,
-                ):  # fmt: skip
-                    cols[k].append(value)
-            if not cols["ids"]:
-                return []
-            settled = await conn.fetch(
-                Q["settle_jobs"],
-                *(cols[k] for k in "ids att st ex sig why start end add delay user sys rss wall out".split()),
-            )
-        for r in settled:
-            if r["waited"] is not None:
-                _started(r["waited"])
-        return [Settled(str(r["id"]), r["attempt"], v1.JobState[r["state"]]) for r in settled]
+                if end.fence is None or end.fence == r["session_id"]:
+                    decided.append((end, decide(row, end)))
+            return await _settle(conn, decided, from_states)
+
+    async def settle_decided(
+        self, decided: Sequence[tuple[AttemptEnd, Decision]], from_states: Sequence[v1.JobState]
+    ) -> list[Settled]:
+        """Record how attempts ended whose jobs' next states do not depend on their rows (a
+        success, a cancel carried out), reported by the stream that holds them (no fence): one
+        statement, no lock taken first; a job no longer at that attempt in ``from_states`` is
+        left alone, as ``settle`` leaves it."""
+        async with translate():
+            return await _settle(self.pool, decided, from_states)
 
     async def cancel_pending(self, job_id: str, reason: str) -> v1.Job | None:
         async with translate():
@@ -453,3 +448,24 @@ def _started(waited: float) -> None:
     """A first attempt started after waiting ``waited`` seconds to (counted once per job)."""
     # The worker's clock against the database's: a little skew is not a negative wait.
     START_LATENCY.observe(max(0.0, float(waited)))
+
+
+async def _settle(
+    db: asyncpg.Pool | asyncpg.Connection,
+    decided: Sequence[tuple[AttemptEnd, Decision]],
+    from_states: Sequence[v1.JobState],
+) -> list[Settled]:
+    """settle_jobs for the ``decided`` ends, in job id order (the order rows are locked in)."""
+    if not decided:
+        return []
+    ordered = sorted(decided, key=lambda d: (d[0].job_id, d[0].attempt))
+    columns = list(zip(*(
+        (uuid.UUID(end.job_id), end.attempt, state.name, end.exit_code, end.signal, reason,
+         end.started_at, end.finished_at, add, delay, *_usage_columns(end.usage), end.outcome.name)
+        for end, (state, add, delay, reason) in ordered
+    ), strict=True))  # fmt: skip
+    settled = await db.fetch(Q["settle_jobs"], *columns, [s.name for s in from_states])
+    for r in settled:
+        if r["waited"] is not None:
+            _started(r["waited"])
+    return [Settled(str(r["id"]), r["attempt"], v1.JobState[r["state"]], r["waited_on"]) for r in settled]

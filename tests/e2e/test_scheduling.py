@@ -40,6 +40,19 @@ def explain(c: Cluster, job_id: str) -> dict[str, object]:
     return data
 
 
+def placed(c: Cluster, job_id: str) -> dict[str, object]:
+    """The job's newest decision once it is PLACED: the trace is stored once the job is on its
+    way, so a job may have run before its decision is read back."""
+    deadline = time.monotonic() + 30
+    while True:
+        decisions = explain(c, job_id)["decisions"]
+        assert isinstance(decisions, list)
+        if decisions and decisions[0]["outcome"] == "PLACED":
+            return dict(decisions[0])
+        assert time.monotonic() < deadline, f"no PLACED decision for job {job_id}: {decisions}"
+        time.sleep(0.1)
+
+
 def verdicts(decision: dict[str, object]) -> dict[str, tuple[str, str]]:
     found = decision["verdicts"]
     assert isinstance(found, list)
@@ -50,8 +63,8 @@ def test_selector_runs_on_the_matching_worker_and_explains_the_other(two_workers
     result = two_workers.hodei("job", "run", "--selector", "gpu=true", "--", "true")
     assert result.returncode == 0, result.stderr
     job_id = json.loads(two_workers.hodei("job", "list", "-o", "json").stdout)[0]["id"]
-    newest = explain(two_workers, job_id)["decisions"][0]  # type: ignore[index]
-    assert newest["outcome"] == "PLACED" and newest["worker_id"] == "gpu"
+    newest = placed(two_workers, job_id)
+    assert newest["worker_id"] == "gpu"
     assert verdicts(newest)["plain"] == ("SELECTOR_MISMATCH", "label gpu=true: worker has gpu=false")
     text = two_workers.hodei("job", "explain", job_id, "-v").stdout.decode()
     assert "SELECTOR_MISMATCH" in text and "label gpu=true: worker has gpu=false" in text
@@ -145,8 +158,4 @@ def test_a_stalled_write_of_the_decision_trace_does_not_hold_the_job_back(
         with decisions_locked(database_url):
             job_id = detach(c, "--", "true")
             wait_state(c, job_id, "SUCCEEDED", timeout=60)
-        deadline = time.monotonic() + 30
-        while not (decisions := explain(c, job_id)["decisions"]):
-            assert time.monotonic() < deadline, "the decision was never stored"
-            time.sleep(0.1)
-        assert decisions[0]["outcome"] == "PLACED"  # type: ignore[index]
+        placed(c, job_id)

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
@@ -131,9 +132,16 @@ async def test_a_decision_names_the_daemon_that_made_it_wherever_it_is_read(
         on_b = await to_b("w-b", zone="b")
         job = await submit(channel, "true", selector=["zone=b"])
         await on_b.next("run_job")
-        explained = await v1.SchedulerServiceStub(channel).explain_job(v1.ExplainJobRequest(id=job.id))
-    placed = [d for d in explained.decisions if d.outcome is v1.PlacementOutcome.PLACED]
+        # The trace is stored once the job is on its way: look until it is there.
+        async with asyncio.timeout(30):
+            while not (placed := await placed_decisions(channel, job.id)):
+                await asyncio.sleep(0.05)
     assert [d.daemon_id for d in placed] == [b.id]
+
+
+async def placed_decisions(channel: Channel, job_id: str) -> list[v1.Decision]:
+    explained = await v1.SchedulerServiceStub(channel).explain_job(v1.ExplainJobRequest(id=job_id))
+    return [d for d in explained.decisions if d.outcome is v1.PlacementOutcome.PLACED]
 
 
 async def next_worker(events: AsyncIterator[v1.WorkerEvent], **fields: object) -> v1.WorkerInfo:

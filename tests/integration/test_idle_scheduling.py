@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -17,6 +18,7 @@ from hodeid.config import SchedulerSettings
 from hodeid.control.daemon import Daemon
 from hodeid.control.registry import Session
 from hodeid.domain.placement import WorkerState
+from hodeid.store.jobs import Assignment, JobStore
 
 # Heartbeats far apart: the workers here have no stream, and must not turn stale meanwhile.
 SETTINGS = SchedulerSettings(tick_seconds=0.05, heartbeat_interval_seconds=60)
@@ -81,3 +83,37 @@ async def test_a_skipped_class_is_looked_at_again_when_a_worker_that_fits_connec
     await connect(daemon, "gpu", gpu="true")
     assert await placed_on(daemon, job.id) == "gpu"
     assert "gpu" in looked
+
+
+async def test_a_claim_that_found_nothing_is_not_asked_again_until_work_may_have_come(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Freed slots queue nothing: after a claim found the queue empty, a pass for them does not
+    ask the database again, until an event that may queue work (a submission) or the timer."""
+    claims: list[int] = []
+    claim = JobStore.claim
+
+    async def counted(store: JobStore, *args: Any, **kwargs: Any) -> list[Assignment]:
+        try:
+            return await claim(store, *args, **kwargs)
+        finally:
+            claims.append(1)  # once it is over
+
+    monkeypatch.setattr(JobStore, "claim", counted)
+    # A timer far away: every pass here follows an event.
+    daemon = Daemon(pool, SchedulerSettings(tick_seconds=30, heartbeat_interval_seconds=60))
+    await daemon.start()
+    try:
+        await connect(daemon, "only")  # a worker came: the loop looks at the queue
+        async with asyncio.timeout(30):
+            while not claims:
+                await asyncio.sleep(0.01)
+        seen = len(claims)
+        daemon.scheduler.slots_freed()
+        await daemon.scheduler.schedule()
+        assert len(claims) == seen
+        job, _ = await daemon.submit(v1.JobSpec(command=["true"]))
+        assert await placed_on(daemon, job.id) == "only"
+        assert len(claims) > seen
+    finally:
+        await daemon.stop()

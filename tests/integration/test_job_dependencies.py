@@ -277,3 +277,16 @@ async def test_another_daemon_ending_the_dependency_cancels_and_announces_the_de
                 break
     await events.aclose()  # type: ignore[attr-defined]
     assert (await here.get(b.id)).reason == f"dependency {a.id} ended CANCELLED; --after needs it SUCCEEDED"
+
+
+async def test_a_settlement_says_whether_jobs_waited_on_the_one_it_ended(daemon: Daemon) -> None:
+    """What tells the scheduler that an end may have made work claimable (a dependent freed)."""
+    a = await submit(daemon)
+    b = await submit(daemon, after=[a.id])
+    alone = await submit(daemon)
+    for job_id, waited_on in ((a.id, True), (alone.id, False)):
+        [assigned] = await daemon.jobs.claim(1000, take(job_id), ANY_STREAM, "d")  # type: ignore[arg-type]
+        end = AttemptEnd(job_id, assigned.job.attempt, v1.AttemptOutcome.SUCCEEDED, exit_code=0)
+        [settled] = await daemon.jobs.settle([end], sorted(ACTIVE), decide)
+        assert (settled.state, settled.waited_on) == (S.SUCCEEDED, waited_on)
+    assert await claimable(daemon) == {b.id}

@@ -222,14 +222,17 @@ FOR UPDATE OF j, t;
 -- $1 job ids, $2 attempts, $3 new job states, $4 exit codes, $5 signals, $6 reasons,
 -- $7 started_at, $8 finished_at, $9 failures to add, $10 retry delays (seconds),
 -- $11 CPU user seconds, $12 CPU system seconds, $13 peak RSS bytes, $14 wall seconds (NULL
--- when the attempt reported none), $15 attempt outcomes.
--- The attempt is settled in the same statement: its outcome, exit code or signal, reason,
--- times and usage.
+-- when the attempt reported none), $15 attempt outcomes, $16 the states the job may be in.
+-- Only a job still at that attempt and in one of $16 is settled, and its attempt with it (its
+-- outcome, exit code or signal, reason, times and usage) in the same statement: the rows are
+-- locked as they are updated, so this holds alone (an end whose job state does not depend on
+-- the row) as well as after lock_active_attempts.
 -- A job set back to PENDING is a retry: it keeps no worker, no finish time and no exit code
 -- or signal (those of the attempt that ended stay on the attempt; the reason tells of it).
 -- Its usage adds up over its attempts; max_rss_bytes is the highest (greatest skips NULLs).
 -- waited: for a first attempt that starts here (it ended before it was marked RUNNING, as a
 -- job that ends at once does), how long it waited to start, as mark_running says it.
+-- waited_on: some job still waits on this one (settle_dependents settles it now).
 WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::integer[],
                                 $5::integer[], $6::text[], $7::timestamptz[],
                                 $8::timestamptz[], $9::integer[], $10::double precision[],
@@ -240,37 +243,40 @@ WITH a AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $3::job_state[], $4::
                  wall_seconds, outcome)),
      was AS (SELECT id, started_at, greatest(created_at, run_after) AS ready
              FROM jobs WHERE id = ANY($1::uuid[])),
+     j AS (UPDATE jobs j
+           SET state = a.state,
+               exit_code = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.exit_code END,
+               signal = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.signal END,
+               reason = a.reason,
+               failures = j.failures + a.add_failures,
+               started_at = coalesce(j.started_at, a.started_at),
+               finished_at = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.finished_at END,
+               worker_id = CASE WHEN a.state = 'PENDING' THEN NULL ELSE j.worker_id END,
+               run_after = CASE WHEN a.state = 'PENDING' THEN now() + make_interval(secs => a.delay)
+                                ELSE j.run_after END,
+               cpu_user_seconds = CASE WHEN a.cpu_user_seconds IS NULL THEN j.cpu_user_seconds
+                                       ELSE coalesce(j.cpu_user_seconds, 0) + a.cpu_user_seconds END,
+               cpu_system_seconds = CASE WHEN a.cpu_system_seconds IS NULL THEN j.cpu_system_seconds
+                                         ELSE coalesce(j.cpu_system_seconds, 0) + a.cpu_system_seconds END,
+               max_rss_bytes = greatest(j.max_rss_bytes, a.max_rss_bytes),
+               wall_seconds = CASE WHEN a.wall_seconds IS NULL THEN j.wall_seconds
+                                   ELSE coalesce(j.wall_seconds, 0) + a.wall_seconds END,
+               updated_at = now()
+           FROM a JOIN was ON was.id = a.job_id
+           WHERE j.id = a.job_id AND j.attempt = a.attempt AND j.state = ANY($16::job_state[])
+           RETURNING j.id, j.attempt, j.state,
+                     CASE WHEN j.attempt = 1 AND was.started_at IS NULL
+                          THEN extract(epoch FROM a.started_at - was.ready)::float8 END AS waited,
+                     EXISTS (SELECT 1 FROM job_dependencies e
+                             WHERE e.depends_on = j.id AND e.settled_state IS NULL) AS waited_on),
      t AS (UPDATE attempts t
            SET outcome = a.outcome, exit_code = a.exit_code, signal = a.signal, reason = a.reason,
                started_at = coalesce(t.started_at, a.started_at), finished_at = a.finished_at,
                cpu_user_seconds = a.cpu_user_seconds, cpu_system_seconds = a.cpu_system_seconds,
                max_rss_bytes = a.max_rss_bytes, wall_seconds = a.wall_seconds
-           FROM a
+           FROM a JOIN j ON j.id = a.job_id AND j.attempt = a.attempt
            WHERE t.job_id = a.job_id AND t.number = a.attempt)
-UPDATE jobs j
-SET state = a.state,
-    exit_code = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.exit_code END,
-    signal = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.signal END,
-    reason = a.reason,
-    failures = j.failures + a.add_failures,
-    started_at = coalesce(j.started_at, a.started_at),
-    finished_at = CASE WHEN a.state = 'PENDING' THEN NULL ELSE a.finished_at END,
-    worker_id = CASE WHEN a.state = 'PENDING' THEN NULL ELSE j.worker_id END,
-    run_after = CASE WHEN a.state = 'PENDING' THEN now() + make_interval(secs => a.delay)
-                     ELSE j.run_after END,
-    cpu_user_seconds = CASE WHEN a.cpu_user_seconds IS NULL THEN j.cpu_user_seconds
-                            ELSE coalesce(j.cpu_user_seconds, 0) + a.cpu_user_seconds END,
-    cpu_system_seconds = CASE WHEN a.cpu_system_seconds IS NULL THEN j.cpu_system_seconds
-                              ELSE coalesce(j.cpu_system_seconds, 0) + a.cpu_system_seconds END,
-    max_rss_bytes = greatest(j.max_rss_bytes, a.max_rss_bytes),
-    wall_seconds = CASE WHEN a.wall_seconds IS NULL THEN j.wall_seconds
-                        ELSE coalesce(j.wall_seconds, 0) + a.wall_seconds END,
-    updated_at = now()
-FROM a JOIN was ON was.id = a.job_id
-WHERE j.id = a.job_id AND j.attempt = a.attempt
-RETURNING j.id, j.attempt, j.state,
-          CASE WHEN j.attempt = 1 AND was.started_at IS NULL
-               THEN extract(epoch FROM a.started_at - was.ready)::float8 END AS waited;
+SELECT * FROM j;
 
 -- name: cancel_pending_job
 -- $1 id, $2 reason. Locked FOR UPDATE first, as every move to a final state (lock_dependencies).
