@@ -9,8 +9,8 @@ busy time under a stream of submits (py-spy, ``_SelectorSocketTransport.write``)
 as one write when that round ends, as the kernel's TCP_CORK would, or Go's HTTP/2 server, which
 flushes its buffer once no more frames are queued. Nothing waits past the current round; a
 backlog of ``FLUSH_AT`` bytes goes out at once; ``close`` sends what is held first, ``abort``
-drops it. ``CorkedH2Protocol`` is grpclib's protocol on such a transport, for clients and
-``CorkedServer``.
+drops it. ``CorkedH2Protocol`` is grpclib's protocol on such a transport, for the clients here and
+the daemon's server (``hodeid.api.corked_server``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from grpclib.protocol import H2Protocol
-from grpclib.server import Server
 
 FLUSH_AT = 64 * 1024
 
@@ -118,11 +117,3 @@ class CorkedH2Protocol(H2Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         super().connection_made(Corked(transport))
-
-
-class CorkedServer(Server):
-    """grpclib's server, each connection's protocol a ``CorkedH2Protocol``."""
-
-    def _protocol_factory(self) -> H2Protocol:
-        made = super()._protocol_factory()
-        return CorkedH2Protocol(made.handler, made.config, made.h2_config)

@@ -17,7 +17,7 @@ from typing import Any
 
 from grpclib.protocol import H2Protocol
 
-from hodei_api.corking import CorkedServer
+from hodeid.api.corked_server import CorkedServer
 from hodeid.metrics import TLS_HANDSHAKE_FAILURES
 from hodeid.tls import HANDSHAKE, Handshake
 

@@ -11,8 +11,8 @@ from grpclib.encoding.proto import ProtoCodec
 from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 
-from hodei_api.corking import CorkedServer
 from hodeid.api.auth import guard
+from hodeid.api.corked_server import CorkedServer
 from hodeid.api.daemons import DaemonService
 from hodeid.api.handshakes import TlsServer
 from hodeid.api.health import health_service
