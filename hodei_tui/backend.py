@@ -4,6 +4,7 @@ alike."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import aclosing, asynccontextmanager, contextmanager
@@ -28,6 +29,10 @@ T = TypeVar("T")
 # Bounds every unary call, including connecting: a daemon behind a firewall that drops
 # packets would otherwise keep the caller waiting for the operating system's TCP timeout.
 CALL_TIMEOUT = 30.0
+# With several daemons: the pauses before a call that none of them took is tried on them all
+# again (a rolling restart); a submit carries an idempotency key of its own there, so a repeat
+# cannot queue it twice.
+ROUND_PAUSES = (0.25, 1.0)
 
 
 def transport_detail(exc: BaseException) -> str:
@@ -182,21 +187,29 @@ class Backend:
             client.close()
 
     async def call(self, call: Callable[[Client], Awaitable[T]]) -> T:
-        """``call`` on the daemon in use, else on each next one that can be reached."""
-        failures: list[tuple[Client, CallFailure]] = []
-        for client in self._daemons.order():
-            try:
-                result = await call(client)
-            except (GRPCError, OSError, StreamTerminatedError, ProtocolError) as exc:
-                if not moves_on(exc):
-                    self._daemons.worked(client)
-                    raise translate(client.addr, exc, client.token_origin) from exc
-                self._daemons.failed(client)
-                failures.append((client, exc))
-                continue
-            self._daemons.worked(client)
-            return result
-        raise unreachable_everywhere(failures) from failures[-1][1]
+        """``call`` on the daemon in use, else on each next one that can be reached. With
+        several daemons, a call none of them could take is tried again after each of
+        ``ROUND_PAUSES``: daemons restarted in turn leave moments when the one tried first is
+        not back yet and the next one is on its way down."""
+        for pause in (*ROUND_PAUSES, None):
+            failures: list[tuple[Client, CallFailure]] = []
+            for client in self._daemons.order():
+                try:
+                    result = await call(client)
+                except (GRPCError, OSError, StreamTerminatedError, ProtocolError) as exc:
+                    if not moves_on(exc):
+                        self._daemons.worked(client)
+                        raise translate(client.addr, exc, client.token_origin) from exc
+                    self._daemons.failed(client)
+                    failures.append((client, exc))
+                    continue
+                self._daemons.worked(client)
+                return result
+            error = unreachable_everywhere(failures)
+            if pause is None or len(failures) < 2 or not isinstance(error, DaemonUnreachable):
+                raise error from failures[-1][1]
+            await asyncio.sleep(pause)
+        raise AssertionError("the last round raises")
 
     @contextmanager
     def streaming(self, client: Client) -> Iterator[None]:

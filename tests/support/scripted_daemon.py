@@ -50,6 +50,9 @@ class Script:
     drain_requests: list[v1.DrainWorkerRequest] = field(default_factory=list)
     retry_requests: list[v1.RetryJobRequest] = field(default_factory=list)
     streaming: asyncio.Event = field(default_factory=asyncio.Event)
+    # GetJob calls answered UNAVAILABLE before any is served, as by a daemon shutting down.
+    unavailable: int = 0
+    get_requests: int = 0
 
     def job(self, job_id: str) -> v1.Job:
         if job_id not in self.jobs:
@@ -83,6 +86,10 @@ class Jobs(v1.JobServiceBase):
         return v1.SubmitJobResponse(job=job, existing=existing and bool(message.spec.idempotency_key))
 
     async def get_job(self, message: v1.GetJobRequest) -> v1.Job:
+        self.script.get_requests += 1
+        if self.script.unavailable:
+            self.script.unavailable -= 1
+            raise GRPCError(Status.UNAVAILABLE, "hodeid is shutting down")
         return self.script.job(message.id)
 
     async def list_jobs(self, message: v1.ListJobsRequest) -> v1.ListJobsResponse:

@@ -15,7 +15,7 @@ from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from hodei_api import v1
 from hodei_api.client import NotHodeid, TlsMismatch
-from hodei_tui.backend import CallFailure, connect, moves_on
+from hodei_tui.backend import ROUND_PAUSES, CallFailure, connect, moves_on
 from hodei_tui.cli.follow import follow_log
 from hodei_tui.errors import DaemonUnreachable, RequestRefused
 from tests.support.scripted_daemon import Link, LogScript, Script, serving
@@ -119,6 +119,25 @@ async def test_when_no_daemon_answers_each_address_is_named() -> None:
         "b'-ERR unkn'): is --addr/HODEI_ADDR hodeid's gRPC port (50051 by default)? (nothing secret "
         "was sent)); start one with 'hodeid' or point --addr/HODEI_ADDR at running daemons"
     )
+
+
+async def test_a_call_no_daemon_took_is_tried_on_them_all_again_after_a_pause() -> None:
+    """Daemons restarted in turn: at the first try one is not back yet and the other is going
+    down; the next round finds one serving."""
+    a, b = Script(jobs={"job-1": RUNNING}, unavailable=1), Script(jobs={"job-1": RUNNING}, unavailable=1)
+    async with serving(a) as port_a, serving(b) as port_b:
+        async with connect(f"127.0.0.1:{port_a},127.0.0.1:{port_b}") as backend:
+            assert (await backend.get_job("job-1")).id == RUNNING.id
+    assert (a.get_requests, b.get_requests) == (2, 1)
+
+
+async def test_daemons_that_stay_away_are_tried_a_few_rounds_then_named() -> None:
+    a, b = Script(unavailable=10), Script(unavailable=10)
+    async with serving(a) as port_a, serving(b) as port_b:
+        async with connect(f"127.0.0.1:{port_a},127.0.0.1:{port_b}") as backend:
+            with pytest.raises(DaemonUnreachable, match=r"^cannot reach hodeid at any of its 2 addresses"):
+                await backend.get_job("job-1")
+    assert (a.get_requests, b.get_requests) == (len(ROUND_PAUSES) + 1,) * 2
 
 
 async def test_one_address_fails_as_before() -> None:
