@@ -76,3 +76,11 @@ def test_a_failed_install_shows_the_end_of_its_log_and_stops(fresh_venv: Path) -
     assert f"hodei: {step} failed (exit 1); the end of {log}:\n" in result.stderr
     assert result.stderr.endswith("  ERROR: No matching distribution found for grpclib>=0.4\n")
     assert not (fresh_venv / ".hodei-installed").exists()
+
+
+def test_the_project_venv_imports_hodei_without_an_import_hook() -> None:
+    # scripts/env.sh installs in setuptools' "compat" editable mode: a .pth line, not a finder
+    # module that every Python started from the venv (each hodei command) would import.
+    probe = "import sys, hodei_api; print(sorted(m for m in sys.modules if m.startswith('__editable__')))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"
