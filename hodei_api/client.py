@@ -14,6 +14,7 @@ from grpclib.client import Channel, Handler
 from grpclib.protocol import H2Protocol
 
 from hodei_api import v1
+from hodei_api.beat_codec import BeatCodec
 from hodei_api.corking import CorkedH2Protocol
 from hodei_api.paths import ADMIN_TOKEN_FILE, JOIN_TOKEN_FILE, default_data_dir
 
@@ -179,7 +180,7 @@ class _Channel(Channel):
     never does."""
 
     def __init__(self, host: str, port: int, tls: ssl.SSLContext | None) -> None:
-        super().__init__(host, port, ssl=tls)
+        super().__init__(host, port, ssl=tls, codec=BeatCodec())
         self._addr = f"{host}:{port}"
         self._tls = tls
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from grpclib._typing import IServable
 from grpclib.const import Status
-from grpclib.encoding.proto import ProtoCodec
 from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 
+from hodei_api.beat_codec import BeatCodec
 from hodeid.api.auth import guard
 from hodeid.api.corked_server import CorkedServer
 from hodeid.api.daemons import DaemonService
@@ -38,9 +38,10 @@ def _contract(daemon: Daemon) -> list[IServable]:
     ]
 
 
-class LimitedCodec(ProtoCodec):
-    """Protobuf, refusing messages over ``max_bytes`` before decoding them, and bytes that
-    are not a message of the expected type with INVALID_ARGUMENT (not UNKNOWN)."""
+class LimitedCodec(BeatCodec):
+    """Protobuf (heartbeats written and read directly), refusing messages over ``max_bytes``
+    before decoding them, and bytes that are not a message of the expected type with
+    INVALID_ARGUMENT (not UNKNOWN)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
