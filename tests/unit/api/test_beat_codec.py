@@ -19,6 +19,7 @@ from hodei_api.beat_codec import BeatCodec, beat_message_bytes, parse_beat_messa
 CODEC = BeatCodec()
 PLAIN = ProtoCodec()
 STREAMS = (v1.DaemonMessage, v1.WorkerMessage)
+Stream = type[v1.DaemonMessage] | type[v1.WorkerMessage]
 
 int64 = st.integers(-(1 << 63), (1 << 63) - 1)
 int32 = st.integers(-(1 << 31), (1 << 31) - 1)
@@ -40,6 +41,12 @@ beats = st.builds(
 )
 
 
+def read(codec: ProtoCodec, wire: bytes, kind: Stream) -> v1.DaemonMessage | v1.WorkerMessage:
+    message = codec.decode(wire, kind)
+    assert isinstance(message, kind)
+    return message
+
+
 def same(a: v1.Heartbeat, b: v1.Heartbeat) -> bool:
     held = (a.echo_held_seconds == b.echo_held_seconds) or (
         math.isnan(a.echo_held_seconds) and math.isnan(b.echo_held_seconds)
@@ -57,14 +64,14 @@ def same(a: v1.Heartbeat, b: v1.Heartbeat) -> bool:
 @example(v1.Heartbeat(), v1.DaemonMessage)
 @example(v1.Heartbeat(sent_at=datetime(1970, 1, 1, tzinfo=UTC), echo_held_seconds=-0.0), v1.WorkerMessage)
 @example(v1.Heartbeat(seq=-1, running=-1, echo_sent_at=BEFORE_EPOCH), v1.WorkerMessage)
-def test_a_lone_heartbeat_is_written_and_read_as_betterproto2_does(beat: v1.Heartbeat, kind: type) -> None:
+def test_a_lone_heartbeat_is_written_and_read_as_betterproto2_does(beat: v1.Heartbeat, kind: Stream) -> None:
     message = kind(heartbeat=beat)
     wire = PLAIN.encode(message, kind)
     assert CODEC.encode(message, kind) == wire
     assert beat_message_bytes(beat) == wire
-    fast = CODEC.decode(wire, kind)
-    assert type(fast) is kind and fast.heartbeat is not None
-    assert same(fast.heartbeat, PLAIN.decode(wire, kind).heartbeat)
+    fast, plain = read(CODEC, wire, kind), read(PLAIN, wire, kind)
+    assert type(fast) is kind and fast.heartbeat is not None and plain.heartbeat is not None
+    assert same(fast.heartbeat, plain.heartbeat)
 
 
 def test_a_beat_sent_between_hodei_versions_reads_the_same() -> None:
@@ -77,7 +84,8 @@ def test_a_beat_sent_between_hodei_versions_reads_the_same() -> None:
     beat = parse_beat_message(wire)
     assert beat is not None
     assert (beat.seq, beat.running, beat.echo_sent_at, beat.sent_at) == (7, 3, at, None)
-    assert same(beat, PLAIN.decode(wire, v1.WorkerMessage).heartbeat)
+    plain = read(PLAIN, wire, v1.WorkerMessage).heartbeat
+    assert plain is not None and same(beat, plain)
 
 
 ACK = v1.DaemonMessage(ack=v1.Acknowledged(applied=3))
@@ -122,7 +130,9 @@ def test_anything_but_a_plain_heartbeat_is_left_to_betterproto2(case: str, wire:
         v1.WorkerMessage(heartbeat=v1.Heartbeat(running=1 << 31)),
     ],
 )
-def test_other_messages_and_out_of_range_values_are_written_by_betterproto2(message: object) -> None:
+def test_other_messages_and_out_of_range_values_are_written_by_betterproto2(
+    message: v1.DaemonMessage | v1.WorkerMessage,
+) -> None:
     kind = type(message)
     assert CODEC.encode(message, kind) == PLAIN.encode(message, kind)
 
