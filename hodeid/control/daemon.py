@@ -22,7 +22,7 @@ from hodeid.control.apitokens import ApiTokens
 from hodeid.control.cancels import CancelRelay
 from hodeid.control.credentials import WorkerCredentials
 from hodeid.control.daemoninfo import daemon_infos
-from hodeid.control.decisions import DecisionLog, to_proto
+from hodeid.control.decisions import STOP_WAIT, DecisionLog, to_proto
 from hodeid.control.follow import Chunk, follow
 from hodeid.control.heap import Heap
 from hodeid.control.jobfeed import JobFeed
@@ -170,6 +170,7 @@ class Daemon:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.decisions.writer.close(STOP_WAIT)
         await self.sessions.stop_readers()
         try:
             await self.lease.release()

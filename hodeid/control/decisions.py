@@ -5,6 +5,7 @@ explained on request."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from hodei_api import v1
+from hodeid.control.decision_writer import DecisionWriter
 from hodeid.domain.placement import Decision, Outcome, Reason, Strategy, Verdict
 from hodeid.metrics import DECISIONS
 from hodeid.store.decisions import DecisionRow, DecisionStore
@@ -20,6 +22,11 @@ Signature = tuple[Outcome, str | None, tuple[tuple[str, Reason], ...]]
 # Jobs whose latest decision is remembered in memory, to tell a new decision from a repeat.
 REMEMBERED = 100_000
 PRUNE_EVERY = 60.0
+# How long a read of the trace waits for this daemon's queued decisions before it reads what
+# is stored (their write retries while the database is away).
+FLUSH_WAIT = 5.0
+# How long a stopping daemon waits for its queued decisions to be stored.
+STOP_WAIT = 5.0
 
 
 def signature(decision: Decision) -> Signature:
@@ -87,6 +94,7 @@ class Watcher:
 class DecisionLog:
     def __init__(self, store: DecisionStore, keep: int, daemon_id: str) -> None:
         self.store = store
+        self.writer = DecisionWriter(store)
         self.keep = keep
         self.daemon_id = daemon_id
         self._last: OrderedDict[str, Signature] = OrderedDict()
@@ -94,7 +102,8 @@ class DecisionLog:
         self._next_prune = time.monotonic() + PRUNE_EVERY
 
     async def record(self, decisions: list[Decision]) -> None:
-        """Store and stream the decisions that differ from each job's previous one."""
+        """Stream the decisions that differ from each job's previous one, and hand them to the
+        writer to store."""
         now = datetime.now(UTC)
         rows = []
         for decision in decisions:
@@ -109,13 +118,17 @@ class DecisionLog:
             rows.append(to_row(decision, now, self.daemon_id))
             self._publish(to_proto(decision, now, self.daemon_id))
             DECISIONS.labels(outcome=decision.outcome.name, reason=leading_reason(decision)).inc()
-        await self.store.append(rows)
+        self.writer.add(rows)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + PRUNE_EVERY
             await self.store.prune(self.keep)
 
     async def history(self, job_id: str) -> list[v1.Decision]:
-        """The job's stored decisions, newest first."""
+        """The job's stored decisions, newest first (those this daemon made before the call
+        included: it waits for their write)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_WAIT):
+                await self.writer.flush()
         return [
             to_proto(from_row(r), r.decided_at, r.daemon_id or "")
             for r in await self.store.of_job(job_id, self.keep)
