@@ -22,6 +22,9 @@ from grpclib.encoding.proto import ProtoCodec
 from hodei_api import v1
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FIELDS = ("seq", "sent_at", "echo_seq", "echo_sent_at", "running", "echo_held_seconds")
+"""The fields of ``Heartbeat`` written here, in number order: a field added in protos/ must be
+added here too (tests/unit/api/test_beat_codec.py fails until it is)."""
 # In both stream messages, the heartbeat is field 2 of the oneof.
 BEAT_TAG = 0x12
 _DOUBLE = struct.Struct("<d")

@@ -4,6 +4,7 @@ betterproto2, errors included."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import struct
 from datetime import UTC, datetime, timedelta, timezone
@@ -14,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hodei_api import v1
-from hodei_api.beat_codec import BeatCodec, beat_message_bytes, parse_beat_message
+from hodei_api.beat_codec import FIELDS, BeatCodec, beat_message_bytes, parse_beat_message
 
 CODEC = BeatCodec()
 PLAIN = ProtoCodec()
@@ -58,6 +59,10 @@ def same(a: v1.Heartbeat, b: v1.Heartbeat) -> bool:
         b.echo_sent_at,
         b.running,
     )
+
+
+def test_the_codec_knows_every_field_of_the_heartbeat() -> None:
+    assert tuple(f.name for f in dataclasses.fields(v1.Heartbeat)) == FIELDS
 
 
 @given(beats, st.sampled_from(STREAMS))
